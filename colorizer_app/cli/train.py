@@ -1,0 +1,48 @@
+"""`colorizer train`: the study's MSE and GAN recipes, with checkpoints and resume."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import CliError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a generator (MSE or GAN recipe); resumes after an interrupt")
+    p.add_argument("--data", required=True, help="a set built by `colorizer dataset build`")
+    p.add_argument("--mode", choices=("mse", "gan"), default="gan")
+    p.add_argument("--init", help="start from this generator (.keras): fine-tune or continue")
+    p.add_argument("--size", type=int, default=256, help="training crop size, a multiple of 64")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--steps", type=int)
+    g.add_argument("--epochs", type=int)
+    p.add_argument("--steps-per-epoch", type=int, default=500)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--width", type=float, default=0.4, help="filter-count multiplier of a new generator")
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--workers", type=int, default=2, help="data loader threads")
+    p.add_argument("--time-budget", type=float, help="stop (and save) after this many seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output generator (.keras); <out>.run/ holds logs and checkpoints")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..core.model import ModelError
+    from ..core.train import TrainConfig, train
+
+    if args.size % 64:
+        raise CliError(f"--size must be a multiple of 64, got {args.size}")
+    if not Path(args.out).name.endswith(".keras"):
+        raise CliError("--out must name a .keras file")
+    if not (Path(args.data) / "train").is_dir():
+        raise CliError(f"{args.data}: not a training set (no train/ folder); build one with `colorizer dataset build`")
+    steps = args.steps if args.steps else args.epochs * args.steps_per_epoch
+    cfg = TrainConfig(data=args.data, out=args.out, mode=args.mode, size=args.size, steps=steps,
+                      steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, width=args.width,
+                      lr=args.lr, init=args.init, seed=args.seed, workers=args.workers)
+    try:
+        out = train(cfg, stop_after_s=args.time_budget)
+    except (ModelError, FileNotFoundError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"saved {out}")
+    return 0

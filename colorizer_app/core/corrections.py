@@ -1,0 +1,381 @@
+"""Chroma corrections painted by artists, and the ordered stack that composites them.
+
+A correction = soft mask (full-frame float32 [0,1], stored sparsely) + flat chroma (a, b in LAB
+units) + opacity + lifetime + name/id/visible. Over the model's chroma, each visible correction
+active at a frame does ``ab = ab * (1 - w) + chroma * w`` with ``w = mask * opacity``; L is never
+touched. Later entries in the stack are painted over earlier ones.
+
+Why an affine cache: the chain of blends above is, per pixel, ``ab_out = ab_in * T + S`` (T
+scalar, S a 2-vector). We cache (T, S) per *set of active corrections* (not per frame), so every
+frame of a shot with the same corrections reuses one entry, playback costs one multiply-add per
+pixel, and committed strokes are rasterised exactly once (into their mask). The cache key holds
+each correction's version, so editing one correction invalidates only entries that contain it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Hashable, Iterator, List, NamedTuple, Optional, Sequence, \
+    Tuple, Union
+
+import numpy as np
+
+from .masks import BBox, SparseMask, bbox_slices, bbox_union
+
+# shot_of: a callable frame -> shot key, or a sorted sequence of cut frames (first frame of each
+# new shot). None means "no cuts known": the whole film is one shot.
+ShotOf = Union[None, Callable[[int], Hashable], Sequence[int]]
+
+
+def shot_lookup(shot_of: ShotOf) -> Callable[[int], Hashable]:
+    if shot_of is None:
+        return lambda f: 0
+    if callable(shot_of):
+        return shot_of
+    cuts = sorted(int(c) for c in shot_of)
+    return lambda f: bisect.bisect_right(cuts, int(f))
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Lifetime:
+    """When a correction applies: one frame, an inclusive frame range, or until the next cut."""
+    kind: str = "frame"          # "frame" | "range" | "until_cut"
+    start: int = 0
+    end: Optional[int] = None    # inclusive; only for "range"
+    extra: dict = field(default_factory=dict)
+
+    KINDS = ("frame", "range", "until_cut")
+
+    @classmethod
+    def frame(cls, i: int) -> "Lifetime":
+        return cls("frame", int(i))
+
+    @classmethod
+    def range(cls, a: int, b: int) -> "Lifetime":
+        a, b = int(a), int(b)
+        return cls("range", min(a, b), max(a, b))
+
+    @classmethod
+    def until_cut(cls, start: int) -> "Lifetime":
+        return cls("until_cut", int(start))
+
+    def active(self, frame: int, shot_of: ShotOf = None) -> bool:
+        if self.kind == "frame":
+            return frame == self.start
+        if self.kind == "range":
+            return self.start <= frame <= (self.end if self.end is not None else self.start)
+        if self.kind == "until_cut":
+            lookup = shot_lookup(shot_of)
+            return frame >= self.start and lookup(frame) == lookup(self.start)
+        return False
+
+    def to_dict(self) -> dict:
+        d = dict(self.extra)
+        d.update(kind=self.kind, start=self.start)
+        if self.kind == "range":
+            d["end"] = self.end
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Lifetime":
+        d = dict(d)
+        kind = d.pop("kind")
+        if kind not in cls.KINDS:
+            raise ValueError(f"unknown lifetime kind {kind!r}")
+        start = int(d.pop("start"))
+        end = d.pop("end", None)
+        return cls(kind, start, None if end is None else int(end), d)
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Correction:
+    shape: Tuple[int, int]
+    chroma: Tuple[float, float] = (0.0, 0.0)
+    opacity: float = 1.0
+    lifetime: Lifetime = field(default_factory=Lifetime)
+    name: str = "Correction"
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    visible: bool = True
+    mask: SparseMask = None  # type: ignore[assignment]
+    # Per-frame masks that override ``mask`` on those frames (flow propagation fills these).
+    frame_masks: Dict[int, SparseMask] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)      # unknown JSON keys, kept on save
+    version: int = 0
+
+    def __post_init__(self):
+        self.shape = (int(self.shape[0]), int(self.shape[1]))
+        if self.mask is None:
+            self.mask = SparseMask(self.shape)
+        self.chroma = (float(self.chroma[0]), float(self.chroma[1]))
+
+    def mask_key(self, frame: int) -> Optional[int]:
+        """Which mask applies at frame: None = the base mask, else the frame's own."""
+        return frame if frame in self.frame_masks else None
+
+    def mask_for(self, frame: int) -> SparseMask:
+        return self.frame_masks.get(frame, self.mask)
+
+    def get_mask(self, key: Optional[int]) -> SparseMask:
+        return self.mask if key is None else self.frame_masks[key]
+
+    def is_active(self, frame: int, shot_of: ShotOf = None) -> bool:
+        return self.visible and self.lifetime.active(frame, shot_of)
+
+    def meta(self) -> dict:
+        """JSON metadata (masks are saved separately by the project)."""
+        d = dict(self.extra)
+        d.update(id=self.id, name=self.name, chroma=[self.chroma[0], self.chroma[1]],
+                 opacity=self.opacity, visible=self.visible, lifetime=self.lifetime.to_dict())
+        return d
+
+    @classmethod
+    def from_meta(cls, d: dict, shape: Tuple[int, int]) -> "Correction":
+        d = dict(d)
+        c = cls(shape=shape, id=str(d.pop("id")), name=str(d.pop("name", "Correction")),
+                chroma=tuple(float(v) for v in d.pop("chroma")),  # type: ignore[arg-type]
+                opacity=float(d.pop("opacity", 1.0)), visible=bool(d.pop("visible", True)),
+                lifetime=Lifetime.from_dict(d.pop("lifetime")))
+        c.extra = d
+        return c
+
+
+class StrokeEdit(NamedTuple):
+    """One undo step of painting: the touched region of one mask, before and after."""
+    correction_id: str
+    mask_key: Optional[int]      # None = base mask, else the frame whose own mask was painted
+    bbox: BBox
+    before: np.ndarray
+    after: np.ndarray
+
+    def undo(self, stack: "CorrectionStack") -> None:
+        stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.before)
+
+    def redo(self, stack: "CorrectionStack") -> None:
+        stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.after)
+
+    @property
+    def nbytes(self) -> int:
+        return self.before.nbytes + self.after.nbytes
+
+
+# --------------------------------------------------------------------------------------------
+class Affine(NamedTuple):
+    """Per-pixel ab_out = ab_in * T + S over bbox (identity outside)."""
+    bbox: Optional[BBox]
+    T: Optional[np.ndarray]       # (h, w) float32
+    S: Optional[np.ndarray]       # (h, w, 2) float32
+
+    def apply(self, ab: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        out = np.array(ab, dtype=np.float32, copy=True) if out is None else out
+        if self.bbox is not None:
+            region = out[bbox_slices(self.bbox)]
+            region *= self.T[..., None]
+            region += self.S
+        return out
+
+    def patch(self, b: BBox) -> Tuple[np.ndarray, np.ndarray]:
+        T = np.ones((b[2] - b[0], b[3] - b[1]), np.float32)
+        S = np.zeros((b[2] - b[0], b[3] - b[1], 2), np.float32)
+        if self.bbox is not None:
+            y0, x0 = max(b[0], self.bbox[0]), max(b[1], self.bbox[1])
+            y1, x1 = min(b[2], self.bbox[2]), min(b[3], self.bbox[3])
+            if y1 > y0 and x1 > x0:
+                src = (slice(y0 - self.bbox[0], y1 - self.bbox[0]),
+                       slice(x0 - self.bbox[1], x1 - self.bbox[1]))
+                dst = (slice(y0 - b[0], y1 - b[0]), slice(x0 - b[1], x1 - b[1]))
+                T[dst] = self.T[src]
+                S[dst] = self.S[src]
+        return T, S
+
+
+def build_affine(layers: Sequence[Tuple[SparseMask, float, Tuple[float, float]]]) -> Affine:
+    """Fold (mask, opacity, chroma) layers, bottom first, into one Affine."""
+    bbox = None
+    for m, op, _ in layers:
+        if op > 0:
+            bbox = bbox_union(bbox, m.bbox)
+    if bbox is None:
+        return Affine(None, None, None)
+    h, w = bbox[2] - bbox[0], bbox[3] - bbox[1]
+    T = np.ones((h, w), np.float32)
+    S = np.zeros((h, w, 2), np.float32)
+    for m, op, (ca, cb) in layers:
+        if m.bbox is None or op <= 0:
+            continue
+        sl = (slice(m.bbox[0] - bbox[0], m.bbox[2] - bbox[0]),
+              slice(m.bbox[1] - bbox[1], m.bbox[3] - bbox[1]))
+        wgt = m.data * np.float32(op)
+        keep = 1.0 - wgt
+        T[sl] *= keep
+        s = S[sl]
+        s *= keep[..., None]
+        s[..., 0] += wgt * np.float32(ca)
+        s[..., 1] += wgt * np.float32(cb)
+    return Affine(bbox, T, S)
+
+
+# --------------------------------------------------------------------------------------------
+class CorrectionStack:
+    """Ordered corrections (bottom first) with change notification and a composite cache."""
+
+    def __init__(self, shape: Tuple[int, int], cache_size: int = 8):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self._items: List[Correction] = []
+        self.version = 0                      # bumped on every change (GUI repaint trigger)
+        self._listeners: List[Callable[[str, Optional[str]], None]] = []
+        self._cache: "OrderedDict[tuple, Affine]" = OrderedDict()
+        self._cache_size = cache_size
+
+    # ----- container ----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Correction]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i: int) -> Correction:
+        return self._items[i]
+
+    def ids(self) -> List[str]:
+        return [c.id for c in self._items]
+
+    def find(self, cid: str) -> Correction:
+        for c in self._items:
+            if c.id == cid:
+                return c
+        raise KeyError(f"no correction with id {cid}")
+
+    def index_of(self, cid: str) -> int:
+        return self.ids().index(cid)
+
+    def subscribe(self, fn: Callable[[str, Optional[str]], None]) -> None:
+        """fn(event, correction_id): 'added', 'removed', 'changed', 'mask', 'moved'."""
+        self._listeners.append(fn)
+
+    def _changed(self, event: str, c: Optional[Correction]) -> None:
+        if c is not None:
+            c.version += 1
+        self.version += 1
+        for fn in list(self._listeners):
+            fn(event, None if c is None else c.id)
+
+    # ----- edits (each returns what an undo command needs) ---------------------------------
+    def new(self, chroma=(0.0, 0.0), lifetime: Optional[Lifetime] = None, name: str = "",
+            opacity: float = 1.0, index: Optional[int] = None) -> Correction:
+        c = Correction(self.shape, chroma=chroma, opacity=opacity,
+                       lifetime=lifetime or Lifetime(), name=name or f"Correction {len(self) + 1}")
+        return self.add(c, index)
+
+    def add(self, c: Correction, index: Optional[int] = None) -> Correction:
+        if c.shape != self.shape:
+            raise ValueError(f"correction is {c.shape}, stack frames are {self.shape}")
+        if any(x.id == c.id for x in self._items):
+            raise ValueError(f"duplicate correction id {c.id}")
+        self._items.insert(len(self._items) if index is None else index, c)
+        self._changed("added", c)
+        return c
+
+    def remove(self, cid: str) -> Tuple[int, Correction]:
+        i = self.index_of(cid)
+        c = self._items.pop(i)
+        self._changed("removed", c)
+        return i, c
+
+    def move(self, cid: str, new_index: int) -> int:
+        """Reorder; returns the old index (for undo)."""
+        i = self.index_of(cid)
+        c = self._items.pop(i)
+        self._items.insert(max(0, min(new_index, len(self._items))), c)
+        self._changed("moved", c)
+        return i
+
+    def update(self, cid: str, **fields) -> dict:
+        """Set name/chroma/opacity/visible/lifetime; returns the old values (for undo)."""
+        c = self.find(cid)
+        old = {}
+        for k, v in fields.items():
+            if k not in ("name", "chroma", "opacity", "visible", "lifetime"):
+                raise KeyError(f"cannot set {k!r} on a correction")
+            old[k] = getattr(c, k)
+            if k == "chroma":
+                v = (float(v[0]), float(v[1]))
+            setattr(c, k, v)
+        self._changed("changed", c)
+        return old
+
+    def rename(self, cid: str, name: str) -> str:
+        return self.update(cid, name=name)["name"]
+
+    def set_visible(self, cid: str, visible: bool) -> bool:
+        return self.update(cid, visible=bool(visible))["visible"]
+
+    def write_mask_patch(self, cid: str, key: Optional[int], bbox: BBox,
+                         values: np.ndarray) -> None:
+        c = self.find(cid)
+        if key is not None and key not in c.frame_masks:
+            c.frame_masks[key] = SparseMask(self.shape)
+        c.get_mask(key).set_patch(bbox, values)
+        self._changed("mask", c)
+
+    def set_frame_mask(self, cid: str, frame: int, mask: Optional[SparseMask]) -> None:
+        """Give a correction its own mask on one frame (None removes it): temporal propagation."""
+        c = self.find(cid)
+        if mask is None:
+            c.frame_masks.pop(frame, None)
+        else:
+            c.frame_masks[int(frame)] = mask
+        self._changed("mask", c)
+
+    # ----- compositing --------------------------------------------------------------------
+    def active(self, frame: int, shot_of: ShotOf = None) -> List[Correction]:
+        return [c for c in self._items if c.is_active(frame, shot_of)]
+
+    def affine_for(self, layers: Sequence[Correction], frame: int) -> Affine:
+        key = tuple((c.id, c.version, c.mask_key(frame)) for c in layers)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        aff = build_affine([(c.mask_for(frame), c.opacity, c.chroma) for c in layers])
+        self._cache[key] = aff
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return aff
+
+    def composite(self, ab_model: np.ndarray, frame_index: int, shot_of: ShotOf = None,
+                  out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Model chroma (H, W, 2) -> corrected chroma. Only pixels under a mask change."""
+        if ab_model.shape[:2] != self.shape:
+            raise ValueError(f"ab is {ab_model.shape[:2]}, corrections are for {self.shape}")
+        layers = self.active(frame_index, shot_of)
+        if out is not None:
+            out[...] = ab_model
+        return self.affine_for(layers, frame_index).apply(ab_model, out)
+
+    def composite_mask(self, frame_index: int, shot_of: ShotOf = None) -> np.ndarray:
+        """Total correction weight per pixel (1 - T), e.g. for an overlay of what is painted."""
+        aff = self.affine_for(self.active(frame_index, shot_of), frame_index)
+        full = np.zeros(self.shape, np.float32)
+        if aff.bbox is not None:
+            full[bbox_slices(aff.bbox)] = 1.0 - aff.T
+        return full
+
+    def begin_stroke(self, cid: str, frame: int, brush, ab_model: np.ndarray,
+                     L: Optional[np.ndarray] = None, shot_of: ShotOf = None,
+                     own_frame_mask: bool = False):
+        """Start painting into correction cid on frame; see live_stroke.LiveStroke."""
+        from .live_stroke import LiveStroke
+        return LiveStroke(self, cid, frame, brush, ab_model, L, shot_of, own_frame_mask)
+
+
+def apply_live_stroke(live, points: Sequence[Tuple[float, float]]):
+    """GUI fast path per mouse move: add pointer samples to the stroke in progress.
+
+    Returns a LiveUpdate(bbox, ab, rgb, mask) for just the region that changed (or None).
+    """
+    return live.extend(points)

@@ -1,0 +1,94 @@
+"""Batched, deterministic inference: frames in, chroma out.
+
+The model only ever sees the working-resolution L; what a chroma cache stores is the small ab
+square (float16) with its letterbox, and full-resolution chroma is made on demand by guided
+upsampling against the frame's own L.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import color
+from .model import DEFAULT_MODEL, ModelError, load_generator
+
+DEFAULT_SIZE = 256
+
+
+def _weights_digest(model) -> str:
+    h = hashlib.sha1()
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()[:12]
+
+
+class Colorizer:
+    """Wraps a generator for inference at a chosen working size (a multiple of 64).
+
+    Batches are always padded to `batch_size` so the compiled predict function is traced once.
+    Inference runs with training=False: dropout off, batch-norm statistics frozen, so results
+    are repeatable frame for frame.
+    """
+
+    def __init__(self, model=None, size: int = DEFAULT_SIZE, batch_size: int = 4):
+        if size % 64 or size < 64:
+            raise ValueError(f"working size must be a positive multiple of 64, got {size}")
+        if model is None:
+            model = DEFAULT_MODEL
+        if isinstance(model, (str, os.PathLike)):
+            self.model_path: Path | None = Path(model)
+            self.model = load_generator(self.model_path)
+        else:
+            self.model_path, self.model = None, model
+        self.size = size
+        self.batch_size = max(1, int(batch_size))
+        self._digest = _weights_digest(self.model)
+
+    @property
+    def model_name(self) -> str:
+        return self.model_path.name if self.model_path else self.model.name
+
+    @property
+    def model_id(self) -> str:
+        """Changes whenever the weights or the working size change: the chroma cache key."""
+        return f"{self._digest}_{self.size}"
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        n = len(batch)
+        if n < self.batch_size:
+            pad = np.zeros((self.batch_size - n,) + batch.shape[1:], batch.dtype)
+            batch = np.concatenate([batch, pad])
+        out = self.model.predict_on_batch(batch)
+        return np.asarray(out)[:n]
+
+    def predict_work(self, frames: Sequence[np.ndarray]) -> list[tuple[np.ndarray, color.Letterbox]]:
+        """RGB (or gray) frames → [(ab at working size, float16 LAB units, Letterbox)]."""
+        inputs, boxes = [], []
+        for f in frames:
+            L_work, box = color.fit_working(color.luminance(f), self.size)
+            inputs.append(L_work[..., None])
+            boxes.append(box)
+        results = []
+        for s in range(0, len(inputs), self.batch_size):
+            out = self._run(np.stack(inputs[s:s + self.batch_size]).astype(np.float32))
+            results.extend((out[k] * color.AB_SCALE).astype(np.float16) for k in range(len(out)))
+        return list(zip(results, boxes))
+
+    @staticmethod
+    def ab_full(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox) -> np.ndarray:
+        return color.upsample_ab(ab_work, box, color.luminance(frame))
+
+    def colorize(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Frames → colorized uint8 RGB at full size, with each frame's own L."""
+        out = []
+        for f, (ab_work, box) in zip(frames, self.predict_work(frames)):
+            L = color.luminance(f)
+            out.append(color.to_uint8(color.recombine(L, color.upsample_ab(ab_work, box, L))))
+        return out
+
+
+__all__ = ["Colorizer", "ModelError", "DEFAULT_SIZE"]

@@ -1,0 +1,114 @@
+"""The study's networks in Keras 3: a pix2pix U-Net generator (L → ab) and a PatchGAN discriminator.
+
+Both follow the study: 4×4 kernels, stride-2 convolutions, batch norm, LeakyReLU 0.2 down,
+ReLU + dropout 0.3 in the up path, tanh output. The generator downsamples six times (64 → 1 at
+the study's 64×64), so any multiple of 64 runs: it is fully convolutional. `width` scales every
+filter count, for smaller, faster CPU variants.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+DEFAULT_MODEL = RESOURCES / "models" / "bento_default.keras"
+
+GEN_DOWN = (64, 128, 256, 512, 512, 512)   # encoder filters; the first block has no batch norm
+GEN_UP = (512, 512, 256, 128, 64)          # decoder filters; dropout on the first two, as pix2pix
+DISC = (64, 128, 256)                      # stride-2 blocks: 64×64 → 8×8
+DROPOUT = 0.3
+
+
+class ModelError(Exception):
+    """A model file that cannot be used; the message names the file and what was expected."""
+
+
+def _f(n: int, width: float) -> int:
+    return max(4, int(round(n * width)))
+
+
+def _down(x, filters, bn=True, name=""):
+    x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not bn,
+                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), name=name + "_conv")(x)
+    if bn:
+        x = layers.BatchNormalization(name=name + "_bn")(x)
+    return layers.LeakyReLU(0.2, name=name + "_act")(x)
+
+
+def _up(x, skip, filters, dropout, name=""):
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
+                               kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                               name=name + "_deconv")(x)
+    x = layers.BatchNormalization(name=name + "_bn")(x)
+    if dropout:
+        x = layers.Dropout(DROPOUT, name=name + "_drop")(x)
+    x = layers.ReLU(name=name + "_act")(x)
+    return layers.Concatenate(name=name + "_skip")([x, skip])
+
+
+def build_generator(width: float = 1.0, size: int | None = None) -> keras.Model:
+    """U-Net: L in [-1, 1] (H, W, 1) → ab in [-1, 1] (H, W, 2). H and W multiples of 64."""
+    inp = keras.Input((size, size, 1), name="L")
+    x, skips = inp, []
+    for i, f in enumerate(GEN_DOWN):
+        x = _down(x, _f(f, width), bn=i > 0, name=f"down{i}")
+        skips.append(x)
+    for i, f in enumerate(GEN_UP):
+        x = _up(x, skips[-2 - i], _f(f, width), dropout=i < 2, name=f"up{i}")
+    out = layers.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh",
+                                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                                 name="ab")(x)
+    model = keras.Model(inp, out, name=f"bento_unet_w{width:g}")
+    return model
+
+
+def build_discriminator(width: float = 1.0, size: int | None = None) -> keras.Model:
+    """PatchGAN: gray L + chroma ab (H, W, 3) → logits (H/8, W/8, 1); 8×8 for a 64×64 input."""
+    inp = keras.Input((size, size, 3), name="L_ab")
+    x = inp
+    for i, f in enumerate(DISC):
+        x = _down(x, _f(f, width), bn=i > 0, name=f"d{i}")
+    x = layers.Conv2D(_f(512, width), 4, strides=1, padding="same", use_bias=False,
+                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), name="d3_conv")(x)
+    x = layers.BatchNormalization(name="d3_bn")(x)
+    x = layers.LeakyReLU(0.2, name="d3_act")(x)
+    out = layers.Conv2D(1, 4, strides=1, padding="same", name="logits")(x)
+    return keras.Model(inp, out, name=f"bento_patchgan_w{width:g}")
+
+
+def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save atomically: a crash mid-save never leaves a half model under the real name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_generator(path: str | os.PathLike) -> keras.Model:
+    """Load a `.keras` generator with safe_mode; any problem becomes one clear ModelError."""
+    path = Path(path)
+    expected = "a Keras 3 .keras generator mapping L (H, W, 1) to ab (H, W, 2)"
+    if not path.exists():
+        raise ModelError(f"model file not found: {path}")
+    if path.suffix != ".keras":
+        raise ModelError(f"{path}: not a .keras model file (expected {expected})")
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: corrupt or truncated model file (expected {expected})")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for bad archives; the user needs one line
+        raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                         f"expected {expected}") from None
+    in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
+    if len(in_shape) != 4 or in_shape[-1] != 1 or len(out_shape) != 4 or out_shape[-1] != 2:
+        raise ModelError(f"{path}: wrong shape: input {in_shape}, output {out_shape}; expected {expected}")
+    return model

@@ -1,0 +1,211 @@
+"""Colorize worker: runs the network in its own thread and fills the chroma cache.
+
+Order of work (see scheduler.py): the frame on screen alone, then a window around the playhead,
+then the in/out range in order.  The plan is re-read before every batch, so the frame the artist
+just landed on is at most one batch away.  The model is loaded in this thread too (a large .keras
+takes seconds to load), and every failure becomes a `failed`/`modelFailed` message instead of an
+exception in a thread nobody watches.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from PySide6.QtCore import Signal
+
+from .frames import SharedFrames
+from .scheduler import Plan, next_batch
+from .workers import LoopWorker
+
+BACKGROUND_BATCH = 4
+# How long the worker waits for the display worker to decode the playhead frame before decoding
+# it itself: both threads seeking the same long-GOP frame would cost twice the decode.
+SHARED_WAIT_S = 0.5
+
+
+class ColorizeWorker(LoopWorker):
+    modelLoading = Signal(str)                 # model path
+    modelLoaded = Signal(str, str)             # model name, model id (includes the size)
+    cacheChanged = Signal(object)              # the ChromaCache now being filled, or None
+    modelFailed = Signal(str)                  # message naming the file
+    colorized = Signal(str, list)              # cache key, frame indices now in the cache
+    progress = Signal(int, int)                # frames of in/out in the cache, frames in in/out
+    busy = Signal(bool)
+
+    def __init__(self, shared: SharedFrames, batch_size: int = BACKGROUND_BATCH):
+        super().__init__()
+        self._shared = shared
+        self._batch_size = max(1, int(batch_size))
+        self._lock = threading.Lock()
+        # Pending requests from the GUI (applied at the start of a step, in this thread).
+        self._film_request: tuple[str, str, dict] | None = None
+        self._model_request: tuple[str, int] | None = None
+        self._plan: Plan | None = None
+        self._background = True
+        # Worker-thread state.
+        self._path = ""
+        self._project = ""
+        self._fingerprint: dict = {}
+        self._reader = None
+        self._keras = None
+        self._keras_path = ""
+        self._one = None            # Colorizer with batch 1: the frame on screen, fastest reply
+        self._many = None           # Colorizer with the background batch size
+        self._cache = None
+        self._failed: set[int] = set()
+        self._busy = False
+        self.last_batch_s = 0.0
+
+    # ---- called from the GUI thread ----------------------------------------------------------
+    def set_film(self, path: str, project_dir: str, fingerprint: dict | None = None) -> None:
+        with self._lock:
+            self._film_request = (str(path), str(project_dir), dict(fingerprint or {}))
+            self._plan = None
+        self.kick()
+
+    def set_model(self, path: str, size: int) -> None:
+        with self._lock:
+            self._model_request = (str(path), int(size))
+        self.kick()
+
+    def set_plan(self, plan: Plan) -> None:
+        with self._lock:
+            self._plan = plan
+        self.kick()
+
+    def set_background(self, enabled: bool) -> None:
+        """Cancel/resume work beyond the frame on screen (the artist wants the CPU back)."""
+        with self._lock:
+            self._background = bool(enabled)
+        self.kick()
+
+    # ---- worker thread -----------------------------------------------------------------------
+    def step(self) -> bool:
+        with self._lock:
+            film, self._film_request = self._film_request, None
+            model, self._model_request = self._model_request, None
+        if film is not None:
+            self._open_film(*film)
+        if model is not None:
+            self._load_model(*model)
+        if film is not None or model is not None:
+            self._open_cache()
+            return True
+        with self._lock:
+            plan, background = self._plan, self._background
+        if plan is None or self._cache is None or self._reader is None:
+            self._set_busy(False)
+            return False
+        if not background:
+            plan = Plan(plan.playhead, plan.in_point, plan.out_point, plan.frame_count,
+                        ahead=0, behind=0, background=False)
+        batch = next_batch(plan, self._cache.has, self._batch_size, skip=self._failed)
+        if not batch:
+            self._set_busy(False)
+            self._report_progress(plan)
+            return False
+        self._set_busy(True)
+        self._run_batch(batch, plan)
+        self._report_progress(plan)
+        return True
+
+    def _run_batch(self, batch: list[int], plan: Plan) -> None:
+        t0 = time.perf_counter()
+        try:
+            frames = []
+            for i in batch:
+                wait = SHARED_WAIT_S if i == plan.playhead else 0.0
+                f = self._shared.get(self._path, i, wait_s=wait)
+                if f is None:
+                    f = self._reader.read(i)
+                frames.append(f)
+            colorizer = self._one if len(batch) == 1 else self._many
+            results = colorizer.predict_work(frames)
+            for i, (ab, _box) in zip(batch, results):
+                self._cache.put(i, ab)
+        except Exception as exc:
+            # Do not retry these frames forever; a new model or film clears the list.
+            self._failed.update(batch)
+            self.failed.emit(f"Colorizing frame {batch[0]} failed: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+            return
+        self.last_batch_s = time.perf_counter() - t0
+        self.colorized.emit(self._cache.key, list(batch))
+
+    def _report_progress(self, plan: Plan) -> None:
+        lo, hi = max(0, plan.in_point), min(plan.out_point, plan.frame_count - 1)
+        total = max(0, hi - lo + 1)
+        done = sum(1 for i in self._cache.indices() if lo <= i <= hi)
+        self.progress.emit(done, total)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy.emit(busy)
+
+    def _open_film(self, path: str, project: str, fingerprint: dict) -> None:
+        from ..core import media
+        self._close_reader()
+        self._path, self._project, self._fingerprint = path, project, fingerprint
+        self._failed.clear()
+        try:
+            self._reader = media.open_media(path)
+        except Exception as exc:
+            self._reader = None
+            self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    def _load_model(self, path: str, size: int) -> None:
+        from ..core.inference import Colorizer
+        self._failed.clear()
+        self._one = self._many = None
+        if not path:
+            self._keras, self._keras_path = None, ""
+            return
+        try:
+            if path != self._keras_path or self._keras is None:
+                self.modelLoading.emit(path)
+                from ..core.model import load_generator
+                self._keras, self._keras_path = None, ""
+                self._keras = load_generator(path)
+                self._keras_path = path
+            # Two wrappers share one network: batch 1 answers the frame on screen sooner (the
+            # Colorizer pads every batch to its size), batch N is cheaper per frame.
+            self._one = Colorizer(self._keras, size=size, batch_size=1)
+            self._many = Colorizer(self._keras, size=size, batch_size=self._batch_size)
+            self._one.model_path = self._many.model_path = _path_or_none(path)
+            self.modelLoaded.emit(self._one.model_name, self._one.model_id)
+        except Exception as exc:
+            self._keras, self._keras_path, self._one, self._many = None, "", None, None
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if os.path.basename(path) not in msg:
+                msg = f"{os.path.basename(path)}: {msg}"
+            self.modelFailed.emit(msg)
+
+    def _open_cache(self) -> None:
+        from ..core.chroma_cache import ChromaCache
+        self._cache = None
+        if self._one is not None and self._project:
+            try:
+                self._cache = ChromaCache(self._project, self._one.model_id, self._one.size,
+                                          fingerprint=self._fingerprint)
+            except Exception as exc:
+                self.failed.emit(f"Chroma cache unavailable: {exc}")
+        self.cacheChanged.emit(self._cache)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception:
+                pass
+        self._reader = None
+
+    def cleanup(self) -> None:
+        self._close_reader()
+        self._keras = self._one = self._many = None
+
+
+def _path_or_none(path: str):
+    from pathlib import Path
+    return Path(path) if path else None

@@ -1,0 +1,168 @@
+"""Display worker: opens the film, decodes frames and composes what the viewer shows, off the GUI
+thread.
+
+It keeps no queue.  The GUI replaces a short "wanted" list (playhead first, then a few frames in
+the direction of travel) every time the playhead moves; the worker takes the head of the current
+list each step.  Frames the artist scrubbed past were simply replaced, so they are never decoded.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import Signal
+
+from . import compose
+from .frames import SharedFrames
+from .workers import LoopWorker
+
+
+@dataclass(frozen=True)
+class Want:
+    index: int
+    source: bool       # decode the picture (source + gray)
+    color: bool        # compose the colorized picture (needs chroma in the cache)
+
+
+@dataclass
+class FrameResult:
+    """One step's output, merged into the GUI's BundleCache."""
+
+    generation: int             # which opened film it belongs to (stale ones are dropped)
+    index: int
+    source: np.ndarray | None = None
+    gray: np.ndarray | None = None
+    colorized: np.ndarray | None = None
+    chroma_key: str | None = None
+    error: str | None = None
+
+
+class DisplayWorker(LoopWorker):
+    filmOpened = Signal(int, object, str)   # generation, core.media.MediaInfo, project dir
+    filmFailed = Signal(int, str)           # generation, message
+    frameDecoded = Signal(object)           # FrameResult
+
+    def __init__(self, shared: SharedFrames):
+        super().__init__()
+        self._shared = shared
+        self._lock = threading.Lock()
+        self._open_request: tuple[int, str] | None = None
+        self._wanted: list[Want] = []
+        self._chroma = None                 # ChromaCache or None (set from the GUI thread)
+        self._override = None               # corrections hook, see compose.ChromaOverride
+        self._reader = None
+        self._generation = 0
+        self._path = ""
+        self._info = None
+        self._box = None
+        self._box_size = 0
+
+    # ---- called from the GUI thread ----------------------------------------------------------
+    def open_film(self, generation: int, path: str) -> None:
+        with self._lock:
+            self._open_request = (generation, str(path))
+            self._wanted = []
+        self.kick()
+
+    def set_wanted(self, wanted: list[Want]) -> None:
+        with self._lock:
+            self._wanted = list(wanted)
+        self.kick()
+
+    def set_chroma(self, cache) -> None:
+        with self._lock:
+            self._chroma = cache
+        self.kick()
+
+    def set_override(self, override) -> None:
+        with self._lock:
+            self._override = override
+
+    # ---- worker thread -----------------------------------------------------------------------
+    def step(self) -> bool:
+        with self._lock:
+            request, self._open_request = self._open_request, None
+        if request is not None:
+            self._open(*request)
+            return True
+        with self._lock:
+            if not self._wanted:
+                return False
+            want = self._wanted.pop(0)
+            chroma, override = self._chroma, self._override
+            more = bool(self._wanted)
+        if self._reader is None:
+            return more
+        self.frameDecoded.emit(self._make(want, chroma, override))
+        with self._lock:
+            return bool(self._wanted) or more
+
+    def _open(self, generation: int, path: str) -> None:
+        from ..core import media
+        from ..core.chroma_cache import project_dir_for
+
+        self._close_reader()
+        self._generation, self._path = generation, path
+        try:
+            self._reader = media.open_media(path)
+            info = self._reader.info
+            if info.frame_count <= 0:
+                raise media.MediaError(f"{os.path.basename(path)}: no decodable frames")
+            project = str(project_dir_for(path))
+        except Exception as exc:  # MediaError has the user-facing line; anything else gets one
+            self._close_reader()
+            self.filmFailed.emit(generation, _one_line(exc, path))
+            return
+        self._info = info
+        self.filmOpened.emit(generation, info, project)
+
+    def _make(self, want: Want, chroma, override) -> FrameResult:
+        res = FrameResult(self._generation, want.index)
+        try:
+            frame = self._shared.get(self._path, want.index)
+            if frame is None:
+                frame = np.ascontiguousarray(self._reader.read(want.index))
+                self._shared.put(self._path, want.index, frame)
+            has_color = bool(getattr(self._info, "has_color", True))
+            L = None
+            if want.source:
+                res.source = frame
+                if has_color:
+                    L = compose.luminance(frame)
+                res.gray = compose.gray_view(frame, has_color, L)
+            if want.color and chroma is not None:
+                ab = chroma.get(want.index)
+                if ab is not None:
+                    res.colorized = compose.compose_colorized(
+                        frame, ab, self._letterbox(chroma.size, frame), L=L, index=want.index,
+                        override=override)
+                    res.chroma_key = chroma.key
+        except Exception as exc:
+            res.error = _one_line(exc, self._path)
+        return res
+
+    def _letterbox(self, size: int, frame: np.ndarray):
+        if self._box is None or self._box_size != size or \
+                (self._box.full_h, self._box.full_w) != frame.shape[:2]:
+            self._box = compose.letterbox(frame.shape[0], frame.shape[1], size)
+            self._box_size = size
+        return self._box
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception:
+                pass
+        self._reader, self._info = None, None
+
+    def cleanup(self) -> None:
+        self._close_reader()
+
+
+def _one_line(exc: BaseException, path: str) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    name = os.path.basename(str(path).rstrip("/"))
+    return msg if name and name in msg else f"{name}: {msg}"

@@ -1,0 +1,225 @@
+"""The GUI-side controller between the Session and the two workers.
+
+Owns the display worker (decode + compose) and the colorize worker (network + chroma cache), the
+in-memory frames ready for the viewer, and turns session changes into worker requests:
+
+    session.frameChanged ──► wanted frames (display worker), plan (colorize worker)
+    colorize worker ──colorized──► chroma cache on disk ──► display worker composes ──► viewer
+
+Widgets never see a worker: they read `bundle(i)` and listen to `bundleReady`.
+"""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from .colorize_worker import ColorizeWorker
+from .decode_worker import DisplayWorker, FrameResult, Want
+from .frames import BundleCache, FrameBundle, SharedFrames
+from .scheduler import Plan
+from .session import COLORIZED, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
+from .workers import WorkerThread
+
+PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of travel)
+PREFETCH_BEHIND = 2
+COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE)
+
+
+def default_model_path() -> str:
+    """The shipped model, or "" while it does not exist yet."""
+    try:
+        from ..core.model import DEFAULT_MODEL
+    except Exception:
+        return ""
+    return str(DEFAULT_MODEL) if Path(DEFAULT_MODEL).exists() else ""
+
+
+class Pipeline(QObject):
+    bundleReady = Signal(int)          # the pictures of frame i changed (arrived or recolorized)
+    filmFailed = Signal(str)
+    colorizedFrames = Signal(list)     # frames that just entered the chroma cache
+    chromaReset = Signal()             # another chroma cache (model or size changed)
+    modelStatus = Signal(str, str)     # state: none | loading | ready | error, and a message
+    progress = Signal(int, int)        # in/out frames colorized, in/out frames
+    busy = Signal(bool)
+    workerError = Signal(str)
+    cacheInvalidated = Signal()        # in-memory frames changed wholesale (timeline redraw)
+
+    def __init__(self, session: Session, parent: QObject | None = None,
+                 memory_budget: int = 768 << 20):
+        super().__init__(parent)
+        self.session = session
+        self.bundles = BundleCache(memory_budget)
+        self.shared = SharedFrames()
+        self.chroma = None
+        self.model_name = ""
+        self.model_id = ""
+        self.direction = 1
+        self.playing = False
+        self._generation = 0
+        self._reported_errors: set[tuple[int, int]] = set()
+
+        self.display = DisplayWorker(self.shared)
+        self.colorizer = ColorizeWorker(self.shared)
+        # Signals first, thread second: connections made before moveToThread stay queued.
+        self.display.filmOpened.connect(self._on_film_opened)
+        self.display.filmFailed.connect(self._on_film_failed)
+        self.display.frameDecoded.connect(self._on_frame)
+        self.display.failed.connect(self.workerError)
+        self.colorizer.modelLoading.connect(
+            lambda p: self.modelStatus.emit("loading", f"Loading {os.path.basename(p)}…"))
+        self.colorizer.modelLoaded.connect(self._on_model_loaded)
+        self.colorizer.modelFailed.connect(self._on_model_failed)
+        self.colorizer.cacheChanged.connect(self._on_cache_changed)
+        self.colorizer.colorized.connect(self._on_colorized)
+        self.colorizer.progress.connect(self.progress)
+        self.colorizer.busy.connect(self.busy)
+        self.colorizer.failed.connect(self.workerError)
+        self._display_thread = WorkerThread(self.display, "bento-display")
+        self._colorize_thread = WorkerThread(self.colorizer, "bento-colorize")
+
+        session.frameChanged.connect(self._refresh)
+        session.inOutChanged.connect(lambda *_: self._refresh())
+        session.viewModeChanged.connect(lambda *_: self._refresh())
+        session.modelChanged.connect(self._apply_model)
+        session.workSizeChanged.connect(lambda *_: self._apply_model())
+
+    # ---- film --------------------------------------------------------------------------------
+    def open_film(self, path: str) -> None:
+        self._generation += 1
+        self.bundles.clear()
+        self.shared.clear()
+        self.cacheInvalidated.emit()
+        self.display.open_film(self._generation, str(path))
+
+    def _on_film_opened(self, generation: int, info, project_dir: str) -> None:
+        if generation != self._generation:
+            return
+        fps = info.fps if isinstance(info.fps, Fraction) else Fraction(info.fps).limit_denominator(1001)
+        film = FilmInfo(path=str(info.path), frame_count=int(info.frame_count), fps=fps,
+                        width=int(info.width), height=int(info.height),
+                        has_color=bool(info.has_color), project_dir=project_dir)
+        fingerprint = {"frames": film.frame_count, "width": film.width, "height": film.height}
+        if os.path.isfile(film.path):
+            fingerprint["bytes"] = os.path.getsize(film.path)
+        self.colorizer.set_film(film.path, project_dir, fingerprint)
+        self.session.set_film(film)
+        self._apply_model()
+
+    def _on_film_failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.filmFailed.emit(message)
+
+    # ---- model -------------------------------------------------------------------------------
+    def _apply_model(self, *_args) -> None:
+        path = self.session.model_path
+        if not path:
+            self.modelStatus.emit("none", "No model loaded. Open a .keras generator to colorize; "
+                                          "gray viewing works without one.")
+        self.colorizer.set_model(path, self.session.work_size)
+
+    def _on_model_loaded(self, name: str, model_id: str) -> None:
+        self.model_name, self.model_id = name, model_id
+        self.modelStatus.emit("ready", f"{name}  ·  {self.session.work_size}px  ·  id {model_id}")
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_name = self.model_id = ""
+        self.modelStatus.emit("error", message)
+
+    def _on_cache_changed(self, cache) -> None:
+        self.chroma = cache
+        self.display.set_chroma(cache)
+        self.bundles.drop_colorized(keep_key=cache.key if cache is not None else None)
+        self.chromaReset.emit()
+        self._refresh()
+        if self.session.film is not None:
+            self.bundleReady.emit(self.session.frame)
+
+    def _on_colorized(self, key: str, indices: list) -> None:
+        if self.chroma is None or key != self.chroma.key:
+            return
+        self.colorizedFrames.emit(list(indices))
+        self._refresh(plan=False)
+
+    # ---- frames ------------------------------------------------------------------------------
+    def bundle(self, index: int) -> FrameBundle | None:
+        return self.bundles.get(index)
+
+    def set_direction(self, direction: int, playing: bool) -> None:
+        self.direction = 1 if direction >= 0 else -1
+        self.playing = playing
+        self._refresh()
+
+    def set_background(self, enabled: bool) -> None:
+        self.colorizer.set_background(enabled)
+
+    def set_override(self, override) -> None:
+        """Install the corrections hook (compose.ChromaOverride) and recompose what is shown."""
+        self.display.set_override(override)
+        self.bundles.drop_colorized(keep_key=None)
+        self._refresh(plan=False)
+
+    def _wanted(self) -> list[Want]:
+        s = self.session
+        n = s.frame_count
+        p = s.frame
+        need_color = s.view_mode in COLOR_MODES
+        chroma = self.chroma
+        order = [p]
+        ahead = PREFETCH_AHEAD * (2 if self.playing else 1)
+        for k in range(1, max(ahead, PREFETCH_BEHIND) + 1):
+            if k <= ahead:
+                order.append(p + k * self.direction)
+            if k <= PREFETCH_BEHIND:
+                order.append(p - k * self.direction)
+        wants = []
+        for i in order:
+            if not 0 <= i < n:
+                continue
+            b = self.bundles.peek(i)
+            src = b is None
+            col = (need_color and chroma is not None and chroma.has(i)
+                   and (b is None or b.colorized is None or b.chroma_key != chroma.key))
+            if src or col:
+                wants.append(Want(i, src, col))
+        return wants
+
+    def _refresh(self, *_args, plan: bool = True) -> None:
+        s = self.session
+        if s.film is None:
+            return
+        self.display.set_wanted(self._wanted())
+        if plan:
+            self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
+                                         direction=self.direction))
+
+    def _on_frame(self, res: FrameResult) -> None:
+        if res.generation != self._generation:
+            return
+        if res.error:
+            key = (res.generation, res.index)
+            if key not in self._reported_errors:
+                self._reported_errors.add(key)
+                self.workerError.emit(f"Frame {res.index}: {res.error}")
+            return
+        b = self.bundles.peek(res.index)
+        if res.source is not None:
+            b = FrameBundle(res.index, res.source, res.gray,
+                            res.colorized if res.colorized is not None else (b.colorized if b else None),
+                            res.chroma_key if res.colorized is not None else (b.chroma_key if b else None))
+            self.bundles.put(b, protect=self.session.frame)
+        elif b is not None and res.colorized is not None:
+            self.bundles.update_colorized(res.index, res.colorized, res.chroma_key)
+        else:
+            return
+        self.bundleReady.emit(res.index)
+
+    # ---- teardown ----------------------------------------------------------------------------
+    def shutdown(self) -> bool:
+        """Stop both workers and wait for them; True when both ended in time."""
+        ok1 = self._display_thread.stop()
+        ok2 = self._colorize_thread.stop(timeout_ms=30000)
+        return ok1 and ok2
