@@ -12,7 +12,7 @@ Codec choices (FFmpeg limits):
 - 'mjpeg' Motion JPEG in .avi, yuvj444p: intra-only, any size.
 - 'mpeg4' MPEG-4 part 2 (.avi/.mp4), even sizes.
 - 'prores' prores_ks in .mov, yuv422p10le (even width).
-Audio: an AAC sine (440 Hz, 48 kHz stereo) for mp4/mov/mkv, PCM s16 for avi.
+Audio: `audio_signal` (a chirp, 48 kHz stereo) as AAC for mp4/mov/mkv, PCM s16 for avi.
 """
 from __future__ import annotations
 
@@ -124,15 +124,23 @@ def _add_audio(container, path: Path):
     return stream
 
 
+AUDIO_RATE = 48000
+
+
+def audio_signal(t: np.ndarray) -> np.ndarray:
+    """The test soundtrack at times t (s): a rising chirp (300 Hz + 150 Hz/s), so any stretch of
+    it tells where in the film it came from (tests find offsets by cross-correlation)."""
+    return 0.3 * np.sin(2 * np.pi * (300.0 * t + 75.0 * t * t))
+
+
 def _mux_audio(container, stream, seconds: float) -> None:
-    """A 440 Hz sine covering `seconds`, fed in 1024-sample frames."""
-    rate = 48000
+    """`audio_signal` covering `seconds`, fed in 1024-sample frames."""
+    rate = AUDIO_RATE
     total = int(round(seconds * rate))
     fmt = "fltp" if stream.codec_context.name == "aac" else "s16"
     for start in range(0, total, 1024):
         n = min(1024, total - start)
-        t = (np.arange(start, start + n) / rate).astype(np.float64)
-        wave = 0.3 * np.sin(2 * np.pi * 440.0 * t)
+        wave = audio_signal(np.arange(start, start + n) / rate)
         if fmt == "fltp":
             data = np.stack([wave, wave]).astype(np.float32)
         else:
@@ -145,6 +153,24 @@ def _mux_audio(container, stream, seconds: float) -> None:
             container.mux(pkt)
     for pkt in stream.encode(None):
         container.mux(pkt)
+
+
+def decode_audio(path) -> tuple[np.ndarray, float]:
+    """(mono float32 samples at 48 kHz, time of the first sample in s) of a file's first audio
+    stream; empty array if it has none."""
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return np.zeros(0, np.float32), 0.0
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        chunks, first = [], None
+        for frame in c.decode(c.streams.audio[0]):
+            if first is None:
+                first = float(frame.time or 0.0)
+            for rf in resampler.resample(frame):
+                chunks.append(rf.to_ndarray().reshape(-1))
+        for rf in resampler.resample(None):
+            chunks.append(rf.to_ndarray().reshape(-1))
+    return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), (first or 0.0)
 
 
 def write_frames(path, frames, fps: Fraction = FPS, codec: str = "h264", gop: int = 48,

@@ -37,6 +37,16 @@ def default_model_path() -> str:
     return str(DEFAULT_MODEL) if Path(DEFAULT_MODEL).exists() else ""
 
 
+def missing_model_message() -> str:
+    try:
+        from ..core.model import DEFAULT_MODEL
+        name = Path(DEFAULT_MODEL).name
+    except Exception:
+        name = "the shipped model"
+    return (f"No model loaded: the shipped model ({name}) is not installed. Open a .keras "
+            "generator (File ▸ Open model…) to colorize; gray viewing works without one.")
+
+
 class Pipeline(QObject):
     bundleReady = Signal(int)          # the pictures of frame i changed (arrived or recolorized)
     filmFailed = Signal(str)
@@ -117,9 +127,11 @@ class Pipeline(QObject):
     def _apply_model(self, *_args) -> None:
         path = self.session.model_path
         if not path:
-            self.modelStatus.emit("none", "No model loaded. Open a .keras generator to colorize; "
-                                          "gray viewing works without one.")
+            self.report_no_model()
         self.colorizer.set_model(path, self.session.work_size)
+
+    def report_no_model(self) -> None:
+        self.modelStatus.emit("none", missing_model_message())
 
     def _on_model_loaded(self, name: str, model_id: str) -> None:
         self.model_name, self.model_id = name, model_id

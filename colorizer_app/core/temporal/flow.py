@@ -28,6 +28,7 @@ PRESETS = {
 # drifts more, and chained propagation accumulates that drift frame after frame.
 DEFAULT_PRESET = "medium"
 DEFAULT_SCALE = 0.5
+MIN_WORK_WIDTH = 320
 # Forward-backward test constants of Lai et al. 2018 (squared magnitudes, full-res pixels).
 FB_ALPHA = 0.01
 FB_BETA = 0.5
@@ -56,9 +57,12 @@ def to_gray8(img: np.ndarray) -> np.ndarray:
 
 
 def work_size(shape: tuple[int, int], scale: float) -> tuple[int, int]:
-    """(h, w) of the work grid for a full-res (H, W); never below 8 px (DIS needs a patch)."""
+    """(h, w) of the work grid for a full-res (H, W).  The reduction stops at MIN_WORK_WIDTH:
+    below ~300 px DIS loses small moving objects altogether (its patches cover them), so a
+    proxy-sized film is processed at its own size whatever the scale says."""
     h, w = shape[:2]
-    return max(8, int(round(h * scale))), max(8, int(round(w * scale)))
+    s = min(1.0, max(float(scale), MIN_WORK_WIDTH / w))
+    return max(8, int(round(h * s))), max(8, int(round(w * s)))
 
 
 def downscale(gray8: np.ndarray, scale: float) -> np.ndarray:
@@ -174,6 +178,25 @@ def compose(first: np.ndarray, c_first: np.ndarray | None,
     c2w = warp(c2, first, border=cv2.BORDER_CONSTANT, value=0.0)
     conf = c2w if c_first is None else c_first * c2w
     return flow, conf.astype(np.float32, copy=False)
+
+
+def photometric_confidence(gray_i: np.ndarray, gray_j_warped: np.ndarray,
+                           valid: np.ndarray | None = None, free: float = 6.0,
+                           sigma: float = 12.0) -> np.ndarray:
+    """Confidence from the luma residual after warping (both uint8-scale gray, same grid).
+
+    A flow can pass the forward-backward test and still be wrong (drift, repeated texture);
+    the gray film itself must then match.  The median residual over ``valid`` pixels is removed
+    first so that exposure flicker between frames (common in old film) is not taken for
+    mismatch; residuals up to ``free`` (grain) cost nothing, ``free + 2.5 sigma`` ~ 0."""
+    gi = cv2.GaussianBlur(gray_i.astype(np.float32), (0, 0), 1.0)
+    gj = cv2.GaussianBlur(gray_j_warped.astype(np.float32), (0, 0), 1.0)
+    d = gi - gj
+    ok = valid if valid is not None else np.ones(d.shape, bool)
+    if ok.any():
+        d -= float(np.median(d[ok]))
+    r = cv2.blur(np.abs(d), (3, 3))
+    return np.exp(-0.5 * (np.maximum(r - free, 0.0) / sigma) ** 2).astype(np.float32)
 
 
 def compute_flow(gray_a: np.ndarray, gray_b: np.ndarray, scale: float = DEFAULT_SCALE,

@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from .flow import FlowCache, compose, resize_map, upscale_flow, warp
+from .flow import FlowCache, compose, photometric_confidence, resize_map, upscale_flow, warp
 from .shots import ShotList
 
 AbFn = Callable[[int], np.ndarray]
@@ -108,15 +108,8 @@ class ChainTracker:
         that every single step passed.  A global offset is removed first (exposure flicker)."""
         if not self.l_check or i == self.anchor:
             return c
-        gi = cv2.GaussianBlur(self.flows.gray(i).astype(np.float32), (0, 0), 1.0)
-        gk = cv2.GaussianBlur(self.flows.gray(self.anchor).astype(np.float32), (0, 0), 1.0)
-        d = gi - warp(gk, F)
-        ok = c > 0.5
-        if ok.any():
-            d -= float(np.median(d[ok]))
-        r = cv2.blur(np.abs(d), (3, 3))
-        # ~grain-level residuals (< 6 of 255) are free; 30 levels over that is a mismatch
-        return c * np.exp(-0.5 * (np.maximum(r - 6.0, 0.0) / 12.0) ** 2).astype(np.float32)
+        gk = warp(self.flows.gray(self.anchor), F)
+        return c * photometric_confidence(self.flows.gray(i), gk, c > 0.5)
 
     def sample(self, src: np.ndarray, i: int, border: int = cv2.BORDER_REPLICATE
                ) -> tuple[np.ndarray, np.ndarray]:

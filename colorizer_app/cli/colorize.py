@@ -1,0 +1,73 @@
+"""`colorizer colorize IN OUT`: colorize a whole film (or a frame range) with the model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import CliError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("colorize", help="colorize a black-and-white film; keeps size, rate, frame count and audio")
+    p.add_argument("input", help="film (mp4/mov/mkv/avi...) or image sequence (folder or pattern like f_%%04d.png)")
+    p.add_argument("output", help=".mp4 (H.264), .mov (ProRes), .mkv (FFV1), or a folder/pattern of .png/.tif")
+    p.add_argument("--model", help="generator .keras file (default: the shipped model)")
+    p.add_argument("--size", type=int, default=None, help="working size, a multiple of 64 (default 256)")
+    p.add_argument("--frames", help="frame range A-B, inclusive, 0-based (default: all)")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
+                   help="16 for 16-bit PNG/TIFF (default: 16 for .tif, else 8)")
+    p.set_defaults(func=run)
+
+
+def check_output_writable(out: str) -> None:
+    parent = Path(out).parent if Path(out).suffix else Path(out).parent
+    parent = parent if str(parent) else Path(".")
+    if not parent.exists():
+        raise CliError(f"{out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise CliError(f"{out}: cannot write in {parent} (permission denied)")
+
+
+def load_colorizer(model: str | None, size: int | None, batch_size: int = 4):
+    from ..core.inference import DEFAULT_SIZE, Colorizer
+    from ..core.model import DEFAULT_MODEL, ModelError
+
+    size = size or DEFAULT_SIZE
+    if size % 64 or size < 64:
+        raise CliError(f"--size must be a positive multiple of 64, got {size}")
+    try:
+        return Colorizer(model or DEFAULT_MODEL, size=size, batch_size=batch_size)
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+
+
+def run(args) -> int:
+    from ..core.batch import colorize_film, parse_range
+    from ..core.media import MediaError, open_media
+    from .progress import ProgressBar
+
+    if not Path(args.input).exists() and "%" not in args.input:
+        raise CliError(f"{args.input}: no such file")
+    check_output_writable(args.output)
+    try:
+        with open_media(args.input) as reader:
+            info = reader.info
+        parse_range(args.frames, info.frame_count)
+    except (MediaError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    colorizer = load_colorizer(args.model, args.size, args.batch_size)
+    bit_depth = args.bit_depth or (16 if Path(args.output).suffix.lower() in (".tif", ".tiff")
+                                   or args.output.lower().endswith((".tif", ".tiff")) else 8)
+    try:
+        result = colorize_film(args.input, args.output, colorizer, frames=args.frames,
+                               progress=ProgressBar("colorize"), bit_depth=bit_depth)
+    except (MediaError, ValueError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.output}: {result.frames_written} frames at {info.fps} fps in {result.seconds:.1f} s "
+          f"({result.fps:.1f} fps)")
+    if result.lost_frames or info.lost_frames:
+        print(f"warning: {max(result.lost_frames, info.lost_frames)} frame(s) could not be decoded "
+              f"from {args.input} (truncated or damaged file)")
+        return 1
+    return 0

@@ -1,0 +1,184 @@
+"""Colorize a whole film: decode, inference and encode overlap through threads and bounded queues.
+
+    decoder thread ──(frames)──► inference (this thread, batches) ──(ab)──► encoder thread
+The queues are bounded, so memory stays flat for any film length, and the slowest stage (the
+model) sets the pace. The encoder does the guided upsampling and recombination with L, so the
+model thread only runs the network.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import color
+from .inference import Colorizer
+from .media import MediaError, open_media
+from .writer import open_writer
+
+_END = object()
+
+
+@dataclass
+class BatchResult:
+    frames_written: int
+    frames_requested: int
+    lost_frames: int
+    seconds: float
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames_written / self.seconds if self.seconds else 0.0
+
+
+def parse_range(text: str | None, frame_count: int) -> tuple[int, int]:
+    """'A-B' (inclusive, 0-based), 'A-' or '-B' → (start, stop) half-open; ValueError if outside the film."""
+    if not text:
+        return 0, frame_count
+    a, sep, b = text.partition("-")
+    try:
+        start = int(a) if a.strip() else 0
+        last = int(b) if sep and b.strip() else (frame_count - 1 if sep else start)
+    except ValueError:
+        raise ValueError(f"bad frame range '{text}' (expected A-B, e.g. 0-99)") from None
+    if start < 0 or last < start or last >= frame_count:
+        raise ValueError(f"frame range '{text}' is outside the film (frames 0-{frame_count - 1})")
+    return start, last + 1
+
+
+class _Stage(threading.Thread):
+    """A daemon thread whose exception is re-raised by the pipeline, never lost."""
+
+    def __init__(self, target: Callable[[], None], name: str, stop: threading.Event):
+        super().__init__(name=name, daemon=True)
+        self._target_fn, self._stop_event = target, stop
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._target_fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+            self._stop_event.set()  # unblock the other stages at once
+
+
+def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _drain(q: queue.Queue, stop: threading.Event) -> Iterator:
+    while True:
+        try:
+            item = q.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():
+                return
+            continue
+        if item is _END:
+            return
+        yield item
+
+
+def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None = None,
+                  progress: Callable[[int, int], None] | None = None, bit_depth: int = 8,
+                  chroma_filter: Callable | None = None, queue_frames: int = 16) -> BatchResult:
+    """Colorize frames [A-B] of `src` into `out` (format from its extension), keeping the audio.
+
+    `chroma_filter(index, frame, ab_full) -> ab_full` lets temporal tools (deflicker, keyframes)
+    change the chroma before encoding. A truncated source colorizes what decodes and reports the
+    loss. The output appears under its real name only when complete.
+    """
+    reader = open_media(src)
+    info = reader.info
+    start, stop_i = parse_range(frames, info.frame_count)
+    total = stop_i - start
+    writer = open_writer(out, info.width, info.height, info.fps, audio_from=src if info.audio_codec else None,
+                         bit_depth=bit_depth, start_number=start, audio_start_frame=start)
+    stop = threading.Event()
+    q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
+    q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
+    errors: list[str] = []
+    written = [0]
+
+    def decode() -> None:
+        try:
+            for i, frame in reader.iter_frames(start, stop_i):
+                if not _put(q_in, (i, frame), stop):
+                    return
+        except MediaError as exc:  # a truncated film: keep what decoded, say what was lost
+            errors.append(str(exc))
+        finally:
+            _put(q_in, _END, stop)
+
+    def encode() -> None:
+        for i, frame, ab_work, box in _drain(q_out, stop):
+            L = color.luminance(frame)
+            ab = color.upsample_ab(ab_work, box, L)
+            if chroma_filter is not None:
+                ab = chroma_filter(i, frame, ab)
+            rgb01 = color.recombine(L, ab)
+            writer.write(color.to_uint16(rgb01) if bit_depth == 16 else color.to_uint8(rgb01))
+            written[0] += 1
+            if progress:
+                progress(written[0], total)
+
+    dec, enc = _Stage(decode, "decode", stop), _Stage(encode, "encode", stop)
+    t0 = time.perf_counter()
+    dec.start()
+    enc.start()
+    try:
+        batch: list = []
+        for item in _drain(q_in, stop):
+            batch.append(item)
+            if len(batch) == colorizer.batch_size:
+                _infer(colorizer, batch, q_out, stop)
+                batch = []
+        if batch and not stop.is_set():
+            _infer(colorizer, batch, q_out, stop)
+        _put(q_out, _END, stop)
+        enc.join()
+        dec.join()
+        for stage in (enc, dec):
+            if stage.error:
+                raise stage.error
+        if written[0] == 0:
+            raise MediaError(f"{src}: no frame could be decoded in the requested range")
+        writer.close()
+    except BaseException:
+        stop.set()
+        writer.abort()
+        raise
+    finally:
+        stop.set()
+        reader.close()
+    lost = max(0, total - written[0])
+    return BatchResult(written[0], total, lost, time.perf_counter() - t0, errors)
+
+
+def _infer(colorizer: Colorizer, batch: list, q_out: queue.Queue, stop: threading.Event) -> None:
+    frames = [f for _, f in batch]
+    for (i, frame), (ab_work, box) in zip(batch, colorizer.predict_work(frames)):
+        _put(q_out, (i, frame, ab_work, box), stop)
+
+
+def model_alone_fps(colorizer: Colorizer, frame: np.ndarray, n: int = 32) -> float:
+    """Frames/s of preprocessing + network alone on one repeated frame: the pipeline's ceiling."""
+    frames = [frame] * colorizer.batch_size
+    colorizer.predict_work(frames)  # warm-up: trace and compile
+    t0 = time.perf_counter()
+    done = 0
+    while done < n:
+        colorizer.predict_work(frames)
+        done += len(frames)
+    return done / (time.perf_counter() - t0)

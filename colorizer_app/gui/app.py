@@ -1,0 +1,65 @@
+"""Entry point: `colorizer-app [FILM|PROJECT]` and `python main.py [FILM|PROJECT]`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional, Sequence
+
+# Before Keras is imported anywhere (the colorize worker imports it lazily).
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="colorizer-app",
+                                description="BentoColor Studio: review and correct film colorization.")
+    p.add_argument("path", nargs="?", help="a film, an image sequence (folder or shot_%%04d.png) "
+                                           "or a film's .bento project folder")
+    p.add_argument("--model", help="a .keras generator to colorize with (default: the shipped model)")
+    p.add_argument("--size", type=int, help="working size in pixels (a multiple of 64)")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import APP_NAME, MainWindow
+
+    QApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("BentoColor")
+    app.setStyle("Fusion")
+    _dark_palette(app)
+    win = MainWindow(model_path=args.model)
+    if args.size:
+        win.session.set_work_size(args.size)
+    win.show()
+    if args.path:
+        win.open_path(args.path)
+    return app.exec()
+
+
+def _dark_palette(app) -> None:
+    """A neutral dark UI: colour judgements need a gray surround, not a white one."""
+    from PySide6.QtGui import QColor, QPalette
+    pal = QPalette()
+    base, text = QColor(45, 45, 48), QColor(220, 220, 220)
+    for role, colour in ((QPalette.ColorRole.Window, base), (QPalette.ColorRole.WindowText, text),
+                         (QPalette.ColorRole.Base, QColor(32, 32, 34)),
+                         (QPalette.ColorRole.AlternateBase, base),
+                         (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, base),
+                         (QPalette.ColorRole.ButtonText, text),
+                         (QPalette.ColorRole.ToolTipBase, base), (QPalette.ColorRole.ToolTipText, text),
+                         (QPalette.ColorRole.Highlight, QColor(70, 120, 190)),
+                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))):
+        pal.setColor(role, colour)
+    app.setPalette(pal)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

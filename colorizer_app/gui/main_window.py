@@ -1,0 +1,236 @@
+"""Main window: viewer, timeline, model dock, status bar; film opening and settings.
+
+The window wires things together and owns nothing else: state lives in the Session, background
+work in the Pipeline, pictures in the Viewer.  It never blocks: opening a film, loading a model
+and decoding all happen in workers, and their failures arrive here as messages.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from .actions import build_actions
+from .model_panel import ModelPanel
+from .pipeline import Pipeline, default_model_path
+from .playback import Player
+from .session import VIEW_MODES, Session
+from .status import StatusBar
+from .timeline import Timeline
+from .viewer import Viewer
+
+APP_NAME = "BentoColor Studio"
+MAX_RECENT = 10
+FILM_FILTER = ("Films and image sequences (*.mp4 *.mov *.mkv *.avi *.m4v *.webm *.mxf *.mpg "
+               "*.mpeg *.ts *.png *.tif *.tiff *.jpg *.jpeg);;All files (*)")
+
+
+def default_settings() -> QSettings:
+    return QSettings("BentoColor", "BentoColor Studio")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Optional[QSettings] = None, model_path: Optional[str] = None,
+                 parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else default_settings()
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.last_message = ""
+        self._closed = False
+
+        self.session = Session(self)
+        self.pipeline = Pipeline(self.session, self)
+        self.player = Player(self.session, self)
+        self.viewer = Viewer(self.session, self.pipeline)
+        self.timeline = Timeline(self.session, self.pipeline)
+        self.model_panel = ModelPanel(self.session, self.pipeline, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_panel)
+        self.status = StatusBar(self.session, self.pipeline, self.player, self)
+        self.setStatusBar(self.status)
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.viewer, 1)
+        lay.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        build_actions(self)
+
+        self.viewer.frameShown.connect(self.player.frame_shown)
+        self.player.speedChanged.connect(
+            lambda sp: self.pipeline.set_direction(-1 if sp < 0 else 1, sp != 0))
+        self.session.viewModeChanged.connect(self._sync_view_actions)
+        self.session.filmChanged.connect(self._on_film)
+        self.pipeline.filmFailed.connect(lambda msg: self.show_message("Cannot open film", msg))
+        self.pipeline.modelStatus.connect(self._on_model_status)
+        self.model_panel.openModelRequested.connect(self.choose_model)
+        self._restore_settings()
+        self._sync_view_actions(self.session.view_mode)
+        self._rebuild_recent_menu()
+        # The shipped model unless the artist chose another last time (or the caller says).
+        chosen = model_path if model_path is not None else (
+            self.settings.value("model/path", "", str) or default_model_path())
+        if chosen and not os.path.exists(chosen):
+            chosen = default_model_path()
+        self.session.set_model_path(chosen)
+        if not chosen:
+            self.pipeline.report_no_model()
+
+    # ---- opening films -------------------------------------------------------------------------
+    def open_path(self, path: str) -> None:
+        """Open a film, an image sequence (folder or printf pattern) or a film's project folder."""
+        path = os.fspath(path)
+        if path.endswith(".bento") and os.path.isdir(path):
+            path = path[: -len(".bento")]          # a film's project folder: open its film
+        if not _exists(path):
+            self.show_message("Cannot open film", f"{path}: file not found")
+            return
+        self.player.stop()
+        self.statusBar().showMessage(f"Opening {os.path.basename(path.rstrip('/'))}…", 3000)
+        self._pending_path = path
+        self.pipeline.open_film(path)
+
+    def choose_film(self) -> None:
+        start = self.settings.value("files/lastDir", "", str)
+        path, _ = QFileDialog.getOpenFileName(self, "Open film", start, FILM_FILTER)
+        if path:
+            self.settings.setValue("files/lastDir", os.path.dirname(path))
+            self.open_path(path)
+
+    def choose_sequence_folder(self) -> None:
+        start = self.settings.value("files/lastDir", "", str)
+        path = QFileDialog.getExistingDirectory(self, "Open image sequence folder", start)
+        if path:
+            self.open_path(path)
+
+    def choose_model(self) -> None:
+        path = self.model_panel.choose_model(self)
+        if path:
+            self.set_model(path)
+
+    def set_model(self, path: str) -> None:
+        self.session.set_model_path(path)
+        self.settings.setValue("model/path", path)
+
+    def _on_film(self, film) -> None:
+        if film is None:
+            self.setWindowTitle(APP_NAME)
+            return
+        self.setWindowTitle(f"{film.name} — {APP_NAME}")
+        self._add_recent(film.path)
+
+    # ---- recent files --------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("files/recent", [], list)
+        return [str(v) for v in (value or []) if v]
+
+    def _add_recent(self, path: str) -> None:
+        files = [p for p in self.recent_files() if p != path]
+        files.insert(0, path)
+        self.settings.setValue("files/recent", files[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for p in files:
+            a = QAction(os.path.basename(p.rstrip("/")) or p, self.recent_menu)
+            a.setToolTip(p)
+            a.setEnabled(_exists(p))
+            a.triggered.connect(lambda _=False, path=p: self.open_path(path))
+            self.recent_menu.addAction(a)
+        if not files:
+            a = self.recent_menu.addAction("(none)")
+            a.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("files/recent", [])
+        self._rebuild_recent_menu()
+
+    # ---- drag and drop -------------------------------------------------------------------------
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        for url in ev.mimeData().urls():
+            if not url.isLocalFile():
+                continue
+            path = url.toLocalFile()
+            if path.endswith(".keras"):
+                self.set_model(path)      # a model dropped on the window loads it
+            else:
+                self.open_path(path)
+            ev.acceptProposedAction()
+            return
+
+    # ---- messages ------------------------------------------------------------------------------
+    def show_message(self, title: str, text: str) -> None:
+        """A non-blocking message box: workers keep running and tests never hang on it."""
+        self.last_message = text
+        self.statusBar().showMessage(text, 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _on_model_status(self, state: str, message: str) -> None:
+        if state == "error":
+            self.last_message = message
+            self.statusBar().showMessage(message, 10000)
+
+    def _sync_view_actions(self, mode: str) -> None:
+        modes = self.session.available_modes()
+        for m, a in self.view_actions.items():
+            a.blockSignals(True)
+            a.setEnabled(m in modes)
+            a.setChecked(m == mode)
+            a.blockSignals(False)
+
+    # ---- settings and shutdown -----------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geo = self.settings.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        mode = self.settings.value("view/mode", "", str)
+        if mode in VIEW_MODES:
+            self.session.set_view_mode(mode)
+        size = self.settings.value("model/workSize", 0, int)
+        if size:
+            self.session.set_work_size(size)
+        self.session.workSizeChanged.connect(lambda v: self.settings.setValue("model/workSize", v))
+        self.session.viewModeChanged.connect(lambda m: self.settings.setValue("view/mode", m))
+
+    def closeEvent(self, ev) -> None:
+        self.shutdown()
+        super().closeEvent(ev)
+
+    def shutdown(self) -> bool:
+        """Stop playback and the workers (waits for a running batch to finish)."""
+        if self._closed:
+            return True
+        self._closed = True
+        self.player.stop()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        return self.pipeline.shutdown()
+
+
+def _exists(path: str) -> bool:
+    # A printf pattern (shot_%04d.png) exists when its folder does; the reader checks the frames.
+    if "%" in os.path.basename(path):
+        return os.path.isdir(os.path.dirname(path) or ".")
+    return os.path.exists(path)

@@ -1,0 +1,124 @@
+"""Playback clock: plays at the film's rate, J/K/L shuttle, and counts dropped frames.
+
+The frame shown is derived from a monotonic clock (start frame + elapsed x rate x speed), never
+from counting timer ticks, so playback keeps real time when decoding falls behind: the playhead
+moves on and the frames that were not on screen in time are counted as dropped (RV and mrv2 show
+the same figure).  The loop range is in/out.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from .session import Session
+
+MAX_SPEED = 8
+
+
+class Player(QObject):
+    speedChanged = Signal(float)      # 0 = stopped, negative = reverse
+    droppedChanged = Signal(int)      # frames not shown in time since playback started
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.speed = 0.0
+        self.dropped = 0
+        self.shown = 0
+        self._t0 = 0.0
+        self._f0 = 0
+        self._last_target = -1
+        self._last_shown = -1
+        self._steps = 0
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        session.filmChanged.connect(lambda *_: self.stop())
+        session.frameChanged.connect(self._on_frame)
+
+    # ---- transport ---------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self.speed != 0
+
+    def play(self, speed: float = 1.0) -> None:
+        if self.session.film is None or speed == 0:
+            self.stop()
+            return
+        s = self.session
+        # Starting forward from the out point (or backward from in) restarts the range.
+        if speed > 0 and s.frame >= s.out_point:
+            s.set_frame(s.in_point)
+        elif speed < 0 and s.frame <= s.in_point:
+            s.set_frame(s.out_point)
+        if self.speed == 0:
+            self.dropped = 0
+            self.shown = 0
+            self.droppedChanged.emit(0)
+        self.speed = float(speed)
+        self._restart_clock()
+        fps = float(s.film.fps) * abs(self.speed)
+        # Tick at twice the frame rate so a frame is never late by more than half a frame.
+        self._timer.start(max(1, int(1000.0 / fps / 2)))
+        self.speedChanged.emit(self.speed)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self.speed != 0:
+            self.speed = 0.0
+            self.speedChanged.emit(0.0)
+
+    def toggle(self) -> None:
+        self.stop() if self.playing else self.play(1.0)
+
+    def forward(self) -> None:
+        """L: play forward; again doubles the speed (up to 8x); from reverse it goes forward 1x."""
+        self.play(1.0 if self.speed <= 0 else min(MAX_SPEED, self.speed * 2))
+
+    def backward(self) -> None:
+        """J: play backward; again doubles the reverse speed."""
+        self.play(-1.0 if self.speed >= 0 else max(-MAX_SPEED, self.speed * 2))
+
+    # ---- display feedback ----------------------------------------------------------------------
+    def frame_shown(self, index: int) -> None:
+        """Connected to Viewer.frameShown: which frames really reached the screen."""
+        if self.playing and index != self._last_shown:
+            self.shown += 1
+        self._last_shown = index
+
+    def _on_frame(self, index: int) -> None:
+        # The artist scrubbed or stepped while playing: carry on from there.
+        if self.playing and index != self._last_target:
+            self._restart_clock()
+
+    # ---- clock ---------------------------------------------------------------------------------
+    def _restart_clock(self) -> None:
+        self._t0 = time.perf_counter()
+        self._f0 = self.session.frame
+        self._steps = 0
+        self._last_target = self.session.frame
+
+    def _tick(self) -> None:
+        s = self.session
+        if s.film is None:
+            self.stop()
+            return
+        elapsed = time.perf_counter() - self._t0
+        steps = math.floor(elapsed * float(s.film.fps) * abs(self.speed) + 1e-9)
+        if steps == self._steps:
+            return
+        advanced, self._steps = steps - self._steps, steps
+        # The frame we leave was dropped if it never reached the screen; so is every frame the
+        # clock skipped over because a tick came late.
+        lost = (0 if self._last_shown == self._last_target else 1) + (advanced - 1)
+        if lost:
+            self.dropped += lost
+            self.droppedChanged.emit(self.dropped)
+        lo, hi = s.in_point, s.out_point
+        span = hi - lo + 1
+        raw = self._f0 + (1 if self.speed > 0 else -1) * steps
+        target = (raw - lo) % span + lo if span > 0 else lo
+        self._last_target = target
+        s.set_frame(target)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from colorizer_app.core.model import (ModelError, build_discriminator, build_generator, load_generator,
+                                      save_model)
+from colorizer_app.core.inference import Colorizer
+from keras import layers
+
+
+@pytest.fixture(scope="module")
+def tiny_gen():
+    return build_generator(width=0.125)
+
+
+def test_generator_is_the_study_unet_and_fully_convolutional(tiny_gen):
+    for size in (64, 128):
+        out = tiny_gen.predict_on_batch(np.zeros((1, size, size, 1), np.float32))
+        assert out.shape == (1, size, size, 2)
+    convs = [l for l in tiny_gen.layers if isinstance(l, (layers.Conv2D, layers.Conv2DTranspose))]
+    assert all(l.kernel_size == (4, 4) and l.strides == (2, 2) for l in convs)
+    assert len([l for l in tiny_gen.layers if isinstance(l, layers.Dropout)]) == 2
+    assert all(l.rate == 0.3 for l in tiny_gen.layers if isinstance(l, layers.Dropout))
+    assert all(abs(l.negative_slope - 0.2) < 1e-6 for l in tiny_gen.layers if isinstance(l, layers.LeakyReLU))
+    assert tiny_gen.layers[-1].activation.__name__ == "tanh"
+    full = build_generator(width=1.0)
+    assert [l.filters for l in full.layers if isinstance(l, layers.Conv2D)] == [64, 128, 256, 512, 512, 512]
+
+
+def test_patchgan_gives_8x8_logits_for_64x64():
+    d = build_discriminator(width=0.125)
+    assert d.predict_on_batch(np.zeros((2, 64, 64, 3), np.float32)).shape == (2, 8, 8, 1)
+
+
+def test_save_load_round_trip_and_clear_errors(tmp_path, tiny_gen):
+    path = save_model(tiny_gen, tmp_path / "g.keras")
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    np.testing.assert_allclose(load_generator(path).predict_on_batch(x), tiny_gen.predict_on_batch(x), atol=1e-6)
+
+    truncated = tmp_path / "cut.keras"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ModelError, match="cut.keras"):
+        load_generator(truncated)
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match="junk.keras"):
+        load_generator(junk)
+    wrong = save_model(build_discriminator(width=0.125), tmp_path / "disc.keras")
+    with pytest.raises(ModelError, match="wrong shape"):
+        load_generator(wrong)
+    with pytest.raises(ModelError, match="not found"):
+        load_generator(tmp_path / "missing.keras")
+
+
+def test_colorizer_is_deterministic_and_batched(tiny_gen):
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (90, 160, 3), dtype=np.uint8) for _ in range(5)]
+    c = Colorizer(tiny_gen, size=64, batch_size=4)
+    a = c.predict_work(frames)
+    b = c.predict_work(frames[::-1])[::-1]
+    for (x, bx), (y, by) in zip(a, b):
+        assert bx == by
+        np.testing.assert_allclose(x.astype(np.float32), y.astype(np.float32), atol=0.05)
+    out = c.colorize(frames[:1])[0]
+    assert out.shape == frames[0].shape and out.dtype == np.uint8
+    # the colorized frame keeps the original L
+    from colorizer_app.core import color
+    assert np.abs(color.luminance(out) - color.luminance(frames[0])).mean() < 1.5
+    assert Colorizer(tiny_gen, size=128).model_id != c.model_id
