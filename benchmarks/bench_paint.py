@@ -55,8 +55,9 @@ def main(argv=None):
           for _ in range(args.corrections)]
 
     t0 = time.perf_counter()
+    per_corr = -(-args.strokes // len(cs))
     for k in range(args.strokes):
-        c = cs[k % len(cs)]
+        c = cs[k // per_corr]             # an artist paints a run of strokes per correction
         brush = BrushSettings(size=float(rng.uniform(20, 120)), softness=0.5)
         live = stack.begin_stroke(c.id, 0, brush, ab_model, L)
         apply_live_stroke(live, stroke_points(rng, n=20))
@@ -72,7 +73,7 @@ def main(argv=None):
     for size in (30.0, 100.0, 300.0):
         per_move, begins, ends = [], [], []
         for s in range(8):
-            c = cs[s % len(cs)]
+            c = cs[(s // 4) * 7]              # 4 strokes on one correction, then switch
             brush = BrushSettings(size=size, softness=0.5, opacity=0.8)
             t0 = time.perf_counter()
             live = stack.begin_stroke(c.id, 0, brush, ab_model, L)

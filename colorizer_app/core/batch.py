@@ -114,7 +114,8 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     def decode() -> None:
         try:
             for i, frame in reader.iter_frames(start, stop_i):
-                if not _put(q_in, (i, frame), stop):
+                # L once, here: the model needs it and so does the recombination after it
+                if not _put(q_in, (i, frame, color.luminance(frame)), stop):
                     return
         except MediaError as exc:  # a truncated film: keep what decoded, say what was lost
             errors.append(str(exc))
@@ -122,8 +123,7 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
             _put(q_in, _END, stop)
 
     def encode() -> None:
-        for i, frame, ab_work, box in _drain(q_out, stop):
-            L = color.luminance(frame)
+        for i, frame, L, ab_work, box in _drain(q_out, stop):
             ab = color.upsample_ab(ab_work, box, L)
             if chroma_filter is not None:
                 ab = chroma_filter(i, frame, ab)
@@ -167,9 +167,8 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
 
 
 def _infer(colorizer: Colorizer, batch: list, q_out: queue.Queue, stop: threading.Event) -> None:
-    frames = [f for _, f in batch]
-    for (i, frame), (ab_work, box) in zip(batch, colorizer.predict_work(frames)):
-        _put(q_out, (i, frame, ab_work, box), stop)
+    for (i, frame, L), (ab_work, box) in zip(batch, colorizer.predict_work_from_L([L for _, _, L in batch])):
+        _put(q_out, (i, frame, L, ab_work, box), stop)
 
 
 def model_alone_fps(colorizer: Colorizer, frame: np.ndarray, n: int = 32) -> float:

@@ -23,7 +23,8 @@ from typing import Callable, Dict, Hashable, Iterator, List, NamedTuple, Optiona
 
 import numpy as np
 
-from .masks import BBox, SparseMask, bbox_slices, bbox_union
+from .composite import Affine, build_affine, refresh_region
+from .masks import BBox, SparseMask, bbox_slices
 
 # shot_of: a callable frame -> shot key, or a sorted sequence of cut frames (first frame of each
 # new shot). None means "no cuts known": the whole film is one shot.
@@ -164,62 +165,6 @@ class StrokeEdit(NamedTuple):
 
 
 # --------------------------------------------------------------------------------------------
-class Affine(NamedTuple):
-    """Per-pixel ab_out = ab_in * T + S over bbox (identity outside)."""
-    bbox: Optional[BBox]
-    T: Optional[np.ndarray]       # (h, w) float32
-    S: Optional[np.ndarray]       # (h, w, 2) float32
-
-    def apply(self, ab: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
-        out = np.array(ab, dtype=np.float32, copy=True) if out is None else out
-        if self.bbox is not None:
-            region = out[bbox_slices(self.bbox)]
-            region *= self.T[..., None]
-            region += self.S
-        return out
-
-    def patch(self, b: BBox) -> Tuple[np.ndarray, np.ndarray]:
-        T = np.ones((b[2] - b[0], b[3] - b[1]), np.float32)
-        S = np.zeros((b[2] - b[0], b[3] - b[1], 2), np.float32)
-        if self.bbox is not None:
-            y0, x0 = max(b[0], self.bbox[0]), max(b[1], self.bbox[1])
-            y1, x1 = min(b[2], self.bbox[2]), min(b[3], self.bbox[3])
-            if y1 > y0 and x1 > x0:
-                src = (slice(y0 - self.bbox[0], y1 - self.bbox[0]),
-                       slice(x0 - self.bbox[1], x1 - self.bbox[1]))
-                dst = (slice(y0 - b[0], y1 - b[0]), slice(x0 - b[1], x1 - b[1]))
-                T[dst] = self.T[src]
-                S[dst] = self.S[src]
-        return T, S
-
-
-def build_affine(layers: Sequence[Tuple[SparseMask, float, Tuple[float, float]]]) -> Affine:
-    """Fold (mask, opacity, chroma) layers, bottom first, into one Affine."""
-    bbox = None
-    for m, op, _ in layers:
-        if op > 0:
-            bbox = bbox_union(bbox, m.bbox)
-    if bbox is None:
-        return Affine(None, None, None)
-    h, w = bbox[2] - bbox[0], bbox[3] - bbox[1]
-    T = np.ones((h, w), np.float32)
-    S = np.zeros((h, w, 2), np.float32)
-    for m, op, (ca, cb) in layers:
-        if m.bbox is None or op <= 0:
-            continue
-        sl = (slice(m.bbox[0] - bbox[0], m.bbox[2] - bbox[0]),
-              slice(m.bbox[1] - bbox[1], m.bbox[3] - bbox[1]))
-        wgt = m.data * np.float32(op)
-        keep = 1.0 - wgt
-        T[sl] *= keep
-        s = S[sl]
-        s *= keep[..., None]
-        s[..., 0] += wgt * np.float32(ca)
-        s[..., 1] += wgt * np.float32(cb)
-    return Affine(bbox, T, S)
-
-
-# --------------------------------------------------------------------------------------------
 class CorrectionStack:
     """Ordered corrections (bottom first) with change notification and a composite cache."""
 
@@ -316,11 +261,36 @@ class CorrectionStack:
 
     def write_mask_patch(self, cid: str, key: Optional[int], bbox: BBox,
                          values: np.ndarray) -> None:
+        """Paint/undo/redo: set mask values in bbox; cached composites are patched, not rebuilt."""
         c = self.find(cid)
         if key is not None and key not in c.frame_masks:
             c.frame_masks[key] = SparseMask(self.shape)
         c.get_mask(key).set_patch(bbox, values)
+        old = c.version
         self._changed("mask", c)
+        self._refresh_cache(c, old, key, bbox)
+
+    def _refresh_cache(self, c: Correction, old_version: int, key: Optional[int],
+                       bbox: BBox) -> None:
+        # Cache entries that contain the old version of c stay valid outside bbox: re-key them
+        # and recompute only bbox, so a commit costs the stroke's area, not the frame's.
+        for k in list(self._cache):
+            pos = [i for i, e in enumerate(k) if e[0] == c.id and e[1] == old_version]
+            if not pos:
+                continue
+            aff = self._cache.pop(k)
+            new_key = tuple((e[0], c.version, e[2]) if i in pos else e for i, e in enumerate(k))
+            if any(k[i][2] == key for i in pos):
+                try:
+                    layers = [self._layer(e[0], e[2]) for e in k]
+                except KeyError:
+                    continue
+                aff = refresh_region(aff, layers, bbox)
+            self._cache[new_key] = aff
+
+    def _layer(self, cid: str, mask_key: Optional[int]):
+        c = self.find(cid)
+        return (c.get_mask(mask_key), c.opacity, c.chroma)
 
     def set_frame_mask(self, cid: str, frame: int, mask: Optional[SparseMask]) -> None:
         """Give a correction its own mask on one frame (None removes it): temporal propagation."""
@@ -362,7 +332,7 @@ class CorrectionStack:
         aff = self.affine_for(self.active(frame_index, shot_of), frame_index)
         full = np.zeros(self.shape, np.float32)
         if aff.bbox is not None:
-            full[bbox_slices(aff.bbox)] = 1.0 - aff.T
+            full[bbox_slices(aff.bbox)] = aff.weight()
         return full
 
     def begin_stroke(self, cid: str, frame: int, brush, ab_model: np.ndarray,

@@ -67,9 +67,13 @@ class Colorizer:
 
     def predict_work(self, frames: Sequence[np.ndarray]) -> list[tuple[np.ndarray, color.Letterbox]]:
         """RGB (or gray) frames → [(ab at working size, float16 LAB units, Letterbox)]."""
+        return self.predict_work_from_L([color.luminance(f) for f in frames])
+
+    def predict_work_from_L(self, Ls: Sequence[np.ndarray]) -> list[tuple[np.ndarray, color.Letterbox]]:
+        """Full-res L planes (0..100) → working-size ab; callers that already hold L skip a conversion."""
         inputs, boxes = [], []
-        for f in frames:
-            L_work, box = color.fit_working(color.luminance(f), self.size)
+        for L in Ls:
+            L_work, box = color.fit_working(L, self.size)
             inputs.append(L_work[..., None])
             boxes.append(box)
         results = []

@@ -56,13 +56,14 @@ def nonzero_bbox(arr: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Optional[
 class SparseMask:
     """Float32 [0,1] mask of a full frame of ``shape`` (H, W), stored as a crop."""
 
-    __slots__ = ("shape", "bbox", "data")
+    __slots__ = ("shape", "bbox", "data", "occ")
 
     def __init__(self, shape: Tuple[int, int], bbox: Optional[BBox] = None,
                  data: Optional[np.ndarray] = None):
         self.shape = (int(shape[0]), int(shape[1]))
         self.bbox: Optional[BBox] = None
         self.data: Optional[np.ndarray] = None
+        self.occ = None   # tile occupancy cache (core.composite); reset on every write
         if bbox is not None and data is not None:
             data = np.asarray(data, dtype=np.float32)
             if data.shape != (bbox[2] - bbox[0], bbox[3] - bbox[1]):
@@ -113,6 +114,7 @@ class SparseMask:
         trim=True shrinks the crop back to its non-zero bbox so erasing really frees memory; the
         values themselves are stored exactly (undo must restore bit-identical masks)."""
         patch = np.asarray(patch, dtype=np.float32)
+        self.occ = None
         if self.bbox is None:
             if not patch.any():
                 return
@@ -133,6 +135,7 @@ class SparseMask:
         if self.bbox is None:
             return
         nb = nonzero_bbox(self.data, (self.bbox[0], self.bbox[1]))
+        self.occ = None
         if nb is None:
             self.bbox, self.data = None, None
         elif nb != self.bbox:

@@ -169,6 +169,9 @@ class _VideoWriter(FrameWriter):
         if self._muxer in ("mp4", "mov"):
             options["movflags"] = "+faststart" + ("+use_metadata_tags" if any(self._pad) else "")
         try:
+            # create the temp file now: PyAV opens it lazily at the first packet, and an
+            # unwritable place must fail here, before any rendering work
+            open(self.temp_path, "wb").close()
             self._c = av.open(self.temp_path, "w", format=self._muxer, options=options)
         except (av.FFmpegError, OSError) as exc:
             raise WriterError(f"Cannot write '{out}': {getattr(exc, 'strerror', None) or exc}") from None

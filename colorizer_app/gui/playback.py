@@ -35,7 +35,9 @@ class Player(QObject):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
-        session.filmChanged.connect(lambda *_: self.stop())
+        # Bound methods, not lambdas: PySide holds those weakly, so no reference cycle through
+        # the session keeps a dead player's slots alive.
+        session.filmChanged.connect(self._on_film)
         session.frameChanged.connect(self._on_frame)
 
     # ---- transport ---------------------------------------------------------------------------
@@ -87,6 +89,9 @@ class Player(QObject):
         if self.playing and index != self._last_shown:
             self.shown += 1
         self._last_shown = index
+
+    def _on_film(self, _film) -> None:
+        self.stop()
 
     def _on_frame(self, index: int) -> None:
         # The artist scrubbed or stepped while playing: carry on from there.

@@ -33,7 +33,7 @@ def priority_order(plan: Plan) -> Iterator[int]:
         return
     p = plan.clamp(plan.playhead)
     yield p
-    fwd, back = (plan.ahead, plan.behind) if plan.direction >= 0 else (plan.behind, plan.ahead)
+    fwd, back = plan.ahead, plan.behind   # "ahead" is the direction of travel
     # Interleave the two sides, weighted to the direction of travel (two ahead, one behind).
     step_f, step_b = 1, 1
     while step_f <= fwd or step_b <= back:

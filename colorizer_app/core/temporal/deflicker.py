@@ -11,18 +11,20 @@ the other side of a cut are never used.
 
 ``strength`` in [0, 1] blends between the model's chroma (0) and the full filter (1).
 ``Deflicker`` is lazy per frame (with caching); ``deflicker_sequence`` is the batch path;
-``deflicker_recursive`` is a causal one-flow-per-frame variant (exponential smoothing along
-motion), cheaper for previews and for long static shots.
+``RecursiveDeflicker`` / ``deflicker_recursive`` is a causal one-flow-pair-per-frame variant
+(exponential smoothing along motion) that needs no look-ahead, so it plugs into a streaming
+per-frame hook.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Callable, Iterable, Iterator, Sequence
 
+import cv2
 import numpy as np
 
 from .flow import (DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, compose, photometric_confidence,
-                   resize_map, upscale_flow, warp)
+                   resize_map, sample_full, warp)
 from .shots import ShotList
 
 AbFn = Callable[[int], np.ndarray]
@@ -44,7 +46,7 @@ class Deflicker:
 
     def __init__(self, flows: FlowCache, ab: AbFn, shots=None, n_frames: int | None = None,
                  radius: int = 3, strength: float = 1.0, sigma_t: float | None = None,
-                 photometric: bool = True, max_results: int = 8):
+                 photometric: bool = True, full_res: bool = False, max_results: int = 8):
         self.flows, self.ab_fn, self.shots, self.n_frames = flows, ab, shots, n_frames
         self.radius = int(radius)
         self.strength = float(np.clip(strength, 0.0, 1.0))
@@ -52,12 +54,19 @@ class Deflicker:
         # average it down best; the confidence terms handle what must not be averaged
         self.sigma_t = float(sigma_t) if sigma_t else float(max(radius, 1))
         self.photometric = photometric
+        self.full_res = full_res
+        self._smalls: OrderedDict = OrderedDict()
         self.max_results = max_results
         self._results: OrderedDict = OrderedDict()
 
     def set_strength(self, strength: float) -> None:
         self.strength = float(np.clip(strength, 0.0, 1.0))
         self._results.clear()
+
+    def invalidate(self) -> None:
+        """Forget cached results (the model's chroma changed)."""
+        self._results.clear()
+        self._smalls.clear()
 
     def weights(self, t: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """[(neighbour j, flow t->j work-res, weight map work-res)] for the neighbours of t."""
@@ -79,6 +88,17 @@ class Deflicker:
                 out.append((j, F, w))
         return out
 
+    def _small(self, j: int) -> np.ndarray:
+        s = self._smalls.get(j)
+        if s is None:
+            h, w = self.flows.work_shape
+            s = cv2.resize(np.asarray(self.ab_fn(j), np.float32), (w, h),
+                           interpolation=cv2.INTER_AREA)
+            self._smalls[j] = s
+            while len(self._smalls) > 2 * self.radius + 2:
+                self._smalls.popitem(last=False)
+        return s
+
     def result(self, t: int) -> np.ndarray:
         r = self._results.get(t)
         if r is not None:
@@ -88,15 +108,25 @@ class Deflicker:
         if self.strength <= 0.0 or self.radius <= 0:
             return ab_t
         full = ab_t.shape[:2]
-        num = ab_t.copy()
-        den = np.ones(full, np.float32)
-        for j, F, w in self.weights(t):
-            wf = resize_map(w, full)
-            num += wf[..., None] * warp(np.asarray(self.ab_fn(j), np.float32),
-                                        upscale_flow(F, full))
-            den += wf
-        filt = num / den[..., None]
-        r = (ab_t + self.strength * (filt - ab_t)).astype(np.float32)
+        neigh = self.weights(t)                       # also sets flows.work_shape
+        if self.full_res or self.flows.work_shape == full:
+            num, den = ab_t.copy(), np.ones(full, np.float32)
+            for j, F, w in neigh:
+                wf = resize_map(w, full)
+                num += wf[..., None] * sample_full(np.asarray(self.ab_fn(j), np.float32), F)
+                den += wf
+            delta = num / den[..., None] - ab_t
+        else:
+            # filter at work resolution and add the upsampled correction: the flicker being
+            # removed is smooth (the model works at 256 px anyway), the frame's own chroma
+            # detail is kept untouched, and it is ~4x cheaper than full-res warps
+            s_t = self._small(t)
+            num, den = s_t.copy(), np.ones(s_t.shape[:2], np.float32)
+            for j, F, w in neigh:
+                num += w[..., None] * warp(self._small(j), F)
+                den += w
+            delta = resize_map(num / den[..., None] - s_t, full)
+        r = (ab_t + self.strength * delta).astype(np.float32)
         self._results[t] = r
         while len(self._results) > self.max_results:
             self._results.popitem(last=False)
@@ -120,29 +150,54 @@ def deflicker_sequence(abs_: Sequence[np.ndarray], grays: Sequence[np.ndarray],
         yield dfl.result(t)
 
 
+class RecursiveDeflicker:
+    """Causal deflicker for streams: out_t = ab_t + a·w·(warp(out_{t-1}) - ab_t), with
+    a = memory·strength and w the flow confidence (forward-backward and luma check).
+
+    One flow pair per frame and no look-ahead, so it fits a per-frame hook such as
+    core.batch's ``chroma_filter(index, frame, ab) -> ab``: call it with frames in order.  The
+    price is a slight lag when the true colour changes.  It restarts at every cut and whenever
+    the index does not follow the previous one (a seek)."""
+
+    def __init__(self, shots: ShotList | Iterable[int] = (), strength: float = 1.0,
+                 memory: float = 0.8, scale: float = DEFAULT_SCALE, preset: str = DEFAULT_PRESET):
+        self.cuts = set(shots.cuts if isinstance(shots, ShotList) else (int(c) for c in shots))
+        self.a = float(np.clip(memory, 0.0, 0.99) * np.clip(strength, 0.0, 1.0))
+        self._grays: dict = {}
+        self._flows = FlowCache(lambda i: self._grays[i], scale=scale, preset=preset, max_items=4)
+        self._prev: tuple[int, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        self._prev = None
+        self._grays.clear()
+        self._flows.clear()
+
+    def __call__(self, t: int, frame: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        """frame: the gray film frame (uint8 gray, float L or RGB); ab: model chroma of t."""
+        ab = np.asarray(ab, np.float32)
+        self._grays[t] = frame
+        for k in [k for k in self._grays if k < t - 1]:
+            del self._grays[k]
+        prev = self._prev
+        if prev is None or prev[0] != t - 1 or t in self.cuts or self.a <= 0.0:
+            out = ab
+        else:
+            f, c = self._flows.step(t, t - 1)
+            w = c * photometric_confidence(self._flows.gray(t),
+                                           warp(self._flows.gray(t - 1), f), c > 0.5)
+            full = ab.shape[:2]
+            wf = self.a * resize_map(w, full)[..., None]
+            out = ab + wf * (sample_full(prev[1], f) - ab)
+        out = out.astype(np.float32)
+        self._prev = (t, out)
+        return out
+
+
 def deflicker_recursive(abs_: Iterable[np.ndarray], grays: Iterable[np.ndarray],
                         cuts: Iterable[int] = (), strength: float = 1.0, memory: float = 0.8,
                         scale: float = DEFAULT_SCALE, preset: str = DEFAULT_PRESET
                         ) -> Iterator[np.ndarray]:
-    """Causal variant: out_t = ab_t + a·w·(warp(out_{t-1}) - ab_t), a = memory·strength, w the
-    flow confidence.  One backward flow pair per frame and no look-ahead, so it streams; the
-    price is a slight lag when the true colour changes.  Restarts at every cut."""
-    cutset = set(int(c) for c in cuts)
-    a = float(np.clip(memory, 0.0, 0.99) * np.clip(strength, 0.0, 1.0))
-    prev_out = None
-    cache: dict = {}
-    flows = FlowCache(lambda i: cache[i], scale=scale, preset=preset, max_items=4)
-    for t, (ab, gray) in enumerate(zip(abs_, grays)):
-        ab = np.asarray(ab, np.float32)
-        cache[t] = gray
-        cache.pop(t - 2, None)
-        if prev_out is None or t in cutset or a <= 0.0:
-            out = ab
-        else:
-            f, c = flows.step(t, t - 1)
-            w = c * photometric_confidence(flows.gray(t), warp(flows.gray(t - 1), f), c > 0.5)
-            full = ab.shape[:2]
-            wf = a * resize_map(w, full)[..., None]
-            out = ab + wf * (warp(prev_out, upscale_flow(f, full)) - ab)
-        prev_out = out.astype(np.float32)
-        yield prev_out
+    """Batch form of RecursiveDeflicker over whole sequences (streams; no look-ahead)."""
+    rd = RecursiveDeflicker(tuple(cuts), strength, memory, scale, preset)
+    for t, (ab, g) in enumerate(zip(abs_, grays)):
+        yield rd(t, g, ab)

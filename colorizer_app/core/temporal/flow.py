@@ -113,8 +113,30 @@ def warp(img: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE,
     xs, ys = _grid(h, w)
     mx = xs + flow[..., 0]
     my = ys + flow[..., 1]
-    out = cv2.remap(img, mx, my, interpolation, borderMode=border, borderValue=value)
+    out = cv2.remap(np.ascontiguousarray(img), mx, my, interpolation, borderMode=border, borderValue=value)
     if img.ndim == 3 and out.ndim == 2:          # remap drops a trailing singleton channel
+        out = out[..., None]
+    return out
+
+
+def sample_full(src: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE,
+                value: float = 0.0) -> np.ndarray:
+    """Sample a full-res ``src`` through a work-res flow: same result as
+    ``warp(src, upscale_flow(flow, src.shape))`` but the full-res sampling map is made by one
+    resize of the work-res position map (positions are as smooth as the flow), which saves a
+    full-res pass per sample: this is the hot loop of propagation and deflicker."""
+    H, W = src.shape[:2]
+    h, w = flow.shape[:2]
+    if (h, w) == (H, W):
+        return warp(src, flow, border, value)
+    xs, ys = _grid(h, w)
+    sx, sy = W / w, H / h
+    # work pixel centres map to full-res coordinates as X = (x + 0.5)·s - 0.5
+    pos = np.dstack([(xs + flow[..., 0] + 0.5) * sx - 0.5, (ys + flow[..., 1] + 0.5) * sy - 0.5])
+    m = cv2.resize(pos, (W, H), interpolation=cv2.INTER_LINEAR)
+    out = cv2.remap(np.ascontiguousarray(src), m, None, cv2.INTER_LINEAR, borderMode=border,
+                    borderValue=value)
+    if src.ndim == 3 and out.ndim == 2:
         out = out[..., None]
     return out
 

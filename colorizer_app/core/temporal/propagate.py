@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Mapping
 import cv2
 import numpy as np
 
-from .flow import FlowCache, compose, photometric_confidence, resize_map, upscale_flow, warp
+from .flow import FlowCache, compose, photometric_confidence, resize_map, sample_full, warp
 from .shots import ShotList
 
 AbFn = Callable[[int], np.ndarray]
@@ -41,7 +41,7 @@ class Keyframe:
 
 
 def as_keyframe(kf) -> Keyframe:
-    return kf if isinstance(kf, Keyframe) else Keyframe(np.asarray(kf, np.float32))
+    return kf if isinstance(kf, Keyframe) else Keyframe(np.ascontiguousarray(kf, np.float32))
 
 
 class ChainTracker:
@@ -117,7 +117,7 @@ class ChainTracker:
         F, c = self.state(i)
         conf = self.confidence(i, F, c)
         full = src.shape[:2]
-        out = warp(src, upscale_flow(F, full), border=border)
+        out = sample_full(src, F, border=border)
         return out, np.clip(resize_map(conf, full), 0.0, 1.0)
 
 
@@ -158,6 +158,10 @@ class KeyframePropagator:
         hi = min([x for x in self._keys if x > k], default=self.shot[1])
         for i in [i for i in self._results if lo <= i <= hi]:
             del self._results[i]
+
+    def invalidate(self) -> None:
+        """Forget cached results (the model's chroma changed); chains and flows stay valid."""
+        self._results.clear()
 
     def _tracker(self, k: int) -> ChainTracker:
         t = self._trackers.get(k)
@@ -263,6 +267,10 @@ class FilmPropagator:
         self._keys.pop(k, None)
         self._prop(k).remove_keyframe(k)
 
+    def invalidate(self) -> None:
+        for p in self._props.values():
+            p.invalidate()
+
     def result(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         return self._prop(i).result(i)
 
@@ -274,6 +282,23 @@ class FilmPropagator:
         for s0, s1 in self.shots.ranges():
             if s1 > start and s0 < stop:
                 yield from self._prop(s0).iter_results(max(start, s0), min(stop, s1))
+
+
+class PropagationFilter:
+    """Adapter for a per-frame export hook ``(index, frame, model_ab) -> ab`` (core.batch's
+    chroma_filter).  ``gray`` must give random access to the film (its own reader: the chain
+    from the next keyframe reads frames ahead of the one being encoded)."""
+
+    def __init__(self, gray: Callable[[int], np.ndarray], shots: ShotList,
+                 keyframes: Mapping[int, object], flows: FlowCache | None = None, **prop_kw):
+        self._model: dict[int, np.ndarray] = {}
+        self.film = FilmPropagator(gray, self._model.__getitem__, shots, keyframes, flows,
+                                   max_results=1, **prop_kw)
+
+    def __call__(self, i: int, frame: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        self._model.clear()
+        self._model[i] = np.asarray(ab, np.float32)
+        return self.film.ab(i)
 
 
 class MaskTracker:

@@ -1,0 +1,250 @@
+"""core.media: frame-exact reading of films and image sequences."""
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from colorizer_app.core.media import FrameOutOfRange, MediaError, _frame_has_color, open_media, timecode
+from tests import clips
+
+
+@pytest.fixture(scope="module")
+def clipdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="module")
+def long_gop(clipdir):
+    # one keyframe for 60 frames, 3 B-frames: the hardest case for seeking
+    return clips.make_clip(clipdir / "long_gop.mp4", n_frames=60, size=(96, 64), gop=60)
+
+
+def _sequential(path, **kw):
+    with open_media(path, cache_bytes=0, **kw) as r:
+        return [f for _, f in r.iter_frames()]
+
+
+# ----------------------------------------------------------------------------- random access
+@pytest.mark.parametrize("name,kw", [
+    ("long_gop", None),
+    ("gops.mkv", dict(n_frames=50, gop=12)),
+    ("gops.mov", dict(n_frames=30, gop=30)),  # 60 frame limit keeps the test fast
+])
+def test_seek_equals_sequential(clipdir, long_gop, name, kw):
+    path = long_gop if kw is None else clips.make_clip(clipdir / name, size=(96, 64), audio=False, **kw)
+    seq = _sequential(path)
+    n = len(seq)
+    assert [clips.frame_index(f) for f in seq] == list(range(n))
+    order = list(range(n))
+    random.Random(7).shuffle(order)
+    with open_media(path, cache_bytes=0) as r:  # no cache: every read really decodes
+        for i in order + list(range(n - 1, -1, -1)):
+            assert np.array_equal(r.read(i), seq[i]), f"frame {i} differs after a seek"
+
+
+def test_sequential_reads_do_not_seek(long_gop):
+    with open_media(long_gop, cache_bytes=0) as r:
+        before = r.stats["seeks"]
+        n = sum(1 for _ in r.iter_frames())
+        assert n == 60
+        assert r.stats["seeks"] - before <= 1  # at most the one back to frame 0
+        before = r.stats["seeks"]
+        r.read(10)
+        for i in range(11, 20):
+            r.read(i)
+        assert r.stats["seeks"] - before <= 1
+
+
+def test_stepping_backwards_is_cached(long_gop):
+    with open_media(long_gop) as r:
+        r.read(59)
+        seeks = r.stats["seeks"]
+        for i in range(58, -1, -1):
+            assert clips.frame_index(r.read(i)) == i
+        assert r.stats["seeks"] - seeks <= 1
+
+
+def test_cache_is_bounded(long_gop):
+    limit = 5 * 96 * 64 * 3
+    with open_media(long_gop, cache_bytes=limit) as r:
+        for i in range(60):
+            r.read(i)
+        assert r.stats["cached_bytes"] <= limit
+
+
+def test_read_returns_private_copies(long_gop):
+    with open_media(long_gop) as r:
+        a = r.read(3)
+        a[:] = 0
+        assert r.read(3).any()
+
+
+# ----------------------------------------------------------------------------- counting and rates
+def test_true_frame_count_despite_wrong_header(clipdir):
+    path = clips.make_wrong_header_clip(clipdir / "wrong.avi", n_frames=30, claimed=500)
+    with open_media(path) as r:
+        info = r.info
+        assert info.frame_count == 30 and info.header_frame_count == 500
+        assert info.lost_frames == 0 and not info.truncated
+        assert info.fps == Fraction(24000, 1001) and not info.vfr
+        assert clips.frame_index(r.read(29)) == 29
+        with pytest.raises(FrameOutOfRange):
+            r.read(30)
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv", "avi", "mov"])
+def test_exact_constant_rate(clipdir, ext):
+    codec = {"avi": "mjpeg", "mov": "prores"}.get(ext, "h264")
+    path = clips.make_clip(clipdir / f"cfr.{ext}", n_frames=24, size=(64, 48), codec=codec, gop=12)
+    with open_media(path) as r:
+        assert r.info.fps == Fraction(24000, 1001) and isinstance(r.info.fps, Fraction)
+        assert not r.info.vfr and r.info.frame_count == 24
+        assert r.info.audio_codec == ("pcm_s16le" if ext == "avi" else "aac")
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mp4"])
+def test_variable_frame_rate(clipdir, ext):
+    n = 40
+    path = clips.make_vfr_clip(clipdir / f"vfr.{ext}", n_frames=n)
+    pts = clips.vfr_pts(n)
+    with open_media(path) as r:
+        assert r.info.vfr and r.info.frame_count == n
+        assert r.info.fps == Fraction(n - 1) / Fraction(pts[-1] - pts[0], 1000)
+        assert r.frame_time(7) == Fraction(pts[7], 1000)
+        assert [clips.frame_index(r.read(i)) for i in (39, 0, 20)] == [39, 0, 20]
+
+
+@pytest.mark.parametrize("ext", ["mkv", "avi"])
+def test_odd_size(clipdir, ext):
+    path = clips.make_odd_clip(clipdir / f"odd.{ext}", n_frames=3)
+    with open_media(path) as r:
+        assert (r.info.width, r.info.height) == (721, 405)
+        frame = r.read(2)
+        assert frame.shape == (405, 721, 3) and frame.dtype == np.uint8
+        expected = clips.synthetic_frame(2, (721, 405))
+        if ext == "mkv":  # FFV1 RGB is lossless
+            assert np.array_equal(frame, expected)
+        else:
+            assert np.abs(frame.astype(int) - expected).mean() < 4
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mp4"])
+def test_truncated_file(clipdir, ext):
+    path = clips.make_truncated_clip(clipdir / f"cut.{ext}", n_frames=48, keep=0.6)
+    with open_media(path) as r:
+        info = r.info
+        assert info.truncated and 0 < info.frame_count < 48
+        assert info.lost_frames == 48 - info.frame_count
+        last = info.frame_count - 1
+        assert clips.frame_index(r.read(last)) == last
+        assert clips.frame_index(r.read(0)) == 0
+        with pytest.raises(MediaError, match="truncated"):
+            r.read(info.frame_count)
+
+
+# ----------------------------------------------------------------------------- bad inputs
+def _one_line_naming(exc, path):
+    msg = str(exc.value)
+    assert str(path) in msg and "\n" not in msg
+    return msg
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.mp4"
+    with pytest.raises(MediaError) as exc:
+        open_media(path)
+    assert "not found" in _one_line_naming(exc, path)
+
+
+def test_empty_file(tmp_path):
+    path = clips.make_empty_file(tmp_path / "empty.mov")
+    with pytest.raises(MediaError) as exc:
+        open_media(path)
+    assert "empty" in _one_line_naming(exc, path)
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "film.mp4"])
+def test_not_a_video(tmp_path, name):
+    path = clips.make_text_file(tmp_path / name)
+    with pytest.raises(MediaError) as exc:
+        open_media(path)
+    _one_line_naming(exc, path)
+
+
+def test_audio_only_file(tmp_path):
+    import av
+    path = tmp_path / "sound.m4a"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("aac", rate=48000)
+        clips._mux_audio(c, s, 0.2)
+    with pytest.raises(MediaError, match="no video stream"):
+        open_media(path)
+
+
+# ----------------------------------------------------------------------------- image sequences
+def test_png_sequence_8bit_folder(tmp_path):
+    clips.make_image_sequence(tmp_path / "seq", n_frames=5, size=(64, 48))
+    with open_media(tmp_path / "seq") as r:
+        info = r.info
+        assert info.is_sequence and info.frame_count == 5 and info.bit_depth == 8
+        assert (info.width, info.height, info.fps) == (64, 48, Fraction(24))
+        assert info.has_color and info.audio_codec is None
+        assert np.array_equal(r.read(4), clips.synthetic_frame(4, (64, 48)))
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+def test_16bit_sequence_keeps_precision(tmp_path, ext):
+    pattern = clips.make_image_sequence(tmp_path / ext, n_frames=3, ext=ext, bit_depth=16)
+    with open_media(pattern, fps=Fraction(25)) as r:
+        assert r.info.bit_depth == 16 and r.info.fps == 25
+        expected = clips.synthetic_frame16(1, (64, 48))
+        f = r.read_float(1)
+        assert f.dtype == np.float32
+        assert np.abs(f - expected / 65535.0).max() < 1e-6
+        assert np.abs(r.read(1).astype(int) - expected / 257.0).max() <= 0.5 + 1e-9
+
+
+def test_jpeg_sequence_from_one_file_and_gaps(tmp_path):
+    clips.make_image_sequence(tmp_path / "j", n_frames=6, ext="jpg", start=10, skip=(12,))
+    with open_media(tmp_path / "j" / "shot_0013.jpg") as r:
+        assert r.info.frame_count == 5 and r.info.lost_frames == 1
+        assert clips.frame_index(r.read(0)) == 0
+        assert clips.frame_index(r.read(2)) == 3  # frame 12 is missing: file 13 is frame 3
+
+
+def test_gray_sequence(tmp_path):
+    clips.make_image_sequence(tmp_path / "g", n_frames=2, color=False)
+    with open_media(tmp_path / "g") as r:
+        assert not r.info.has_color
+
+
+# ----------------------------------------------------------------------------- colour, depth, misc
+def test_has_color(clipdir, long_gop):
+    gray = clips.make_gray_clip(clipdir / "gray.mp4", n_frames=12)
+    with open_media(gray) as r:
+        assert not r.info.has_color
+    with open_media(long_gop) as r:
+        assert r.info.has_color
+
+
+def test_tinted_black_and_white_is_not_colour():
+    g = clips.synthetic_frame(0, (96, 64), color=False).astype(np.float32)
+    sepia = np.clip(g * np.array([1.0, 0.85, 0.65]), 0, 255).astype(np.uint8)
+    assert not _frame_has_color(sepia)
+    assert _frame_has_color(clips.synthetic_frame(0, (96, 64)))
+
+
+def test_prores_is_16bit(clipdir):
+    path = clips.make_clip(clipdir / "deep.mov", n_frames=3, size=(64, 48), codec="prores", audio=False)
+    with open_media(path) as r:
+        assert r.info.bit_depth == 16
+        f = r.read_float(2)
+        assert f.dtype == np.float32 and 0.0 <= f.min() and f.max() <= 1.0
+        assert np.abs(f * 255 - clips.synthetic_frame(2, (64, 48))).mean() < 8  # 4:2:2 on a tiny busy picture
+
+
+def test_timecode():
+    assert timecode(0, 24) == "00:00:00:00"
+    assert timecode(24 * 3600 + 25, Fraction(24000, 1001)) == "01:00:01:01"
+    assert timecode(25 * 61 + 3, 25) == "00:01:01:03"

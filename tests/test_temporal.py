@@ -1,0 +1,357 @@
+"""core.temporal on synthetic film: flow, occlusion, shots, propagation, deflicker, curves."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from colorizer_app.core import metrics as M
+from colorizer_app.core.temporal import curves, deflicker as D, flow as FL, shots as S
+from colorizer_app.core.temporal.propagate import (FilmPropagator, Keyframe, KeyframePropagator,
+                                                   PropagationFilter, propagate_mask)
+
+H, W = 96, 128
+
+
+# ---------------------------------------------------------------- synthetic film
+
+def _field(rng, h, w, sigmas):
+    n = rng.random((h, w)).astype(np.float32)
+    f = sum(cv2.GaussianBlur(n, (0, 0), s) * k for s, k in sigmas)
+    return cv2.normalize(f, None, -1, 1, cv2.NORM_MINMAX)
+
+
+def textured_rgb(h, w, seed):
+    """Film-like picture (float RGB [0,1]): detailed luma, smoother chroma."""
+    rng = np.random.default_rng(seed)
+    lab = np.dstack([55 + 30 * _field(rng, h, w, [(1, 1), (3, 2), (8, 4)]),
+                     35 * _field(rng, h, w, [(4, 1), (10, 2)]),
+                     35 * _field(rng, h, w, [(4, 1), (10, 2)])]).astype(np.float32)
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB), 0, 1)
+
+
+def translated(n, shift, seed=0, noise=0.0, h=H, w=W, margin=24):
+    """Frame t shows a larger picture moved by t·shift px (so flow t->t+1 = shift); new picture
+    enters at the borders, as in a pan."""
+    big = textured_rgb(h + 2 * margin, w + 2 * margin, seed)
+    rng = np.random.default_rng(seed + 100)
+    out = []
+    for t in range(n):
+        Mx = np.float32([[1, 0, -margin + shift[0] * t], [0, 1, -margin + shift[1] * t]])
+        f = cv2.warpAffine(big, Mx, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        if noise:
+            f = f + rng.normal(0, noise, f.shape).astype(np.float32)
+        out.append(np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8))
+    return out
+
+
+def gray(f):
+    return cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
+
+
+def lab(f):
+    return M.rgb_to_lab(f)
+
+
+def recombine(L, ab):
+    x = np.dstack([L, ab]).astype(np.float32)
+    return np.clip(cv2.cvtColor(x, cv2.COLOR_LAB2RGB) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+class CountingFlows(FL.FlowCache):
+    """Records every flow pair asked for (to prove nothing crosses a cut)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.pairs = set()
+
+    def flow(self, i, j):
+        self.pairs.add((i, j))
+        return super().flow(i, j)
+
+
+# ---------------------------------------------------------------- flow
+
+@pytest.mark.parametrize("size, scale, tol", [((96, 128), 1.0, 0.08), ((360, 640), 0.5, 0.12)])
+def test_flow_recovers_known_subpixel_translation(size, scale, tol):
+    h, w = size
+    shift = (1.3, -0.7)
+    fr = translated(2, shift, seed=1, noise=0.01, h=h, w=w)
+    f = FL.compute_flow(gray(fr[0]), gray(fr[1]), scale=scale)
+    assert f.shape == (h, w, 2)
+    inner = f[12:-12, 12:-12]
+    assert np.abs(inner - shift).mean() < tol
+    # backward warping brings frame 1 onto frame 0
+    back = FL.warp(fr[1].astype(np.float32), f)
+    assert np.abs(back - fr[0])[12:-12, 12:-12].mean() < 3.0
+
+
+def test_to_gray8_accepts_float_L_and_rgb():
+    fr = translated(1, (0, 0))[0]
+    L = lab(fr)[..., 0]
+    assert np.abs(FL.to_gray8(L).astype(int) - np.round(L * 2.55)).max() <= 1
+    assert FL.to_gray8(fr).shape == (H, W)
+
+
+def test_occlusion_mask_flags_uncovered_and_covered_regions():
+    bg = (textured_rgb(H, W, 11) * 255).astype(np.uint8)
+    obj = 255 - (textured_rgb(40, 40, 12) * 255).astype(np.uint8)
+
+    def frame(x):
+        f = bg.copy()
+        f[28:68, x:x + 40] = obj
+        return gray(f)
+    x0, dx = 40, 6
+    g0, g1 = frame(x0), frame(x0 + dx)
+    f01, f10 = FL.compute_flow(g0, g1), FL.compute_flow(g1, g0)
+    occ_on_1 = FL.occlusion_mask(f10, f01)
+    occ_on_0 = FL.occlusion_mask(f01, f10)
+    assert occ_on_1[30:66, x0:x0 + dx].mean() > 0.8          # background uncovered behind it
+    assert occ_on_0[30:66, x0 + 40:x0 + 40 + dx].mean() > 0.8  # background about to be covered
+    far = np.ones((H, W), bool)
+    far[20:76, x0 - 8:x0 + 56] = False
+    far[:4] = far[-4:] = far[:, :4] = far[:, -4:] = False      # borders: flow may leave the frame
+    assert occ_on_1[far].mean() < 0.02 and occ_on_0[far].mean() < 0.02
+    conf = FL.fb_confidence(f10, f01)
+    assert conf[30:66, x0:x0 + dx].mean() < 0.2 and conf[far].mean() > 0.95
+
+
+def test_flow_cache_reuses_flows():
+    fr = translated(4, (1, 0))
+    fc = FL.FlowCache(lambda i: gray(fr[i]))
+    fc.step(0, 1)
+    fc.step(0, 1)
+    fc.flow(1, 0)
+    assert fc.computed == 2
+
+
+# ---------------------------------------------------------------- shots
+
+def three_shot_film():
+    """Shot A (20 frames, exposure flicker), hard cut, shot B fading out to black (22 frames),
+    2 black frames, shot C fading in.  Expected cuts: 20 and 44."""
+    a = translated(20, (1.5, 0.5), seed=1, noise=0.02)
+    b = translated(22, (-2, 1), seed=2, noise=0.02)
+    c = translated(20, (0.7, -0.3), seed=3, noise=0.02)
+    a = [np.clip(f * (1 + 0.1 * np.sin(i)), 0, 255).astype(np.uint8) for i, f in enumerate(a)]
+    b = [(f * min(1.0, (len(b) - 1 - i) / 8)).astype(np.uint8) for i, f in enumerate(b)]
+    c = [(f * min(1.0, (i + 1) / 8)).astype(np.uint8) for i, f in enumerate(c)]
+    return [gray(f) for f in a + b + [np.zeros_like(a[0])] * 2 + c]
+
+
+def test_detects_hard_cut_and_fade():
+    assert S.detect_cuts(three_shot_film()) == [20, 44]
+
+
+def test_no_cuts_in_flickering_pan_or_fade_from_black_at_start():
+    fr = translated(40, (3, 1), seed=4, noise=0.02)
+    g = [np.clip(gray(f) * (1 + 0.15 * np.sin(1.7 * i)), 0, 255).astype(np.uint8)
+         for i, f in enumerate(fr)]
+    g[:6] = [(x * (i / 6)).astype(np.uint8) for i, x in enumerate(g[:6])]   # opens from black
+    assert S.detect_cuts(g) == []
+
+
+def test_shotlist_edits_keep_order_and_roundtrip():
+    sl = S.ShotList(100, (50, 20, 20, 0, 120))
+    assert sl.cuts == (20, 50)                              # sorted, unique, in range
+    assert sl.ranges() == [(0, 20), (20, 50), (50, 100)]
+    sl2 = sl.add(80).delete(20)
+    assert sl2.cuts == (50, 80) and sl.cuts == (20, 50)     # value semantics
+    assert sl.move(20, 70).cuts == (49, 50)                 # clamped before the next cut
+    assert sl.move(50, 5).cuts == (20, 21)                  # clamped after the previous one
+    assert sl.shot_of(20) == (20, 50) and sl.shot_of(19) == (0, 20)
+    assert sl.next_cut(30) == 50 and sl.next_cut(60) == 100
+    assert len(sl) == 3 and sl.same_shot(20, 49) and not sl.same_shot(19, 20)
+    d = json.loads(json.dumps(sl.to_dict()))
+    assert S.ShotList.from_dict(d) == sl
+    with pytest.raises(ValueError):
+        sl.delete(33)
+
+
+# ---------------------------------------------------------------- propagation
+
+def test_keyframe_propagates_along_translation():
+    n = 12
+    fr = translated(n, (0.7, 0.4), seed=5, noise=0.01)
+    labs = [lab(f) for f in fr]
+    rng = np.random.default_rng(0)
+    model = [(0.5 * x[..., 1:] + rng.normal(0, 8, 2)).astype(np.float32) for x in labs]
+    fc = FL.FlowCache(lambda i: labs[i][..., 0])
+    p = KeyframePropagator(fc, lambda i: model[i], (0, n), {0: labs[0][..., 1:].copy()})
+    ab, conf = p.result(10)
+    out = recombine(labs[10][..., 0], ab)
+    assert M.psnr(out, fr[10]) >= 30.0
+    assert M.psnr(out[10:-10, 10:-10], fr[10][10:-10, 10:-10]) >= 34.0
+    model_psnr = M.psnr(recombine(labs[10][..., 0], model[10]), fr[10])
+    assert M.psnr(out, fr[10]) > model_psnr + 4
+    # the picture that entered the frame (left/top strip, ~7 px at frame 10) was never seen on
+    # the keyframe: the model fills it
+    assert conf[:, :4].mean() < 0.2 and conf[20:-20, 20:-20].mean() > 0.9
+    # lazy + cached: asking again computes nothing; the next frame needs one new flow pair
+    before = fc.computed
+    p.result(10)
+    p.result(11)
+    assert fc.computed - before == 2
+
+
+def test_blend_between_two_keyframes_by_time():
+    n = 11
+    fr = translated(1, (0, 0), seed=6)[0]
+    L = lab(fr)[..., 0]
+    red = np.zeros((H, W, 2), np.float32)
+    red[..., 0] = 20.0
+    blue = np.zeros((H, W, 2), np.float32)
+    blue[..., 1] = -20.0
+    fc = FL.FlowCache(lambda i: L)
+    p = KeyframePropagator(fc, lambda i: np.zeros((H, W, 2), np.float32), (0, n),
+                           {0: red, 10: Keyframe(blue)})
+    mid = p.ab(5)[20:-20, 20:-20]
+    assert np.allclose(mid.mean(axis=(0, 1)), [10.0, -10.0], atol=0.5)
+    assert np.allclose(p.ab(8)[20:-20, 20:-20].mean(axis=(0, 1)), [4.0, -16.0], atol=0.5)
+    assert np.allclose(p.ab(0), red) and np.allclose(p.ab(10), blue)
+    p.remove_keyframe(10)
+    assert np.allclose(p.ab(8)[20:-20, 20:-20].mean(axis=(0, 1)), [20.0, 0.0], atol=0.5)
+
+
+def test_keyframe_mask_limits_where_it_applies():
+    fr = translated(3, (0, 0), seed=6)
+    L = lab(fr[0])[..., 0]
+    mask = np.zeros((H, W), np.float32)
+    mask[:, :64] = 1.0
+    ab = np.full((H, W, 2), 25.0, np.float32)
+    fc = FL.FlowCache(lambda i: L)
+    p = KeyframePropagator(fc, lambda i: np.zeros((H, W, 2), np.float32), (0, 3),
+                           {0: Keyframe(ab, mask=mask)})
+    out = p.ab(2)
+    assert np.allclose(out[:, :60], 25.0, atol=0.5) and np.allclose(out[:, 68:], 0.0, atol=0.5)
+
+
+def test_nothing_crosses_a_cut():
+    a = translated(8, (1, 0), seed=7)
+    b = translated(8, (-1, 0.5), seed=8)
+    film = a + b
+    labs = [lab(f) for f in film]
+    model = [x[..., 1:] * 0.0 + 3.0 for x in labs]
+    fc = CountingFlows(lambda i: labs[i][..., 0])
+    shots = S.ShotList(16, (8,))
+    fp = FilmPropagator(None, lambda i: model[i], shots, {2: labs[2][..., 1:]}, flows=fc)
+    for i, ab, conf in fp.iter_results():
+        if i >= 8:
+            assert np.array_equal(ab, model[i]) and conf.max() == 0.0
+        else:
+            assert conf.mean() > 0.8
+    assert all((i < 8) == (j < 8) for i, j in fc.pairs)
+    assert fc.pairs                                           # and shot A did use flow
+    # a keyframe set in shot B acts in shot B only
+    fp.set_keyframe(12, labs[12][..., 1:])
+    assert fp.result(5)[1].mean() > 0.8 and fp.result(10)[1].mean() > 0.8
+    assert all((i < 8) == (j < 8) for i, j in fc.pairs)
+    with pytest.raises(ValueError):
+        KeyframePropagator(fc, lambda i: model[i], (0, 8), {2: model[2]})._tracker(2).state(9)
+
+
+def test_propagation_filter_matches_film_propagator():
+    fr = translated(6, (1, 0.5), seed=13)
+    labs = [lab(f) for f in fr]
+    model = [np.full((H, W, 2), 5.0, np.float32) for _ in fr]
+    shots = S.ShotList(6, (4,))
+    keys = {1: labs[1][..., 1:]}
+    fp = FilmPropagator(lambda i: labs[i][..., 0], lambda i: model[i], shots, keys)
+    hook = PropagationFilter(lambda i: labs[i][..., 0], shots, keys)
+    for i in range(6):                                   # export order, model ab given per call
+        assert np.allclose(hook(i, fr[i], model[i]), fp.ab(i), atol=1e-5)
+
+
+def test_mask_tracks_its_object():
+    n, shift = 11, (1.2, 0.6)
+    fr = translated(n, shift, seed=9, noise=0.01)
+    g = [gray(f) for f in fr]
+    m0 = np.zeros((H, W), np.float32)
+    m0[30:60, 40:80] = 1.0
+    fc = FL.FlowCache(lambda i: g[i])
+    got = dict(propagate_mask(fc, m0, 0, (0, n)))
+    assert sorted(got) == list(range(n))
+    m10 = got[10] > 0.5
+    Mx = np.float32([[1, 0, shift[0] * 10], [0, 1, shift[1] * 10]])
+    truth = cv2.warpAffine(m0, Mx, (W, H)) > 0.5              # content moved by 10·shift
+    iou = (m10 & truth).sum() / (m10 | truth).sum()
+    assert iou > 0.9
+
+
+# ---------------------------------------------------------------- deflicker
+
+@pytest.fixture(scope="module")
+def flicker_clip():
+    n = 16
+    fr = translated(n, (0.8, -0.5), seed=10, noise=0.01)
+    labs = [lab(f) for f in fr]
+    rng = np.random.default_rng(1)
+    noisy = [(x[..., 1:] + rng.normal(0, 6, 2)).astype(np.float32) for x in labs]
+    g = [gray(f) for f in fr]
+    return fr, labs, noisy, g, M.pair_flows(g)
+
+
+def _we(labs, abs_, flows):
+    return M.warp_error([recombine(x[..., 0], a) for x, a in zip(labs, abs_)], flows=flows)
+
+
+def _ab_err(labs, abs_):
+    return float(np.mean([np.sqrt(np.mean((a - x[..., 1:]) ** 2)) for x, a in zip(labs, abs_)]))
+
+
+def test_deflicker_removes_chroma_flicker_keeps_true_colour(flicker_clip):
+    fr, labs, noisy, g, flows = flicker_clip
+    we_noisy = _we(labs, noisy, flows)
+    out = list(D.deflicker_sequence(noisy, g, radius=3))
+    assert we_noisy / _we(labs, out, flows) > 8.0
+    assert _ab_err(labs, out) < 0.6 * _ab_err(labs, noisy)
+    # flicker-free chroma stays what it was
+    truth = [x[..., 1:] for x in labs]
+    clean = list(D.deflicker_sequence(truth, g, radius=3))
+    ps = [M.psnr(recombine(x[..., 0], a), f) for x, a, f in zip(labs, clean, fr)]
+    assert min(ps) > 36.0
+
+
+def test_deflicker_strength_and_recursive(flicker_clip):
+    fr, labs, noisy, g, flows = flicker_clip
+    off = list(D.deflicker_sequence(noisy, g, strength=0.0))
+    assert all(np.array_equal(a, b) for a, b in zip(off, noisy))
+    half = _we(labs, list(D.deflicker_sequence(noisy, g, strength=0.5)), flows)
+    full = _we(labs, list(D.deflicker_sequence(noisy, g, strength=1.0)), flows)
+    assert full < half < _we(labs, noisy, flows)
+    rec = list(D.deflicker_recursive(noisy, g))
+    assert _we(labs, noisy, flows) / _we(labs, rec, flows) > 5.0
+
+
+def test_recursive_deflicker_as_stream_hook(flicker_clip):
+    fr, labs, noisy, g, flows = flicker_clip
+    hook = D.RecursiveDeflicker(shots=S.ShotList(16, (8,)))
+    outs = [hook(i, fr[i], noisy[i]) for i in range(16)]
+    assert np.array_equal(outs[0], noisy[0]) and np.array_equal(outs[8], noisy[8])  # cut: restart
+    assert not np.array_equal(outs[5], noisy[5])
+    assert np.array_equal(hook(12, fr[12], noisy[12]), noisy[12])  # a seek restarts too
+
+
+def test_deflicker_never_mixes_across_cut():
+    L = lab(translated(1, (0, 0), seed=12)[0])[..., 0]
+    abs_ = [np.full((H, W, 2), 20.0 if i < 6 else -20.0, np.float32) for i in range(12)]
+    out = list(D.deflicker_sequence(abs_, [L] * 12, cuts=[6], radius=3))
+    assert np.allclose(out[5], 20.0, atol=1e-3) and np.allclose(out[6], -20.0, atol=1e-3)
+    mixed = list(D.deflicker_sequence(abs_, [L] * 12, radius=3))
+    assert not np.allclose(mixed[5], 20.0, atol=1.0)          # without the cut it would mix
+
+
+# ---------------------------------------------------------------- curves
+
+def test_curves(flicker_clip):
+    fr, labs, noisy, g, flows = flicker_clip
+    flick = [recombine(x[..., 0], a) for x, a in zip(labs, noisy)]
+    c = curves.flicker_curve(flick, g, cuts=[8])
+    assert c.shape == (16,) and np.isnan(c[7]) and np.isnan(c[15])
+    ref = M.warp_error_curve(flick, g, cuts=[8])
+    ok = np.isfinite(ref)
+    assert np.corrcoef(c[:15][ok], ref[ok])[0, 1] > 0.9      # tracks the metric
+    clean = curves.flicker_curve(fr, g)
+    assert np.nanmean(clean) < 0.2 * np.nanmean(c)
+    col = curves.colourfulness_curve([np.full((4, 4, 3), (200, 100, 50), np.uint8)] * 3)
+    assert np.allclose(col, 0.3 * np.hypot(100, 100))
