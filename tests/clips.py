@@ -228,11 +228,18 @@ def _chain(first, rest):
 # ---------------------------------------------------------------- public clip makers
 def make_clip(path, n_frames: int = 48, size: tuple[int, int] = (160, 96), fps: Fraction = FPS,
               codec: str = "h264", gop: int = 48, audio: bool = True, color: bool = True,
-              motion: bool = True, **kw) -> Path:
+              motion: bool = True, grain: int = 0, **kw) -> Path:
     """The standard moving test film. Frame i equals `synthetic_frame(i, size, color, motion)`
-    up to codec loss; `frame_index` reads i back from it."""
-    frames = (synthetic_frame(i, size, color, motion) for i in range(n_frames))
-    return write_frames(path, frames, fps=fps, codec=codec, gop=gop, audio=audio, **kw)
+    up to codec loss; `frame_index` reads i back from it. `grain` adds deterministic per-frame
+    monochrome noise of that amplitude (levels) so the encoder gets film-like work (benchmarks)."""
+    def frames():
+        for i in range(n_frames):
+            f = synthetic_frame(i, size, color, motion)
+            if grain:
+                noise = np.random.default_rng(i).integers(-grain, grain + 1, size=f.shape[:2], dtype=np.int16)
+                f = np.clip(f.astype(np.int16) + noise[..., None], 0, 255).astype(np.uint8)
+            yield f
+    return write_frames(path, frames(), fps=fps, codec=codec, gop=gop, audio=audio, **kw)
 
 
 def make_odd_clip(path, n_frames: int = 6, size: tuple[int, int] = (721, 405), **kw) -> Path:

@@ -214,3 +214,70 @@ def test_correction_meta_round_trip_keeps_unknown_keys():
     d["lifetime"]["curve"] = "ease"
     c2 = Correction.from_meta(d, (H, W))
     assert c2.meta() == d
+
+
+# ----- edge-aware snapping -----------------------------------------------------------------
+def test_snap_fills_the_object_and_stops_at_its_edge():
+    yy, xx = np.mgrid[0:H, 0:W]
+    disk = (yy - 60) ** 2 + (xx - 80) ** 2 <= 35 ** 2
+    rng = np.random.default_rng(5)
+    L = np.where(disk, 75.0, 25.0).astype(np.float32) + rng.normal(0, 1.5, (H, W)).astype(np.float32)
+    stack = CorrectionStack((H, W))
+    c = stack.new(chroma=(20, 60), lifetime=Lifetime.frame(0))
+    brush = BrushSettings(size=24, softness=0.3)
+    # a rough stroke through the disk that spills 10 px over its right edge
+    live = stack.begin_stroke(c.id, 0, brush, np.zeros((H, W, 2), np.float32), L)
+    apply_live_stroke(live, line(60, 60, 125, 60))
+    edit = live.finish(snap=True, snap_reach=30)
+    m = c.mask.to_full()
+    outside = ~disk & ((yy - 60) ** 2 + (xx - 80) ** 2 >= 38 ** 2)   # 3 px past the edge
+    assert m[outside].max() < 0.05                   # no bleeding over the edge
+    inner = (yy - 60) ** 2 + (xx - 80) ** 2 <= 32 ** 2
+    near_stroke = inner & (np.abs(yy - 60) <= 30) & (xx >= 52)
+    assert m[near_stroke].mean() > 0.97              # the object is filled around the stroke
+    edit.undo(stack)
+    assert c.mask.is_empty
+
+
+def test_cached_composite_stays_exact_through_commits_undo_and_edits():
+    stack = CorrectionStack((H, W))
+    cs = [stack.new(chroma=(15 * k - 20, 10 - 7 * k), lifetime=Lifetime.until_cut(0),
+                    opacity=0.6 + 0.1 * k) for k in range(3)]
+    ab = _model_ab(7)
+    L = np.full((H, W), 50.0, np.float32)
+    rng = np.random.default_rng(8)
+    edits = []
+    for step in range(12):
+        stack.composite(ab, 0)                         # keep the frame's entry warm in the cache
+        c = cs[step % 3]
+        live = stack.begin_stroke(c.id, 0, BrushSettings(size=rng.uniform(6, 40), softness=0.5,
+                                                         eraser=step % 5 == 4), ab, L)
+        apply_live_stroke(live, [(rng.uniform(-10, W + 10), rng.uniform(-10, H + 10))
+                                 for _ in range(5)])
+        e = live.finish()
+        if e is not None:
+            edits.append(e)
+        if step == 6:
+            edits.pop().undo(stack)
+        fresh = stack.snapshot().composite(ab, 0)      # no cache at all
+        assert np.allclose(stack.composite(ab, 0), fresh, atol=1e-5)
+    stack.update(cs[1].id, chroma=(70, 70), opacity=0.3)
+    stack.move(cs[2].id, 0)
+    assert np.allclose(stack.composite(ab, 0), stack.snapshot().composite(ab, 0), atol=1e-5)
+
+
+def test_painting_a_frame_of_its_own():
+    stack = CorrectionStack((H, W))
+    c = stack.new(chroma=(40, 0), lifetime=Lifetime.range(0, 9))
+    rasterize_stroke(c.mask, line(20, 30, 140, 30), BrushSettings(size=10))
+    ab = _model_ab()
+    base = stack.composite(ab, 4).copy()
+    live = stack.begin_stroke(c.id, 5, BrushSettings(size=10), ab, own_frame_mask=True)
+    apply_live_stroke(live, line(20, 90, 140, 90))
+    e = live.finish()
+    assert e.mask_key == 5 and 5 in c.frame_masks
+    assert np.array_equal(stack.composite(ab, 4), base)          # other frames keep the base
+    f5 = stack.composite(ab, 5)
+    assert np.allclose(f5[30, 80], [40, 0]) and np.allclose(f5[90, 80], [40, 0])
+    e.undo(stack)
+    assert np.array_equal(stack.composite(ab, 5), base)

@@ -26,19 +26,20 @@ def _sequential(path, **kw):
 
 
 # ----------------------------------------------------------------------------- random access
-@pytest.mark.parametrize("name,kw", [
-    ("long_gop", None),
-    ("gops.mkv", dict(n_frames=50, gop=12)),
-    ("gops.mov", dict(n_frames=30, gop=30)),  # 60 frame limit keeps the test fast
+@pytest.mark.parametrize("name,kw,cache", [
+    ("long_gop", None, 0),
+    ("long_gop", None, 20 * 96 * 64 * 3),  # frames kept undecoded on the way, converted later
+    ("gops.mkv", dict(n_frames=50, gop=12), 0),
+    ("gops.mov", dict(n_frames=30, gop=30), 0),
 ])
-def test_seek_equals_sequential(clipdir, long_gop, name, kw):
+def test_seek_equals_sequential(clipdir, long_gop, name, kw, cache):
     path = long_gop if kw is None else clips.make_clip(clipdir / name, size=(96, 64), audio=False, **kw)
     seq = _sequential(path)
     n = len(seq)
     assert [clips.frame_index(f) for f in seq] == list(range(n))
     order = list(range(n))
     random.Random(7).shuffle(order)
-    with open_media(path, cache_bytes=0) as r:  # no cache: every read really decodes
+    with open_media(path, cache_bytes=cache) as r:  # 0: no cache, every read really decodes
         for i in order + list(range(n - 1, -1, -1)):
             assert np.array_equal(r.read(i), seq[i]), f"frame {i} differs after a seek"
 
@@ -248,3 +249,13 @@ def test_timecode():
     assert timecode(0, 24) == "00:00:00:00"
     assert timecode(24 * 3600 + 25, Fraction(24000, 1001)) == "01:00:01:01"
     assert timecode(25 * 61 + 3, 25) == "00:01:01:03"
+
+
+def test_raw_stream_without_timestamps(tmp_path):
+    # an elementary .h264 stream has no container timestamps: frames are counted, not timed
+    path = clips.make_clip(tmp_path / "raw.h264", n_frames=20, size=(64, 48), gop=8, audio=False)
+    seq = _sequential(path)
+    with open_media(path, cache_bytes=0) as r:
+        assert r.info.frame_count == 20 and r.info.fps == Fraction(24000, 1001)
+        for i in (19, 3, 11, 0, 10):
+            assert np.array_equal(r.read(i), seq[i])

@@ -7,8 +7,9 @@ import pytest
 
 from colorizer_app.core import metrics as M
 from colorizer_app.core.temporal import curves, deflicker as D, flow as FL, shots as S
-from colorizer_app.core.temporal.propagate import (FilmPropagator, Keyframe, KeyframePropagator,
-                                                   PropagationFilter, propagate_mask)
+from colorizer_app.core.temporal.propagate import (ChainTracker, FilmPropagator, Keyframe,
+                                                   KeyframePropagator, PropagationFilter,
+                                                   propagate_mask)
 
 H, W = 96, 128
 
@@ -194,6 +195,19 @@ def test_keyframe_propagates_along_translation():
     assert fc.computed - before == 2
 
 
+def test_chain_cache_gives_identical_states_and_bounded_checkpoints():
+    fr = translated(16, (0.9, 0.3), seed=15)
+    fc = FL.FlowCache(lambda i: gray(fr[i]))
+    used = ChainTracker(fc, 3, (0, 16), max_states=2, checkpoint_every=2, max_checkpoints=3)
+    used.state(15)
+    used.state(0)
+    assert len(used._ckpt) <= 3 + 1
+    for i in (14, 9, 4, 1):
+        fresh = ChainTracker(fc, 3, (0, 16))
+        for a, b in zip(used.state(i), fresh.state(i)):
+            assert np.array_equal(a, b)
+
+
 def test_blend_between_two_keyframes_by_time():
     n = 11
     fr = translated(1, (0, 0), seed=6)[0]
@@ -312,6 +326,22 @@ def test_deflicker_removes_chroma_flicker_keeps_true_colour(flicker_clip):
     assert min(ps) > 36.0
 
 
+def test_deflicker_at_work_resolution_keeps_detail():
+    # 640 px wide at scale 0.5: filtered at 320 px and the correction upsampled
+    h, w, n = 360, 640, 8
+    fr = translated(n, (2.4, -1.5), seed=14, noise=0.01, h=h, w=w, margin=40)
+    labs = [lab(f) for f in fr]
+    g = [gray(f) for f in fr]
+    rng = np.random.default_rng(3)
+    noisy = [(x[..., 1:] + rng.normal(0, 6, 2)).astype(np.float32) for x in labs]
+    flows = M.pair_flows(g)
+    out = list(D.deflicker_sequence(noisy, g, radius=3))
+    assert _we(labs, noisy, flows) / _we(labs, out, flows) > 5.0
+    assert _ab_err(labs, out) < 0.5 * _ab_err(labs, noisy)
+    clean = list(D.deflicker_sequence([x[..., 1:] for x in labs], g, radius=3))
+    assert _ab_err(labs, clean) < 1.0                        # true chroma detail survives
+
+
 def test_deflicker_strength_and_recursive(flicker_clip):
     fr, labs, noisy, g, flows = flicker_clip
     off = list(D.deflicker_sequence(noisy, g, strength=0.0))
@@ -330,6 +360,20 @@ def test_recursive_deflicker_as_stream_hook(flicker_clip):
     assert np.array_equal(outs[0], noisy[0]) and np.array_equal(outs[8], noisy[8])  # cut: restart
     assert not np.array_equal(outs[5], noisy[5])
     assert np.array_equal(hook(12, fr[12], noisy[12]), noisy[12])  # a seek restarts too
+
+
+def test_lazy_deflicker_strength_slider_is_instant(flicker_clip):
+    fr, labs, noisy, g, flows = flicker_clip
+    fc = FL.FlowCache(lambda i: g[i])
+    dfl = D.Deflicker(fc, lambda i: noisy[i], S.ShotList(16), radius=2)
+    full = dfl.result(7)
+    n_flows = fc.computed
+    dfl.set_strength(0.25)
+    quarter = dfl.result(7)
+    assert fc.computed == n_flows                             # no flow recomputed
+    assert np.allclose(quarter, noisy[7] + 0.25 * (full - noisy[7]), atol=1e-4)
+    dfl.result(8)
+    assert fc.computed - n_flows == 2                         # one new pair for the next frame
 
 
 def test_deflicker_never_mixes_across_cut():

@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="data loader threads")
     p.add_argument("--time-budget", type=float, help="stop (and save) after this many seconds")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--snapshot-every", type=int, default=0, help="keep the generator every N steps (model selection)")
     p.add_argument("--out", required=True, help="output generator (.keras); <out>.run/ holds logs and checkpoints")
     p.set_defaults(func=run)
 
@@ -39,7 +40,8 @@ def run(args) -> int:
     steps = args.steps if args.steps else args.epochs * args.steps_per_epoch
     cfg = TrainConfig(data=args.data, out=args.out, mode=args.mode, size=args.size, steps=steps,
                       steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, width=args.width,
-                      lr=args.lr, init=args.init, seed=args.seed, workers=args.workers)
+                      lr=args.lr, init=args.init, seed=args.seed, workers=args.workers,
+                      snapshot_every=args.snapshot_every)
     try:
         out = train(cfg, stop_after_s=args.time_budget)
     except (ModelError, FileNotFoundError) as exc:

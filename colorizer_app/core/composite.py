@@ -123,11 +123,14 @@ def build_affine(layers: Sequence[Layer]) -> Affine:
 
 def refresh_region(aff: Affine, layers: Sequence[Layer], region: BBox) -> Affine:
     """The affine after one layer's mask changed inside ``region`` only (e.g. a committed stroke):
-    recompute that region from all layers instead of the whole frame."""
+    recompute that region from all layers instead of the whole frame.
+
+    Updates aff's arrays in place when the region fits (no 24 MB copy per stroke at 1080p):
+    the caller must own aff (CorrectionStack's cache does; the stack is single-threaded)."""
     bbox = bbox_union(aff.bbox, region)
     shape = (bbox[2] - bbox[0], bbox[3] - bbox[1])
     if aff.bbox == bbox:
-        T, Sa, Sb = aff.T.copy(), aff.Sa.copy(), aff.Sb.copy()
+        T, Sa, Sb = aff.T, aff.Sa, aff.Sb
     else:
         T = np.ones(shape, np.float32)
         Sa = np.zeros(shape, np.float32)

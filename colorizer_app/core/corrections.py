@@ -198,6 +198,18 @@ class CorrectionStack:
     def index_of(self, cid: str) -> int:
         return self.ids().index(cid)
 
+    def snapshot(self) -> "CorrectionStack":
+        """An independent copy (masks copied, no listeners) for a background render: the stack
+        itself is not thread-safe and the artist may keep painting meanwhile."""
+        other = CorrectionStack(self.shape, self._cache_size)
+        for c in self._items:
+            cc = Correction(c.shape, c.chroma, c.opacity, Lifetime(c.lifetime.kind, c.lifetime.start,
+                            c.lifetime.end, dict(c.lifetime.extra)), c.name, c.id, c.visible,
+                            c.mask.copy(), {f: m.copy() for f, m in c.frame_masks.items()},
+                            dict(c.extra))
+            other._items.append(cc)
+        return other
+
     def subscribe(self, fn: Callable[[str, Optional[str]], None]) -> None:
         """fn(event, correction_id): 'added', 'removed', 'changed', 'mask', 'moved'."""
         self._listeners.append(fn)
@@ -272,20 +284,25 @@ class CorrectionStack:
 
     def _refresh_cache(self, c: Correction, old_version: int, key: Optional[int],
                        bbox: BBox) -> None:
-        # Cache entries that contain the old version of c stay valid outside bbox: re-key them
-        # and recompute only bbox, so a commit costs the stroke's area, not the frame's.
-        for k in list(self._cache):
+        # The most recently used entry holding c (normally the frame on screen) stays valid
+        # outside bbox: re-key it and recompute only bbox, so a commit costs the stroke's area,
+        # not the frame's. Other entries holding c are dropped and rebuilt if ever needed again;
+        # entries without c (e.g. the layers under/over it for the next stroke) are untouched.
+        refreshed = False
+        for k in reversed(list(self._cache)):
             pos = [i for i, e in enumerate(k) if e[0] == c.id and e[1] == old_version]
             if not pos:
                 continue
             aff = self._cache.pop(k)
+            if refreshed:
+                continue
+            refreshed = True
             new_key = tuple((e[0], c.version, e[2]) if i in pos else e for i, e in enumerate(k))
             if any(k[i][2] == key for i in pos):
                 try:
-                    layers = [self._layer(e[0], e[2]) for e in k]
+                    aff = refresh_region(aff, [self._layer(e[0], e[2]) for e in k], bbox)
                 except KeyError:
                     continue
-                aff = refresh_region(aff, layers, bbox)
             self._cache[new_key] = aff
 
     def _layer(self, cid: str, mask_key: Optional[int]):

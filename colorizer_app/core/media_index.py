@@ -25,6 +25,7 @@ class StreamIndex:
     key_pts: np.ndarray             # int64, sorted pts of keyframes (seek points)
     time_base: Fraction
     truncated: bool = False         # demuxing ended early / partial packets / header says more
+    ordinal: bool = False           # no timestamps (raw .h264 and the like): pts = frame order
     notes: list = field(default_factory=list)
 
     @property
@@ -47,6 +48,7 @@ def build_index(path: str, stream_index: int) -> StreamIndex:
     pts_list: list[int] = []
     key_list: list[int] = []
     truncated = False
+    ordinal = False
     notes: list[str] = []
     order = 0
     with av.open(path) as container:
@@ -61,6 +63,7 @@ def build_index(path: str, stream_index: int) -> StreamIndex:
                     continue
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None:  # no timestamps at all (raw streams): order is all we know
+                    ordinal = True
                     ts = order
                 order += 1
                 if packet.is_keyframe:
@@ -72,9 +75,14 @@ def build_index(path: str, stream_index: int) -> StreamIndex:
         except av.FFmpegError as exc:
             truncated = True
             notes.append(f"demuxing stopped early: {exc}")
-    pts = np.unique(np.asarray(pts_list, dtype=np.int64))
-    keys = np.unique(np.asarray(key_list, dtype=np.int64))
-    return StreamIndex(pts=pts, key_pts=keys, time_base=Fraction(tb), truncated=truncated, notes=notes)
+    if ordinal:  # mixed or missing timestamps cannot be trusted at all: count frames
+        pts = np.arange(len(pts_list), dtype=np.int64)
+        keys = np.zeros(1, dtype=np.int64)
+    else:
+        pts = np.unique(np.asarray(pts_list, dtype=np.int64))
+        keys = np.unique(np.asarray(key_list, dtype=np.int64))
+    return StreamIndex(pts=pts, key_pts=keys, time_base=Fraction(tb), truncated=truncated,
+                       ordinal=ordinal, notes=notes)
 
 
 def detect_rate(pts: np.ndarray, time_base: Fraction, claimed: list) -> tuple[Fraction, bool]:

@@ -44,6 +44,7 @@ class VideoSource:
         self._last = -1           # index of the last frame the decoder produced (-1: none yet)
         self._seek_floor = None   # pts of the keyframe of the last seek (frames before it: untrusted)
         self._convert_args = None
+        self._skip_below = -(1 << 62)  # pts below which non-reference pictures may be skipped
         self._open()
 
     # ------------------------------------------------------------------ decoder plumbing
@@ -58,15 +59,25 @@ class VideoSource:
 
     def _decode_from_here(self):
         """Decoded frames from the demuxer's current position; skips damaged packets instead of
-        stopping, and flushes the decoder at the end of the stream."""
+        stopping, and flushes the decoder at the end of the stream. Non-reference pictures that
+        lie before `self._skip_below` (far before the target) are not decoded at all: nothing
+        depends on them, and with B-frames that roughly halves the cost of a long-GOP seek."""
+        ctx = self._stream.codec_context
+        skipping = False
         for packet in self._container.demux(self._stream):
             if packet.is_corrupt:
                 continue
+            want_skip = packet.pts is not None and packet.pts < self._skip_below
+            if want_skip != skipping:
+                ctx.skip_frame = "NONREF" if want_skip else "DEFAULT"
+                skipping = want_skip
             try:
                 frames = packet.decode()  # the empty end-of-stream packet drains the decoder
             except (av.InvalidDataError, av.error.PermissionError, ValueError):
                 continue
             yield from frames
+        if skipping:
+            ctx.skip_frame = "DEFAULT"
 
     def _seek(self, key_pts: int | None) -> None:
         self.seeks += 1
@@ -86,6 +97,28 @@ class VideoSource:
             self._container = None
             self._frames = None
 
+    def first_output_index(self) -> int:
+        """Index of the first frame the decoder really outputs from the start (-1: none).
+        Uses its own container so the reader's decoder position is untouched."""
+        if self.index.ordinal:
+            return 0
+        with av.open(self.path) as c:
+            stream = c.streams.video[self._stream_index]
+            for packet in c.demux(stream):
+                if packet.is_corrupt:
+                    continue
+                try:
+                    frames = packet.decode()
+                except (av.InvalidDataError, av.error.PermissionError, ValueError):
+                    continue
+                for frame in frames:
+                    p = frame.pts if frame.pts is not None else frame.dts
+                    if p is None:
+                        return 0
+                    j = int(np.searchsorted(self.index.pts, p))
+                    return j if j < self.index.frame_count else -1
+        return -1
+
     # ------------------------------------------------------------------ conversion
     def to_array(self, frame) -> np.ndarray:
         if self._convert_args is None:
@@ -97,19 +130,26 @@ class VideoSource:
         return arr
 
     # ------------------------------------------------------------------ random access
-    def read(self, i: int, keep: Callable[[int, np.ndarray], None], keep_from: int) -> np.ndarray:
-        """Frame i as uint8 (or uint16 for 16-bit) RGB. Frames keep_from..i-1 met on the way are
-        passed to keep()."""
+    def read(self, i: int, keep: Callable[[int, object], None], keep_from: int) -> np.ndarray:
+        """Frame i as uint8 (or uint16 for 16-bit) RGB. Decoded frames keep_from..i-1 met on the
+        way are passed to keep() unconverted (conversion costs more than decoding; it happens
+        only if they are asked for)."""
         target = int(self.index.pts[i])
-        key = self.index.keyframe_at_or_before(target)
+        # without timestamps the container cannot seek: only a fresh start is a known position
+        key = None if self.index.ordinal else self.index.keyframe_at_or_before(target)
+        keep_from = max(0, min(keep_from, i))
+        self._skip_below = int(self.index.pts[keep_from])
         if not self._can_run_forward_to(i, key):
             self._seek(key)
         try:
             return self._run_to(i, target, keep, keep_from)
         except DecodeFailure:
             # The seek landed after the target (imprecise container seeking) or a frame went
-            # missing on the way: try once more from the previous keyframe.
-            earlier = self.index.keyframe_at_or_before(key - 1) if key is not None else None
+            # missing on the way: try once more from the previous keyframe, decoding everything.
+            self._skip_below = -(1 << 62)
+            if key is None:
+                raise
+            earlier = self.index.keyframe_at_or_before(key - 1)
             self._seek(earlier)
             return self._run_to(i, target, keep, keep_from)
 
@@ -130,7 +170,7 @@ class VideoSource:
         index = self.index
         for frame in self._frames:
             self.decoded += 1
-            p = frame.pts if frame.pts is not None else frame.dts
+            p = None if index.ordinal else (frame.pts if frame.pts is not None else frame.dts)
             j = index.index_of(p) if p is not None else self._last + 1
             if j < 0:
                 continue
@@ -143,7 +183,7 @@ class VideoSource:
             if j == i:
                 return self.to_array(frame)
             if j >= keep_from:
-                keep(j, self.to_array(frame))
+                keep(j, frame)
         self._last = index.frame_count  # exhausted: any further read must seek
         raise DecodeFailure(f"stream ended before frame {i}")
 
@@ -184,6 +224,8 @@ def pixel_bit_depth(pix_fmt) -> int:
     return 16 if bits > 8 else 8
 
 
-def frame_time(index: StreamIndex, i: int) -> Fraction:
+def frame_time(index: StreamIndex, i: int, fps: Fraction) -> Fraction:
     """Seconds from the first frame to frame i."""
+    if index.ordinal:
+        return Fraction(i) / fps
     return Fraction(int(index.pts[i] - index.pts[0])) * index.time_base

@@ -40,6 +40,7 @@ class TrainConfig:
     lr: float = 2e-4
     init: str | None = None        # fine-tune / warm-start from an existing generator
     workers: int = 2
+    snapshot_every: int = 0        # also keep the generator every N steps, for model selection
     seed: int = 0
 
 
@@ -309,6 +310,9 @@ def train(cfg: TrainConfig, log=print, stop_after_s: float | None = None) -> Pat
                 trainer.save_checkpoint(ckpt)
             if trainer.step % 10 == 0 or epoch_end:
                 curves.write(trainer.step, vals)
+            if cfg.snapshot_every and trainer.step % cfg.snapshot_every == 0:
+                trainer.sync()
+                save_model(trainer.gen, run_dir / "snapshots" / f"step_{trainer.step:07d}.keras")
             if stop_after_s and time.time() - t0 > stop_after_s:
                 log(f"\nstopping at step {trainer.step} after {time.time() - t0:.0f} s (time budget)")
                 break

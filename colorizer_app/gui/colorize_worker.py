@@ -12,6 +12,7 @@ import os
 import threading
 import time
 
+import numpy as np
 from PySide6.QtCore import Signal
 
 from .frames import SharedFrames
@@ -19,6 +20,9 @@ from .scheduler import Plan, next_batch
 from .workers import LoopWorker
 
 BACKGROUND_BATCH = 4
+# A batch cannot be interrupted, so a background batch is what the frame the artist jumps to may
+# have to wait for.  Batches are only used while one takes no longer than this.
+MAX_BATCH_S = 0.3
 # How long the worker waits for the display worker to decode the playhead frame before decoding
 # it itself: both threads seeking the same long-GOP frame would cost twice the decode.
 SHARED_WAIT_S = 0.5
@@ -56,6 +60,7 @@ class ColorizeWorker(LoopWorker):
         self._failed: set[int] = set()
         self._busy = False
         self.last_batch_s = 0.0
+        self._per_frame_s = 0.0     # running estimate of network time per frame
 
     # ---- called from the GUI thread ----------------------------------------------------------
     def set_film(self, path: str, project_dir: str, fingerprint: dict | None = None) -> None:
@@ -100,7 +105,7 @@ class ColorizeWorker(LoopWorker):
         if not background:
             plan = Plan(plan.playhead, plan.in_point, plan.out_point, plan.frame_count,
                         ahead=0, behind=0, background=False)
-        batch = next_batch(plan, self._cache.has, self._batch_size, skip=self._failed)
+        batch = next_batch(plan, self._cache.has, self._background_batch(), skip=self._failed)
         if not batch:
             self._set_busy(False)
             self._report_progress(plan)
@@ -111,7 +116,7 @@ class ColorizeWorker(LoopWorker):
         return True
 
     def _run_batch(self, batch: list[int], plan: Plan) -> None:
-        t0 = time.perf_counter()
+        t0 = 0.0
         try:
             frames = []
             for i in batch:
@@ -121,6 +126,7 @@ class ColorizeWorker(LoopWorker):
                     f = self._reader.read(i)
                 frames.append(f)
             colorizer = self._one if len(batch) == 1 else self._many
+            t0 = time.perf_counter()
             results = colorizer.predict_work(frames)
             for i, (ab, _box) in zip(batch, results):
                 self._cache.put(i, ab)
@@ -131,7 +137,16 @@ class ColorizeWorker(LoopWorker):
                              f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
             return
         self.last_batch_s = time.perf_counter() - t0
+        per_frame = self.last_batch_s / len(batch)
+        self._per_frame_s = per_frame if not self._per_frame_s else \
+            0.7 * self._per_frame_s + 0.3 * per_frame
         self.colorized.emit(self._cache.key, list(batch))
+
+    def _background_batch(self) -> int:
+        """Full batches for a fast model; one frame at a time for a slow one (see MAX_BATCH_S)."""
+        if self._per_frame_s * self._batch_size <= MAX_BATCH_S:
+            return self._batch_size
+        return 1
 
     def _report_progress(self, plan: Plan) -> None:
         lo, hi = max(0, plan.in_point), min(plan.out_point, plan.frame_count - 1)
@@ -150,7 +165,8 @@ class ColorizeWorker(LoopWorker):
         self._path, self._project, self._fingerprint = path, project, fingerprint
         self._failed.clear()
         try:
-            self._reader = media.open_media(path)
+            # A small decode cache: this reader mostly walks forward through in/out.
+            self._reader = media.open_media(path, cache_bytes=64 << 20)
         except Exception as exc:
             self._reader = None
             self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -158,6 +174,7 @@ class ColorizeWorker(LoopWorker):
     def _load_model(self, path: str, size: int) -> None:
         from ..core.inference import Colorizer
         self._failed.clear()
+        self._per_frame_s = 0.0
         self._one = self._many = None
         if not path:
             self._keras, self._keras_path = None, ""
@@ -174,6 +191,9 @@ class ColorizeWorker(LoopWorker):
             self._one = Colorizer(self._keras, size=size, batch_size=1)
             self._many = Colorizer(self._keras, size=size, batch_size=self._batch_size)
             self._one.model_path = self._many.model_path = _path_or_none(path)
+            # The first call traces the network (seconds for a large one): pay it now, not on
+            # the first frame the artist is waiting for.
+            self._keras.predict_on_batch(np.zeros((1, size, size, 1), np.float32))
             self.modelLoaded.emit(self._one.model_name, self._one.model_id)
         except Exception as exc:
             self._keras, self._keras_path, self._one, self._many = None, "", None, None

@@ -126,17 +126,14 @@ class DisplayWorker(LoopWorker):
                 frame = np.ascontiguousarray(self._reader.read(want.index))
                 self._shared.put(self._path, want.index, frame)
             has_color = bool(getattr(self._info, "has_color", True))
-            L = None
             if want.source:
                 res.source = frame
-                if has_color:
-                    L = compose.luminance(frame)
-                res.gray = compose.gray_view(frame, has_color, L)
+                res.gray = compose.gray_view(frame, has_color)
             if want.color and chroma is not None:
                 ab = chroma.get(want.index)
                 if ab is not None:
                     res.colorized = compose.compose_colorized(
-                        frame, ab, self._letterbox(chroma.size, frame), L=L, index=want.index,
+                        frame, ab, self._letterbox(chroma.size, frame), index=want.index,
                         override=override)
                     res.chroma_key = chroma.key
         except Exception as exc:

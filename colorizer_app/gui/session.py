@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from . import qt_compat  # noqa: F401  (must run before the app emits signals; see its docstring)
+
 # View modes. Strings (not an enum) so they round-trip through QSettings and a project file.
 GRAY, COLORIZED, ORIGINAL, SPLIT, SIDE_BY_SIDE = "gray", "colorized", "original", "split", "side"
 VIEW_MODES = (GRAY, COLORIZED, ORIGINAL, SPLIT, SIDE_BY_SIDE)

@@ -60,8 +60,8 @@ class Deflicker:
         self._results: OrderedDict = OrderedDict()
 
     def set_strength(self, strength: float) -> None:
+        """Instant: the cache holds the full filter's correction, strength scales it on read."""
         self.strength = float(np.clip(strength, 0.0, 1.0))
-        self._results.clear()
 
     def invalidate(self) -> None:
         """Forget cached results (the model's chroma changed)."""
@@ -90,7 +90,9 @@ class Deflicker:
 
     def _small(self, j: int) -> np.ndarray:
         s = self._smalls.get(j)
-        if s is None:
+        if s is not None:
+            self._smalls.move_to_end(j)
+        else:
             h, w = self.flows.work_shape
             s = cv2.resize(np.asarray(self.ab_fn(j), np.float32), (w, h),
                            interpolation=cv2.INTER_AREA)
@@ -99,14 +101,13 @@ class Deflicker:
                 self._smalls.popitem(last=False)
         return s
 
-    def result(self, t: int) -> np.ndarray:
-        r = self._results.get(t)
-        if r is not None:
+    def correction(self, t: int) -> np.ndarray:
+        """Full-strength filter output minus the model's chroma for frame t (cached)."""
+        delta = self._results.get(t)
+        if delta is not None:
             self._results.move_to_end(t)
-            return r
+            return delta
         ab_t = np.asarray(self.ab_fn(t), np.float32)
-        if self.strength <= 0.0 or self.radius <= 0:
-            return ab_t
         full = ab_t.shape[:2]
         neigh = self.weights(t)                       # also sets flows.work_shape
         if self.full_res or self.flows.work_shape == full:
@@ -126,11 +127,18 @@ class Deflicker:
                 num += w[..., None] * warp(self._small(j), F)
                 den += w
             delta = resize_map(num / den[..., None] - s_t, full)
-        r = (ab_t + self.strength * delta).astype(np.float32)
-        self._results[t] = r
+        delta = delta.astype(np.float32)
+        self._results[t] = delta
         while len(self._results) > self.max_results:
             self._results.popitem(last=False)
-        return r
+        return delta
+
+    def result(self, t: int) -> np.ndarray:
+        """Deflickered ab of frame t at the current strength."""
+        ab_t = np.asarray(self.ab_fn(t), np.float32)
+        if self.strength <= 0.0 or self.radius <= 0:
+            return ab_t
+        return (ab_t + self.strength * self.correction(t)).astype(np.float32)
 
     ab = result
 

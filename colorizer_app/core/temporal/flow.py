@@ -234,11 +234,11 @@ class FlowCache:
     """Flows between frames of one film, computed on demand at the work scale and kept in an LRU.
 
     ``gray(i)`` returns the gray frame i (uint8, float L, or RGB).  Thread-safe: one DIS instance
-    guarded by a lock, since DIS objects are not re-entrant.  Memory per flow at 1080p and scale
-    0.5: 4 MB, so the default 96 entries stay under ~400 MB."""
+    guarded by a lock, since DIS objects are not re-entrant.  Memory per entry at 1080p and
+    scale 0.5: 4 MB (flow) + 2 MB (confidence), so the default 64 entries stay under ~400 MB."""
 
     def __init__(self, gray: Callable[[int], np.ndarray], scale: float = DEFAULT_SCALE,
-                 preset: str = DEFAULT_PRESET, max_items: int = 96, fb_beta: float = 1.0):
+                 preset: str = DEFAULT_PRESET, max_items: int = 64, fb_beta: float = 1.0):
         self._gray_fn = gray
         self.scale = float(scale)
         self.preset = preset

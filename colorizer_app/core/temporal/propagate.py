@@ -47,18 +47,22 @@ def as_keyframe(kf) -> Keyframe:
 class ChainTracker:
     """Composed flow and confidence from any frame of ``shot`` to the ``anchor`` frame.
 
-    States are cached: an LRU of recent ones, plus a checkpoint every ``checkpoint_every`` steps
-    from the anchor that is never evicted, so reaching any frame costs at most that many chain
-    steps once the shot has been walked (playback in either direction stays smooth)."""
+    States are cached: an LRU of recent ones, plus checkpoints every ``checkpoint_every`` steps
+    from the anchor that the LRU does not evict, so reaching any frame costs at most that many
+    chain steps once the shot has been walked (playback in either direction stays smooth).
+    At most ``max_checkpoints`` are kept (6 MB each at 1080p): on a long shot their spacing
+    doubles rather than memory growing without bound."""
 
     def __init__(self, flows: FlowCache, anchor: int, shot: tuple[int, int],
-                 max_states: int = 24, checkpoint_every: int = 16, l_check: bool = True):
+                 max_states: int = 24, checkpoint_every: int = 16, max_checkpoints: int = 32,
+                 l_check: bool = True):
         start, stop = shot
         if not start <= anchor < stop:
             raise ValueError(f"anchor {anchor} outside shot {shot}")
         self.flows, self.anchor, self.shot = flows, anchor, (start, stop)
         self.max_states = max(max_states, checkpoint_every + 2)
         self.checkpoint_every = checkpoint_every
+        self.max_checkpoints = max_checkpoints
         self.l_check = l_check
         self._lru: OrderedDict = OrderedDict()
         self._ckpt: dict = {}
@@ -74,6 +78,10 @@ class ChainTracker:
     def _put(self, i, s):
         if abs(i - self.anchor) % self.checkpoint_every == 0:
             self._ckpt[i] = s
+            if len(self._ckpt) > self.max_checkpoints:
+                self.checkpoint_every *= 2
+                self._ckpt = {k: v for k, v in self._ckpt.items()
+                              if abs(k - self.anchor) % self.checkpoint_every == 0}
             return
         self._lru[i] = s
         self._lru.move_to_end(i)
@@ -111,14 +119,15 @@ class ChainTracker:
         gk = warp(self.flows.gray(self.anchor), F)
         return c * photometric_confidence(self.flows.gray(i), gk, c > 0.5)
 
-    def sample(self, src: np.ndarray, i: int, border: int = cv2.BORDER_REPLICATE
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """(full-res ``src`` of the anchor brought onto frame i, full-res confidence)."""
+    def sample(self, src: np.ndarray, i: int, border: int = cv2.BORDER_REPLICATE,
+               with_conf: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(full-res ``src`` of the anchor brought onto frame i, full-res confidence or None)."""
         F, c = self.state(i)
-        conf = self.confidence(i, F, c)
-        full = src.shape[:2]
         out = sample_full(src, F, border=border)
-        return out, np.clip(resize_map(conf, full), 0.0, 1.0)
+        if not with_conf:
+            return out, None
+        conf = self.confidence(i, F, c)
+        return out, np.clip(resize_map(conf, src.shape[:2]), 0.0, 1.0)
 
 
 class KeyframePropagator:
@@ -174,7 +183,8 @@ class KeyframePropagator:
         tr = self._tracker(k)
         ab, conf = tr.sample(kf.ab, i)
         if kf.mask is not None:
-            m, _ = tr.sample(kf.mask.astype(np.float32), i, border=cv2.BORDER_CONSTANT)
+            m, _ = tr.sample(kf.mask.astype(np.float32), i, border=cv2.BORDER_CONSTANT,
+                             with_conf=False)
             conf = conf * np.clip(m, 0.0, 1.0)
         return ab, conf
 
@@ -238,13 +248,14 @@ class FilmPropagator:
 
     def __init__(self, gray: Callable[[int], np.ndarray], model_ab: AbFn, shots: ShotList,
                  keyframes: Mapping[int, object] | None = None,
-                 flows: FlowCache | None = None, **prop_kw):
+                 flows: FlowCache | None = None, max_shots: int = 3, **prop_kw):
         self.flows = flows if flows is not None else FlowCache(gray)
         self.model_ab = model_ab
         self.shots = shots
+        self.max_shots = max_shots
         self._prop_kw = prop_kw
         self._keys = {int(k): as_keyframe(v) for k, v in (keyframes or {}).items()}
-        self._props: dict[tuple[int, int], KeyframePropagator] = {}
+        self._props: OrderedDict = OrderedDict()
 
     def _prop(self, i: int) -> KeyframePropagator:
         shot = self.shots.shot_of(i)
@@ -253,6 +264,10 @@ class FilmPropagator:
             keys = {k: v for k, v in self._keys.items() if shot[0] <= k < shot[1]}
             p = self._props[shot] = KeyframePropagator(self.flows, self.model_ab, shot, keys,
                                                        **self._prop_kw)
+            # cached chains are big (MBs per frame at 1080p): keep the shots last visited only
+            while len(self._props) > self.max_shots:
+                self._props.popitem(last=False)
+        self._props.move_to_end(shot)
         return p
 
     def set_shots(self, shots: ShotList) -> None:

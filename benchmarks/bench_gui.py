@@ -1,0 +1,248 @@
+"""GUI performance figures for the review window (prints them; exits 0).
+
+    python benchmarks/bench_gui.py [--clip FILM] [--model GEN.keras] [--seconds 8]
+
+Figures (goals from the issue):
+  * longest event-loop stall while colorizing and scrubbing   (goal <= 50 ms), by QTimer heartbeat
+  * a cached frame on screen                                  (goal <= 16 ms)
+  * an uncached seek in a 1080p H.264 clip, gray on screen    (goal <= 100 ms)
+  * colorized view of a newly visited frame, default size     (goal <= 300 ms)
+  * playback at the film's rate: dropped frames
+
+Without --clip a 1080p H.264 clip with a 2-second GOP (48 frames at 23.976, like phone footage)
+is written to a temporary folder.  Without --model the shipped model is used, or when it is not
+installed a freshly initialised full-width generator (same architecture, same cost per frame).
+"Time to screen" is measured from the playhead change to the end of a synchronous repaint of
+the viewer, so it includes decoding, composing, the texture upload and the paint.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+class Heartbeat:
+    """A 5 ms QTimer on the GUI thread; any gap beyond that is time the event loop was blocked."""
+
+    def __init__(self, interval_ms: int = 5):
+        self.interval = interval_ms
+        self.gaps: list[float] = []
+        self._clock = QElapsedTimer()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._beat)
+
+    def start(self):
+        self.gaps.clear()
+        self._clock.start()
+        self._timer.start()
+
+    def stop(self):
+        self._timer.stop()
+
+    def _beat(self):
+        self.gaps.append(self._clock.nsecsElapsed() / 1e6)
+        self._clock.restart()
+
+    def stall_ms(self) -> float:
+        return max(0.0, max(self.gaps, default=0.0) - self.interval)
+
+    def p99_ms(self) -> float:
+        if not self.gaps:
+            return 0.0
+        g = sorted(self.gaps)
+        return max(0.0, g[int(0.99 * (len(g) - 1))] - self.interval)
+
+
+def pump_until(app, cond, timeout_s: float = 30.0) -> bool:
+    end = time.perf_counter() + timeout_s
+    while time.perf_counter() < end:
+        app.processEvents()
+        if cond():
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    return (f"median {statistics.median(values):6.1f} ms   max {max(values):6.1f} ms   "
+            f"(n={len(values)})")
+
+
+def make_clip(folder: Path) -> str:
+    try:
+        from tests.clips import make_clip as mk
+    except ImportError:
+        sys.exit("tests/clips.py is needed to make the benchmark clip (or pass --clip)")
+    path = folder / "bench_1080p_gop48.mp4"
+    mk(path, n_frames=192, size=(1920, 1080), gop=48, audio=False)
+    return str(path)
+
+
+def model_path(folder: Path, given: str | None) -> tuple[str, str]:
+    if given:
+        return given, Path(given).name
+    from colorizer_app.core.model import DEFAULT_MODEL, build_generator, save_model
+    if Path(DEFAULT_MODEL).exists():
+        return str(DEFAULT_MODEL), f"shipped {Path(DEFAULT_MODEL).name}"
+    p = save_model(build_generator(width=1.0), folder / "untrained_full_width.keras")
+    return str(p), "untrained full-width generator (shipped model not installed)"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clip")
+    ap.add_argument("--model")
+    ap.add_argument("--seconds", type=float, default=8.0, help="length of the scrub stress test")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
+    app = QApplication.instance() or QApplication([])
+    t = time.perf_counter()
+    clip = args.clip or make_clip(tmp)
+    print(f"clip: {clip}  (made in {time.perf_counter() - t:.1f} s)" if not args.clip else f"clip: {clip}")
+    model, model_desc = model_path(tmp, args.model)
+    print(f"model: {model_desc}")
+
+    from colorizer_app.core.media import open_media
+    from colorizer_app.gui.main_window import MainWindow
+    from colorizer_app.gui.session import COLORIZED, GRAY
+
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, model_path="")
+    win.resize(1600, 1000)
+    win.show()
+    s, pipe, viewer = win.session, win.pipeline, win.viewer
+    hb = Heartbeat()
+
+    def to_screen(i: int, need_color: bool, timeout: float = 30.0) -> float:
+        t0 = time.perf_counter()
+        s.set_frame(i)
+
+        def shown():
+            b = pipe.bundle(i)
+            return viewer.shown_index == i and b is not None and (
+                not need_color or viewer.current_pictures().get("left") is b.colorized)
+        if not pump_until(app, shown, timeout):
+            return float("nan")
+        viewer.canvas.viewport().repaint()
+        return (time.perf_counter() - t0) * 1000
+
+    win.open_path(clip)
+    assert pump_until(app, lambda: s.film is not None, 60), win.last_message
+    n = s.frame_count
+    print(f"film: {s.film.width}x{s.film.height}, {n} frames at {float(s.film.fps):.3f} fps")
+    pump_until(app, lambda: viewer.shown_index == 0, 30)
+
+    # 1. Raw decoder seek (no GUI) and uncached seek to gray on screen.
+    rnd = random.Random(7)
+    with open_media(clip) as r:
+        raw = []
+        for i in rnd.sample(range(n), 16):
+            r._cache.clear() if hasattr(r, "_cache") else None
+            t0 = time.perf_counter()
+            r.read(i)
+            raw.append((time.perf_counter() - t0) * 1000)
+    print(f"decoder random seek (core.media, no GUI)   {fmt(raw)}")
+    s.set_view_mode(GRAY)
+    seeks = []
+    for i in rnd.sample(range(n), 16):
+        pipe.bundles.clear()
+        pipe.shared.clear()
+        seeks.append(to_screen(i, False))
+    print(f"uncached seek, gray on screen (1080p)      {fmt(seeks)}   goal <= 100 ms")
+
+    # 2. Cached frames on screen (in the viewer's memory cache).
+    cached = []
+    for i in range(0, 8):
+        pump_until(app, lambda: pipe.bundle(i) is not None, 10) or to_screen(i, False)
+    for rep in range(3):
+        for i in range(0, 8):
+            if pipe.bundle(i) is not None and i != s.frame:
+                cached.append(to_screen(i, False))
+    print(f"cached frame on screen (gray)              {fmt(cached)}   goal <= 16 ms")
+
+    # 3. Colorized view of newly visited frames, default working size, idle worker.
+    s.set_view_mode(COLORIZED)
+    pipe.set_background(False)
+    win.set_model(model)
+    ok = pump_until(app, lambda: win.model_panel.state in ("ready", "error") and
+                    pipe.chroma is not None, 120)
+    print(f"model ready: {ok} ({win.model_panel.status_label.text()})")
+    pump_until(app, lambda: False, 1.0)
+    fresh = []
+    for i in rnd.sample(range(n), 8):
+        if not pipe.chroma.has(i):
+            fresh.append(to_screen(i, True))
+            pump_until(app, lambda: False, 0.3)
+    print(f"colorized view of a new frame ({s.work_size}px, idle)  {fmt(fresh)}   goal <= 300 ms")
+    cached_col = []
+    done = [i for i in range(n) if pipe.chroma.has(i)]
+    for i in done[:6]:
+        to_screen(i, True)
+    for i in done[:6]:
+        if pipe.bundle(i) is not None and pipe.bundle(i).colorized is not None and i != s.frame:
+            cached_col.append(to_screen(i, True))
+    print(f"cached colorized frame on screen           {fmt(cached_col)}   goal <= 16 ms")
+
+    # 4. Colorized view of a new frame while the background is colorizing (worker busy).
+    pipe.set_background(True)
+    pump_until(app, lambda: False, 1.5)
+    busy = []
+    for i in rnd.sample(range(n), 6):
+        if not pipe.chroma.has(i):
+            busy.append(to_screen(i, True))
+    print(f"colorized view of a new frame (busy)       {fmt(busy)}   "
+          f"(waits for the batch in progress)")
+
+    # 5. Longest stall while colorizing and scrubbing.
+    hb.start()
+    end = time.perf_counter() + args.seconds
+    k = 0
+    while time.perf_counter() < end:
+        # a drag: 12 steps of +-1..3 frames at 30 ms, then a jump, like an artist scrubbing
+        if k % 12 == 0:
+            s.set_frame(rnd.randrange(n))
+        else:
+            s.set_frame(s.frame + rnd.choice((-3, -2, -1, 1, 2, 3)))
+        k += 1
+        pump_until(app, lambda: False, 0.03)
+    hb.stop()
+    print(f"scrub + colorize: longest event-loop stall {hb.stall_ms():.1f} ms, "
+          f"p99 {hb.p99_ms():.1f} ms over {len(hb.gaps)} beats   goal <= 50 ms")
+
+    # 6. Playback at the film's rate through frames not yet in memory.
+    s.set_frame(0)
+    pump_until(app, lambda: False, 0.5)
+    hb.start()
+    win.player.play(1.0)
+    pump_until(app, lambda: False, 4.0)
+    win.player.stop()
+    hb.stop()
+    played = s.frame
+    print(f"playback 4 s at {float(s.film.fps):.3f} fps (colorized view, 1080p): "
+          f"{win.player.shown} frames shown, {win.player.dropped} dropped; "
+          f"longest stall {hb.stall_ms():.1f} ms (playhead at {played})")
+    ok = win.shutdown()
+    print(f"workers stopped cleanly: {ok}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""Render a project: model chroma (or the chroma cache) + corrections + the film's own L -> file.
+
+    decoder thread ──► model (this thread; cached frames skip it) ──► encoder thread
+      frames, L          ab at working size, batched                 upsample, corrections,
+                                                                      recombine, write
+Bounded queues keep memory flat and let decode/inference/encode overlap; the model sets the pace.
+
+Output formats, timing and audio are core.writer's: PNG (8/16-bit) / 16-bit TIFF sequences
+numbered by *absolute* frame index, H.264 .mp4, ProRes .mov, FFV1 .mkv with the source audio
+from the first rendered frame on. The file appears under its real name only when complete; a
+cancel (threading.Event) or an error removes the temp output and raises.
+
+Render farm: render ranges with ``frames="A-B"`` into one image-sequence folder (or lossless
+FFV1 .mkv parts); frame numbers are absolute, so the folder is the whole film once every range
+is done. ``join_segments`` then encodes the sequence (or the ordered parts) into any deliverable
+with the source audio and exact rate. Joining goes through decode + encode rather than packet
+copy so it works for every output format and never depends on encoder state at chunk borders;
+with PNG/TIFF/FFV1 parts nothing is lost before the final encode.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import color
+from .corrections import CorrectionStack, ShotOf
+
+Progress = Callable[[int, int], None]
+_END = object()
+
+
+class RenderError(Exception):
+    """One clear user-facing line."""
+
+
+class RenderCancelled(Exception):
+    """The cancel flag was set; nothing was left under the output name."""
+
+
+@dataclass
+class RenderJob:
+    source: str
+    corrections: Optional[CorrectionStack] = None
+    shot_of: ShotOf = None
+    model: Any = None                    # .keras path, keras model, Colorizer, or None = default
+    working_size: int = 256
+    data_dir: Optional[Path] = None      # where chroma/ lives (project sidecar); None = no cache
+    frames: Optional[Tuple[int, int]] = None   # default range, half-open (project in/out)
+
+    @classmethod
+    def from_project(cls, project, model=None, size: Optional[int] = None) -> "RenderJob":
+        """Snapshot of a project (the artist may keep painting while this renders)."""
+        if project.source_missing:
+            raise RenderError(f"Cannot render: the film '{project.source_path}' was not found")
+        out = project.out_point
+        frames = None if (project.in_point == 0 and out is None) else \
+            (project.in_point, None if out is None else out + 1)
+        return cls(source=project.source_path, corrections=project.corrections.snapshot(),
+                   shot_of=project.shot_of(), model=model or project.model_path,
+                   working_size=int(size or project.working_size), data_dir=project.data_dir,
+                   frames=frames)  # type: ignore[arg-type]
+
+
+@dataclass
+class RenderResult:
+    out: str
+    start: int
+    stop: int                            # half-open
+    frames_written: int
+    seconds: float
+    cache_hits: int = 0
+    audio_codec: Optional[str] = None
+    errors: List[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames_written / self.seconds if self.seconds else 0.0
+
+
+def parse_frames(frames: Union[None, str, Tuple[int, Optional[int]]], frame_count: int
+                 ) -> Tuple[int, int]:
+    """'A-B' inclusive (also 'A-', '-B', 'A') or a half-open (start, stop) -> (start, stop)."""
+    if frames is None:
+        return 0, frame_count
+    if isinstance(frames, str):
+        from .batch import parse_range
+        return parse_range(frames, frame_count)
+    start, stop = frames
+    stop = frame_count if stop is None else stop
+    if not 0 <= start < stop <= frame_count:
+        raise ValueError(f"frame range {start}-{stop - 1} is outside the film "
+                         f"(frames 0-{frame_count - 1})")
+    return int(start), int(stop)
+
+
+def default_bit_depth(out: str) -> int:
+    return 16 if str(out).lower().endswith((".tif", ".tiff")) else 8
+
+
+def film_fingerprint(info) -> dict:
+    """Same fingerprint the GUI gives ChromaCache, so both share one cache."""
+    fp = {"frames": info.frame_count, "width": info.width, "height": info.height}
+    if os.path.isfile(info.path):
+        fp["bytes"] = os.path.getsize(info.path)
+    return fp
+
+
+# ------------------------------------------------------------------------------------------
+class _Pipeline:
+    """Stage threads whose first exception stops everything and is re-raised by the caller."""
+
+    def __init__(self, cancel: Optional[threading.Event]):
+        self.stop = threading.Event()
+        self.cancel = cancel
+        self.errors: List[BaseException] = []
+        self.threads: List[threading.Thread] = []
+
+    def stopped(self) -> bool:
+        if self.cancel is not None and self.cancel.is_set():
+            self.stop.set()
+        return self.stop.is_set()
+
+    def start(self, fn, name: str) -> None:
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self.errors.append(exc)
+                self.stop.set()
+        t = threading.Thread(target=run, name=f"render-{name}", daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def put(self, q: queue.Queue, item) -> bool:
+        while not self.stopped():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def drain(self, q: queue.Queue) -> Iterator:
+        while True:
+            try:
+                item = q.get(timeout=0.05)
+            except queue.Empty:
+                if self.stopped():
+                    return
+                continue
+            if item is _END:
+                return
+            yield item
+
+    def join(self) -> None:
+        for t in self.threads:
+            t.join()
+
+    def check(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+        if self.cancel is not None and self.cancel.is_set():
+            raise RenderCancelled("render cancelled")
+
+
+def _make_colorizer(job: RenderJob, batch_size: int):
+    from .inference import Colorizer
+    from .model import DEFAULT_MODEL, ModelError
+    if isinstance(job.model, Colorizer):
+        return job.model
+    try:
+        return Colorizer(job.model if job.model is not None else DEFAULT_MODEL,
+                         size=job.working_size, batch_size=batch_size)
+    except ModelError as exc:
+        raise RenderError(str(exc)) from None
+
+
+def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
+           bit_depth: Optional[int] = None, progress: Optional[Progress] = None,
+           cancel: Optional[threading.Event] = None, batch_size: int = 4,
+           queue_frames: int = 8, use_cache: bool = True) -> RenderResult:
+    """Render frames (default: the job's range, else the whole film) of the corrected film.
+
+    progress(done, total) is called from the encoder thread. Raises RenderCancelled when
+    ``cancel`` is set, RenderError / MediaError / WriterError (one line) for bad input."""
+    from .media import MediaError, open_media
+    from .writer import open_writer
+
+    out = os.fspath(out)
+    reader = open_media(job.source)
+    info = reader.info
+    try:
+        start, stop = parse_frames(frames if frames is not None else job.frames, info.frame_count)
+        if job.corrections is not None and job.corrections.shape != (info.height, info.width):
+            raise RenderError(f"Cannot render: the corrections are for {job.corrections.shape[1]}x"
+                              f"{job.corrections.shape[0]} frames, the film is "
+                              f"{info.width}x{info.height}")
+        colorizer = _make_colorizer(job, batch_size)
+        cache = None
+        if use_cache and job.data_dir is not None:
+            from .chroma_cache import ChromaCache
+            try:
+                cache = ChromaCache(job.data_dir, colorizer.model_id, colorizer.size,
+                                    film_fingerprint(info))
+            except OSError:
+                cache = None   # read-only sidecar: render without the cache
+        depth = bit_depth or default_bit_depth(out)
+        writer = open_writer(out, info.width, info.height, info.fps,
+                             audio_from=job.source if info.audio_codec else None,
+                             bit_depth=depth, start_number=start, audio_start_frame=start)
+    except BaseException:
+        reader.close()
+        raise
+    box = color.letterbox_for(info.height, info.width, colorizer.size)
+    total = stop - start
+    pipe = _Pipeline(cancel)
+    q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
+    q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
+    decode_errors: List[str] = []
+    written, hits = [0], [0]
+    deep = info.bit_depth == 16
+
+    def decode() -> None:
+        try:
+            for i in range(start, stop):
+                if pipe.stopped():
+                    return
+                # 16-bit sources keep their precision all the way to a 16-bit output
+                frame = reader.read_float(i) if deep else reader.read(i)
+                if not pipe.put(q_in, (i, color.luminance(frame))):
+                    return
+        except MediaError as exc:        # truncated film: render what decodes, report the rest
+            decode_errors.append(str(exc))
+        finally:
+            pipe.put(q_in, _END)
+
+    def encode() -> None:
+        for i, L, ab_work in pipe.drain(q_out):
+            ab = color.upsample_ab(ab_work, box, L)
+            if job.corrections is not None:
+                ab = job.corrections.composite(ab, i, job.shot_of)
+            writer.write(color.recombine(L, ab))       # float RGB: writer converts to its depth
+            written[0] += 1
+            if progress is not None:
+                progress(written[0], total)
+
+    def infer(batch) -> None:
+        ab_works = [None if cache is None else cache.get(i) for i, _ in batch]
+        todo = [k for k, a in enumerate(ab_works) if a is None]
+        hits[0] += len(batch) - len(todo)
+        if todo:
+            preds = colorizer.predict_work_from_L([batch[k][1] for k in todo])
+            for k, (ab_work, _box) in zip(todo, preds):
+                ab_works[k] = ab_work
+                if cache is not None:
+                    cache.put(batch[k][0], ab_work)
+        for (i, L), ab_work in zip(batch, ab_works):
+            if not pipe.put(q_out, (i, L, ab_work)):
+                return
+
+    t0 = time.perf_counter()
+    try:
+        pipe.start(decode, "decode")
+        pipe.start(encode, "encode")
+        batch: list = []
+        for item in pipe.drain(q_in):
+            batch.append(item)
+            if len(batch) == colorizer.batch_size:
+                infer(batch)
+                batch = []
+        if batch and not pipe.stopped():
+            infer(batch)
+        pipe.put(q_out, _END)
+        pipe.join()
+        pipe.check()
+        if written[0] == 0:
+            raise RenderError(f"Cannot render '{job.source}': no frame could be decoded in "
+                              f"{start}-{stop - 1}")
+        writer.close()
+    except BaseException:
+        pipe.stop.set()
+        pipe.join()
+        writer.abort()
+        raise
+    finally:
+        reader.close()
+    return RenderResult(out, start, stop, written[0], time.perf_counter() - t0, hits[0],
+                        getattr(writer, "audio_codec", None), decode_errors)
+
+
+# ------------------------------------------------------------------------------------------
+def join_segments(parts: Sequence[Union[str, os.PathLike]], out: Union[str, os.PathLike], *,
+                  fps=None, audio_from: Optional[str] = None, audio_start_frame: int = 0,
+                  expected_frames: Optional[int] = None, bit_depth: Optional[int] = None,
+                  progress: Optional[Progress] = None,
+                  cancel: Optional[threading.Event] = None) -> RenderResult:
+    """Concatenate rendered parts, in the order given, into ``out`` (any writer format).
+
+    parts: image-sequence folders/patterns (e.g. the one folder every farm range rendered into)
+    or movie files. fps: required for sequences unless ``audio_from`` (the source film) is given,
+    whose rate is then used. audio_start_frame: source frame of the first joined frame.
+    A gap in a sequence's numbering or a total other than ``expected_frames`` raises RenderError
+    (a range was not rendered) before anything is written under ``out``.
+    """
+    from fractions import Fraction
+    from . import media_sequence
+    from .media import open_media
+    from .writer import open_writer
+
+    out = os.fspath(out)
+    if not parts:
+        raise RenderError("Cannot join: no parts given")
+    src_info = None
+    if audio_from is not None:
+        with open_media(audio_from) as r:
+            src_info = r.info
+        fps = fps or src_info.fps
+    readers = []
+    try:
+        for part in parts:
+            part = os.fspath(part)
+            if media_sequence.looks_like_sequence(part) and not os.path.isfile(part):
+                _, numbers = media_sequence.list_sequence(part)
+                if numbers and numbers[-1] - numbers[0] + 1 != len(numbers):
+                    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+                    raise RenderError(f"Cannot join: '{part}' is missing frame(s) "
+                                      f"{_ranges(missing)} (a range was not rendered)")
+                readers.append(open_media(part, fps=Fraction(fps) if fps else None))
+            else:
+                readers.append(open_media(part))
+        first = readers[0].info
+        fps = Fraction(fps) if fps else first.fps
+        total = sum(r.info.frame_count for r in readers)
+        for r in readers:
+            if (r.info.width, r.info.height) != (first.width, first.height):
+                raise RenderError(f"Cannot join: '{r.info.path}' is {r.info.width}x{r.info.height}, "
+                                  f"'{first.path}' is {first.width}x{first.height}")
+        if expected_frames is not None and total != expected_frames:
+            raise RenderError(f"Cannot join: the parts hold {total} frames, expected "
+                              f"{expected_frames} (a range is missing or rendered twice)")
+        with_audio = audio_from if (src_info is not None and src_info.audio_codec) else None
+        depth = bit_depth or default_bit_depth(out)
+        t0 = time.perf_counter()
+        done = 0
+        with open_writer(out, first.width, first.height, fps, audio_from=with_audio,
+                         bit_depth=depth, start_number=audio_start_frame,
+                         audio_start_frame=audio_start_frame) as writer:
+            for r in readers:
+                deep = r.info.bit_depth == 16
+                for i in range(r.info.frame_count):
+                    if cancel is not None and cancel.is_set():
+                        raise RenderCancelled("join cancelled")
+                    writer.write(r.read_float(i) if deep else r.read(i))
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+            audio_codec = getattr(writer, "audio_codec", None)
+    finally:
+        for r in readers:
+            r.close()
+    return RenderResult(out, audio_start_frame, audio_start_frame + done, done,
+                        time.perf_counter() - t0, 0, audio_codec)
+
+
+def _ranges(nums: List[int]) -> str:
+    out, i = [], 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        out.append(str(nums[i]) if i == j else f"{nums[i]}-{nums[j]}")
+        i = j + 1
+    return ", ".join(out[:5]) + (" ..." if len(out) > 5 else "")
