@@ -225,6 +225,15 @@ def test_blend_between_two_keyframes_by_time():
     assert np.allclose(p.ab(0), red) and np.allclose(p.ab(10), blue)
     p.remove_keyframe(10)
     assert np.allclose(p.ab(8)[20:-20, 20:-20].mean(axis=(0, 1)), [20.0, 0.0], atol=0.5)
+    # where the near keyframe has nothing to say (outside its mask) the far one carries the
+    # pixel on its own instead of handing most of it to the model
+    half = np.zeros((H, W), np.float32)
+    half[:, :64] = 1.0
+    p.set_keyframe(0, Keyframe(red, mask=half))
+    p.set_keyframe(10, blue)
+    out = p.ab(2)
+    assert np.allclose(out[20:-20, 20:50].mean(axis=(0, 1)), [16.0, -4.0], atol=0.5)
+    assert np.allclose(out[20:-20, 80:-20].mean(axis=(0, 1)), [0.0, -20.0], atol=0.5)
 
 
 def test_keyframe_mask_limits_where_it_applies():

@@ -211,17 +211,18 @@ class KeyframePropagator:
                 tw = {sides[0]: 1.0}
             num = np.zeros_like(model)
             den = np.zeros(model.shape[:2], np.float32)
-            wsum = 0.0
+            best = np.zeros(model.shape[:2], np.float32)
             for k in sides:
                 ab, conf = self._from_key(k, i)
-                w = tw[k] * self._keys[k].weight
+                w = max(tw[k], 1e-3) * self._keys[k].weight
                 num += (w * conf)[..., None] * ab
                 den += w * conf
-                wsum += w
-            # confidence = weighted mean of the sides' confidences: where one side fails the
-            # other carries the whole blend; where both fail the model takes over
+                best = np.maximum(best, conf)
+            # keyframe colour: time-weighted where both sides see the pixel, the one that sees
+            # it where the other is occluded; its share against the model is the best side's
+            # confidence, so an artist's colour wins wherever any keyframe can vouch for it
             key_ab = num / np.maximum(den, 1e-6)[..., None]
-            c = np.clip(den / max(wsum, 1e-6), 0.0, 1.0).astype(np.float32)
+            c = np.clip(best, 0.0, 1.0)
             r = ((c[..., None] * key_ab + (1.0 - c[..., None]) * model).astype(np.float32), c)
         self._results[i] = r
         while len(self._results) > self.max_results:
