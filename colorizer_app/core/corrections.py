@@ -15,6 +15,8 @@ each correction's version, so editing one correction invalidates only entries th
 from __future__ import annotations
 
 import bisect
+import functools
+import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -164,9 +166,21 @@ class StrokeEdit(NamedTuple):
         return self.before.nbytes + self.after.nbytes
 
 
+def _locked(fn):
+    @functools.wraps(fn)
+    def wrapper(self, *a, **kw):
+        with self.lock:
+            return fn(self, *a, **kw)
+    return wrapper
+
+
 # --------------------------------------------------------------------------------------------
 class CorrectionStack:
-    """Ordered corrections (bottom first) with change notification and a composite cache."""
+    """Ordered corrections (bottom first) with change notification and a composite cache.
+
+    Thread-safe at method granularity (one RLock): the GUI thread paints while a display
+    worker composites. Listeners are called with the lock held: keep them short (post a signal).
+    """
 
     def __init__(self, shape: Tuple[int, int], cache_size: int = 8):
         self.shape = (int(shape[0]), int(shape[1]))
@@ -175,6 +189,7 @@ class CorrectionStack:
         self._listeners: List[Callable[[str, Optional[str]], None]] = []
         self._cache: "OrderedDict[tuple, Affine]" = OrderedDict()
         self._cache_size = cache_size
+        self.lock = threading.RLock()
 
     # ----- container ----------------------------------------------------------------------
     def __iter__(self) -> Iterator[Correction]:
@@ -198,6 +213,7 @@ class CorrectionStack:
     def index_of(self, cid: str) -> int:
         return self.ids().index(cid)
 
+    @_locked
     def snapshot(self) -> "CorrectionStack":
         """An independent copy (masks copied, no listeners) for a background render: the stack
         itself is not thread-safe and the artist may keep painting meanwhile."""
@@ -214,20 +230,23 @@ class CorrectionStack:
         """fn(event, correction_id): 'added', 'removed', 'changed', 'mask', 'moved'."""
         self._listeners.append(fn)
 
-    def _changed(self, event: str, c: Optional[Correction]) -> None:
-        if c is not None:
+    def _changed(self, event: str, c: Optional[Correction], pixels: bool = True) -> None:
+        # c.version keys the composite cache: only bump it when the pixels can change
+        if c is not None and pixels:
             c.version += 1
         self.version += 1
         for fn in list(self._listeners):
             fn(event, None if c is None else c.id)
 
     # ----- edits (each returns what an undo command needs) ---------------------------------
+    @_locked
     def new(self, chroma=(0.0, 0.0), lifetime: Optional[Lifetime] = None, name: str = "",
             opacity: float = 1.0, index: Optional[int] = None) -> Correction:
         c = Correction(self.shape, chroma=chroma, opacity=opacity,
                        lifetime=lifetime or Lifetime(), name=name or f"Correction {len(self) + 1}")
         return self.add(c, index)
 
+    @_locked
     def add(self, c: Correction, index: Optional[int] = None) -> Correction:
         if c.shape != self.shape:
             raise ValueError(f"correction is {c.shape}, stack frames are {self.shape}")
@@ -237,12 +256,14 @@ class CorrectionStack:
         self._changed("added", c)
         return c
 
+    @_locked
     def remove(self, cid: str) -> Tuple[int, Correction]:
         i = self.index_of(cid)
         c = self._items.pop(i)
         self._changed("removed", c)
         return i, c
 
+    @_locked
     def move(self, cid: str, new_index: int) -> int:
         """Reorder; returns the old index (for undo)."""
         i = self.index_of(cid)
@@ -251,6 +272,7 @@ class CorrectionStack:
         self._changed("moved", c)
         return i
 
+    @_locked
     def update(self, cid: str, **fields) -> dict:
         """Set name/chroma/opacity/visible/lifetime; returns the old values (for undo)."""
         c = self.find(cid)
@@ -262,7 +284,7 @@ class CorrectionStack:
             if k == "chroma":
                 v = (float(v[0]), float(v[1]))
             setattr(c, k, v)
-        self._changed("changed", c)
+        self._changed("changed", c, pixels=set(fields) != {"name"})
         return old
 
     def rename(self, cid: str, name: str) -> str:
@@ -271,6 +293,7 @@ class CorrectionStack:
     def set_visible(self, cid: str, visible: bool) -> bool:
         return self.update(cid, visible=bool(visible))["visible"]
 
+    @_locked
     def write_mask_patch(self, cid: str, key: Optional[int], bbox: BBox,
                          values: np.ndarray) -> None:
         """Paint/undo/redo: set mask values in bbox; cached composites are patched, not rebuilt."""
@@ -297,7 +320,8 @@ class CorrectionStack:
             if refreshed:
                 continue
             refreshed = True
-            new_key = tuple((e[0], c.version, e[2]) if i in pos else e for i, e in enumerate(k))
+            new_key = tuple((e[0], c.version, e[2], c.get_mask(e[2]).rev) if i in pos else e
+                            for i, e in enumerate(k))
             if any(k[i][2] == key for i in pos):
                 try:
                     aff = refresh_region(aff, [self._layer(e[0], e[2]) for e in k], bbox)
@@ -309,6 +333,7 @@ class CorrectionStack:
         c = self.find(cid)
         return (c.get_mask(mask_key), c.opacity, c.chroma)
 
+    @_locked
     def set_frame_mask(self, cid: str, frame: int, mask: Optional[SparseMask]) -> None:
         """Give a correction its own mask on one frame (None removes it): temporal propagation."""
         c = self.find(cid)
@@ -322,8 +347,9 @@ class CorrectionStack:
     def active(self, frame: int, shot_of: ShotOf = None) -> List[Correction]:
         return [c for c in self._items if c.is_active(frame, shot_of)]
 
+    @_locked
     def affine_for(self, layers: Sequence[Correction], frame: int) -> Affine:
-        key = tuple((c.id, c.version, c.mask_key(frame)) for c in layers)
+        key = tuple((c.id, c.version, c.mask_key(frame), c.mask_for(frame).rev) for c in layers)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -334,6 +360,7 @@ class CorrectionStack:
             self._cache.popitem(last=False)
         return aff
 
+    @_locked
     def composite(self, ab_model: np.ndarray, frame_index: int, shot_of: ShotOf = None,
                   out: Optional[np.ndarray] = None) -> np.ndarray:
         """Model chroma (H, W, 2) -> corrected chroma. Only pixels under a mask change."""
@@ -344,6 +371,7 @@ class CorrectionStack:
             out[...] = ab_model
         return self.affine_for(layers, frame_index).apply(ab_model, out)
 
+    @_locked
     def composite_mask(self, frame_index: int, shot_of: ShotOf = None) -> np.ndarray:
         """Total correction weight per pixel (1 - T), e.g. for an overlay of what is painted."""
         aff = self.affine_for(self.active(frame_index, shot_of), frame_index)
@@ -352,6 +380,7 @@ class CorrectionStack:
             full[bbox_slices(aff.bbox)] = aff.weight()
         return full
 
+    @_locked
     def begin_stroke(self, cid: str, frame: int, brush, ab_model: np.ndarray,
                      L: Optional[np.ndarray] = None, shot_of: ShotOf = None,
                      own_frame_mask: bool = False):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 from typing import Optional, Tuple
 
 import numpy as np
 
 BBox = Tuple[int, int, int, int]
+_UIDS = itertools.count()
 
 
 def bbox_union(a: Optional[BBox], b: Optional[BBox]) -> Optional[BBox]:
@@ -56,7 +58,7 @@ def nonzero_bbox(arr: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Optional[
 class SparseMask:
     """Float32 [0,1] mask of a full frame of ``shape`` (H, W), stored as a crop."""
 
-    __slots__ = ("shape", "bbox", "data", "occ")
+    __slots__ = ("shape", "bbox", "data", "occ", "rev", "uid")
 
     def __init__(self, shape: Tuple[int, int], bbox: Optional[BBox] = None,
                  data: Optional[np.ndarray] = None):
@@ -64,6 +66,8 @@ class SparseMask:
         self.bbox: Optional[BBox] = None
         self.data: Optional[np.ndarray] = None
         self.occ = None   # tile occupancy cache (core.composite); reset on every write
+        self.rev = 0      # bumped on every write: caches key on (uid, rev)
+        self.uid = next(_UIDS)
         if bbox is not None and data is not None:
             data = np.asarray(data, dtype=np.float32)
             if data.shape != (bbox[2] - bbox[0], bbox[3] - bbox[1]):
@@ -115,6 +119,7 @@ class SparseMask:
         values themselves are stored exactly (undo must restore bit-identical masks)."""
         patch = np.asarray(patch, dtype=np.float32)
         self.occ = None
+        self.rev += 1
         if self.bbox is None:
             if not patch.any():
                 return

@@ -104,7 +104,8 @@ class Project:
         self._extra_model: dict = {}
         self._extra_range: dict = {}
         self._session = uuid.uuid4().hex[:12]       # names an untitled project's autosave
-        self._hashes: Dict[tuple, str] = {}         # (id, mask key, version) -> content hash
+        self._hashes: Dict[tuple, str] = {}         # (mask uid, rev) -> content hash
+        self._new_hashes: Dict[tuple, str] = {}
         self._saved_version = self.corrections.version
         self._touched = False
 
@@ -165,6 +166,7 @@ class Project:
         """The JSON document for saving at ``path``; writes any mask files it names."""
         base = path.parent
         doc = copy.deepcopy(self.extra)
+        self._new_hashes = {}
         corrections = []
         for c in self.corrections:
             d = c.meta()
@@ -175,6 +177,7 @@ class Project:
             else:
                 d.pop("frame_masks", None)
             corrections.append(d)
+        self._hashes = self._new_hashes      # only masks that still exist stay remembered
         source = dict(self._extra_source, **path_entry(self.source_path, base))
         model = None if self.model_path is None else dict(self._extra_model,
                                                           **path_entry(self.model_path, base))
@@ -194,9 +197,9 @@ class Project:
         return doc
 
     def _write_mask(self, c: Correction, key, mask: SparseMask, masks_dir: Path) -> str:
-        hkey = (c.id, key, c.version)
+        hkey = (mask.uid, mask.rev)
         h = self._hashes.get(hkey) or mask.content_hash()
-        self._hashes[hkey] = h
+        self._new_hashes[hkey] = h
         # ids are uuid4 hex; anything else (hand-edited files) maps to a stable safe name
         safe = c.id if re.fullmatch(r"[0-9a-f]{32}", c.id) else uuid.uuid5(uuid.NAMESPACE_OID, c.id).hex
         name = f"{safe}.{h}.npz"
