@@ -43,11 +43,14 @@ def bench_access(path: Path, n_seeks: int) -> dict:
     rng = random.Random(1)
     times = []
     decoded0 = reader.stats["decoded"]
+    cpu0 = time.process_time()
     for _ in range(n_seeks):
         i = rng.randrange(n)
         t = time.perf_counter()
         reader.read(i)
         times.append(time.perf_counter() - t)
+    # CPU time (all threads) is steadier than wall time on a shared, busy machine
+    seek_cpu_ms = (time.process_time() - cpu0) / n_seeks * 1000
     decoded = reader.stats["decoded"] - decoded0
     # backwards single steps (cache on, as the GUI uses it)
     reader.close()
@@ -60,9 +63,9 @@ def bench_access(path: Path, n_seeks: int) -> dict:
     back_ms = (time.perf_counter() - t) / steps * 1000
     reader.close()
     reader = open_media(path, cache_bytes=0)
-    t = time.perf_counter()
+    t, cpu0 = time.perf_counter(), time.process_time()
     count = sum(1 for _ in reader.iter_frames())
-    seq_s = time.perf_counter() - t
+    seq_s, seq_cpu = time.perf_counter() - t, time.process_time() - cpu0
     reader.close()
     return {
         "frames": n, "open_index_s": round(open_s, 3),
@@ -71,7 +74,10 @@ def bench_access(path: Path, n_seeks: int) -> dict:
         "seek_ms_max": round(max(times) * 1000, 1),
         "frames_decoded_per_seek": round(decoded / n_seeks, 1),
         "step_back_ms_cached": round(back_ms, 1),
+        "seek_cpu_ms_mean": round(seek_cpu_ms, 1),
         "sequential_fps": round(count / seq_s, 1),
+        "sequential_cpu_ms_per_frame": round(seq_cpu / count * 1000, 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 

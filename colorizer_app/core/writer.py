@@ -202,6 +202,8 @@ class _VideoWriter(FrameWriter):
             # lossless RGB: no YUV round trip at all
             s.pix_fmt = "gbrp16le" if self.bit_depth == 16 else "bgr0"
             s.options = {"level": "3", "slicecrc": "1", "g": "1"}
+        if encoder != "libx264":  # x264 threads itself; ProRes/FFV1 need slice threads asked for
+            cc.thread_type, cc.thread_count = "AUTO", 0
         self._yuv = encoder != "ffv1"
         if self._yuv:
             cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = _BT709, _BT709, _BT709, _RANGE_TV
@@ -300,7 +302,7 @@ class _ImageWriter(FrameWriter):
             raise WriterError(f"Cannot write '{out}': {exc.strerror}") from None
         self._number = start_number
         self._names: list[str] = []
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fastest zlib level: ~40% faster than 3, ~10% larger
         if self._tiff:
             params = [cv2.IMWRITE_TIFF_COMPRESSION, 5]  # LZW: lossless, read everywhere
         self._params = params
