@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from fractions import Fraction
 from pathlib import Path
 
@@ -294,8 +295,8 @@ class _ImageWriter(FrameWriter):
         tag = Path(name).stem.replace("%", "").replace("#", "") or "frames"
         base = self.folder if self.folder.is_dir() else self.folder.parent
         prefix = f".{self.folder.name}" if base is not self.folder else f".{tag}"
-        self.temp_path = str(base / f"{prefix}.partial")
-        shutil.rmtree(self.temp_path, ignore_errors=True)  # leftovers of a crashed render
+        # unique per writer: render-farm nodes write ranges of one pattern into one folder at once
+        self.temp_path = str(base / f"{prefix}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
         try:
             os.mkdir(self.temp_path)
         except OSError as exc:
@@ -323,8 +324,11 @@ class _ImageWriter(FrameWriter):
 
     def _finish(self) -> None:
         if not self.folder.exists():
-            os.replace(self.temp_path, self.folder)  # one atomic rename for a new folder
-            return
+            try:
+                os.replace(self.temp_path, self.folder)  # one atomic rename for a new folder
+                return
+            except OSError:  # another writer created the folder first: move our files in
+                self.folder.mkdir(parents=True, exist_ok=True)
         for name in self._names:
             os.replace(os.path.join(self.temp_path, name), self.folder / name)
         shutil.rmtree(self.temp_path, ignore_errors=True)

@@ -10,10 +10,11 @@ Every thread started here is registered, so tests can fail when one is left runn
 """
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 _threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 
@@ -37,14 +38,20 @@ class LoopWorker(QObject):
     _kicked = Signal()
     failed = Signal(str)   # one line for the user; the worker keeps running
 
+    # Linux "nice" for the worker thread: above 0 the kernel prefers the GUI thread whenever both
+    # want a core.  On a two-core laptop this is what keeps scrubbing smooth while the network
+    # runs (QThread priorities are ignored under Linux's default scheduler; nice is per thread).
+    nice = 0
+
     def __init__(self) -> None:
         super().__init__()
+        self._niced = False
         self._flag_lock = threading.Lock()
         self._scheduled = False
         self._stopping = threading.Event()
-        # Auto connection: queued when kicked from the GUI thread, because this object will live
-        # in the worker thread; so `_run` always executes there.
-        self._kicked.connect(self._run)
+        # Always queued, also when the worker kicks itself: `_run` then returns to the event loop
+        # between steps (so queued requests are seen) instead of recursing step after step.
+        self._kicked.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     def kick(self) -> None:
         with self._flag_lock:
@@ -62,6 +69,9 @@ class LoopWorker(QObject):
 
     @Slot()
     def _run(self) -> None:
+        if not self._niced:
+            self._niced = True
+            _nice_this_thread(self.nice)
         with self._flag_lock:
             self._scheduled = False
         if self._stopping.is_set():
@@ -81,12 +91,27 @@ class LoopWorker(QObject):
         """Runs in the worker thread just before it ends (close readers, free the model)."""
 
 
+class _PythonThread(QThread):
+    """A QThread whose event loop runs inside a Python `run()`.
+
+    Why: with the default C++ run(), PySide creates and destroys a Python thread state around
+    every queued slot call.  TensorFlow's pybind11 layer caches the thread state per OS thread,
+    and after the first slot returns that cache points at freed memory; the next time TF
+    re-acquires the GIL inside a traced call, the process segfaults (seen reproducibly with a
+    full-size generator).  Running exec() from Python keeps one thread state alive for the
+    thread's whole life, which is what every pybind11 extension expects.
+    """
+
+    def run(self) -> None:
+        self.exec()
+
+
 class WorkerThread:
     """Owns one QThread running one LoopWorker; `stop()` ends it and waits."""
 
     def __init__(self, worker: LoopWorker, name: str):
         self.worker = worker
-        self.thread = QThread()
+        self.thread = _PythonThread()
         self.thread.setObjectName(name)
         worker.moveToThread(self.thread)
         self.thread.finished.connect(worker.cleanup, type=_direct())
@@ -101,6 +126,17 @@ class WorkerThread:
         return bool(ok)
 
 
+def _nice_this_thread(nice: int) -> None:
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        # On Linux a thread is a task: PRIO_PROCESS with its native id renices only this thread
+        # (and threads it starts later, such as a thread pool created on first use).
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except (OSError, AttributeError):
+        pass
+
+
 def _direct():
-    from PySide6.QtCore import Qt
     return Qt.ConnectionType.DirectConnection

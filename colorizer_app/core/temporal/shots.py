@@ -69,26 +69,61 @@ def detect_cuts(grays: Iterable[np.ndarray], **kw) -> list[int]:
     return cuts_from_signatures([signature(g) for g in grays], **kw)
 
 
-def cuts_from_signatures(sigs: Sequence[FrameSignature], abs_thr: float = 0.3,
-                         rel_thr: float = 3.0, window: int = 8, flat_std: float = 6.0,
-                         dip_ratio: float = 0.2, fade_window: int = 15,
-                         min_shot: int = 4) -> list[int]:
-    """Hard cuts and fades from per-frame signatures.
+def cuts_from_signatures(sigs: Sequence[FrameSignature], **kw) -> list[int]:
+    """Hard cuts and fades from per-frame signatures (see cuts_from_scores for the options)."""
+    n = len(sigs)
+    score = np.zeros(n)                       # score[t]: pair (t-1, t)
+    for t in range(1, n):
+        score[t] = pair_score(sigs[t - 1], sigs[t])
+    return cuts_from_scores(score, [s.std for s in sigs], **kw)
+
+
+class ShotScanner:
+    """Streaming shot detection: ``push(gray)`` frame after frame, then ``cuts()``.
+
+    Keeps only the previous frame's signature and two floats per frame (pair score, contrast),
+    so scanning a feature film holds ~16 bytes per frame (a 2-hour film at 24 fps: 2.8 MB)
+    whatever its resolution; the decision itself needs the whole score curve (adaptive
+    threshold over a ±window, fade dips), which is why it runs once at the end."""
+
+    def __init__(self):
+        self._prev: FrameSignature | None = None
+        self._score: list[float] = []
+        self._std: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._std)
+
+    def push(self, gray: np.ndarray) -> None:
+        sig = signature(gray)
+        self._score.append(0.0 if self._prev is None else pair_score(self._prev, sig))
+        self._std.append(sig.std)
+        self._prev = sig
+
+    def cuts(self, **kw) -> list[int]:
+        return cuts_from_scores(self._score, self._std, **kw)
+
+
+def cuts_from_scores(score: Sequence[float], std: Sequence[float], abs_thr: float = 0.3,
+                     rel_thr: float = 3.0, window: int = 8, flat_std: float = 6.0,
+                     dip_ratio: float = 0.2, fade_window: int = 15,
+                     min_shot: int = 4) -> list[int]:
+    """Hard cuts and fades from the pair scores (score[t] = pair_score(t-1, t); score[0]
+    unused) and per-frame contrast std[t].
 
     abs_thr/rel_thr: a pair is a hard cut when its score exceeds both abs_thr and rel_thr × the
     median score of the ±window neighbours.  flat_std: contrast (0..255) under which a frame
     counts as blank (no picture to compare).  dip_ratio/fade_window: a contrast dip below
     dip_ratio × the contrast within fade_window frames on BOTH sides is a fade out/in.
     min_shot: of cuts closer than this, the stronger wins (a single flash frame is no shot)."""
-    n = len(sigs)
+    n = len(std)
     if n < 2:
         return []
-    std = np.array([s.std for s in sigs])
+    std = np.asarray(std, np.float64)
     flat = std < flat_std
-    score = np.zeros(n)                       # score[t]: pair (t-1, t)
-    for t in range(1, n):
-        if not (flat[t] or flat[t - 1]):
-            score[t] = pair_score(sigs[t - 1], sigs[t])
+    score = np.array(score, np.float64)
+    score[0] = 0.0
+    score[1:][flat[1:] | flat[:-1]] = 0.0     # a blank frame has no picture to compare
     cands: list[tuple[float, int]] = []
     for t in range(1, n):
         if score[t] <= abs_thr:
