@@ -1,0 +1,354 @@
+"""Projects in the review app: File > New/Open/Save/Save As, recent projects, autosave, crash
+recovery, and the unsaved-changes prompt.
+
+One Project (core.project) is open whenever a film is: opening a film opens the project saved at
+its default place (``film.mp4.bento.json``) if there is one, else starts an untitled project.
+What the artist changed is "modified" when the undo history is away from its clean point or the
+in/out range changed. Saving never writes over a file it could not read (core refuses; we show
+its one-line message). Questions go through `ask()`, which tests replace.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from ..core.project import (Project, ProjectError, default_project_path, find_recovery,
+                            open_project)
+
+PROJECT_FILTER = "BentoColor projects (*.bento.json);;All files (*)"
+MAX_RECENT = 10
+AUTOSAVE_MS = 60_000
+SAVE, DISCARD, CANCEL, RECOVER = "save", "discard", "cancel", "recover"
+
+
+class ProjectController(QObject):
+    projectChanged = Signal(object)     # the open Project (or None)
+    saved = Signal(str)
+
+    def __init__(self, window, painting, autosave_ms: int = AUTOSAVE_MS):
+        super().__init__(window)
+        self.window, self.painting, self.session = window, painting, window.session
+        self.project: Optional[Project] = None
+        self._pending: Optional[Project] = None
+        self._meta_dirty = False
+        self._recovered = False
+        self._clean_range = (0, 0)
+        self._installing = False
+        self._open_film = window.open_path           # the window's own film opener
+        window.open_path = self.open_path            # route projects and ask before leaving
+        self._build_menu()
+        self.session.filmChanged.connect(self._on_film)
+        self.session.inOutChanged.connect(self._on_in_out)
+        painting.undo.cleanChanged.connect(self._update_title)
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(autosave_ms))
+        self.timer.timeout.connect(self.autosave)
+        self.timer.start()
+        window.installEventFilter(self)
+        QTimer.singleShot(0, self.check_recovery)
+
+    # ---- menu ------------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        w = self.window
+        acts = getattr(w, "actions_by_name", {})
+        before = acts.get("openModel")
+        menu = before.associatedObjects()[-1] if before is not None else None
+        if not isinstance(menu, QMenu):
+            menu = next((a.menu() for a in w.menuBar().actions()
+                         if a.text().replace("&", "") == "File"), None) or w.menuBar().addMenu("&File")
+
+        def act(text, keys, slot):
+            a = QAction(text, w)
+            if keys:
+                a.setShortcuts([QKeySequence(k) for k in keys])
+            a.triggered.connect(slot)
+            w.addAction(a)
+            menu.insertAction(before, a) if before is not None else menu.addAction(a)
+            return a
+
+        self.new_action = act("&New project…", ["Ctrl+N"], self.choose_new)
+        self.open_action = act("Open &project…", ["Ctrl+Shift+O"], self.choose_open)
+        self.recent_menu = QMenu("Open recent pro&ject", w)
+        menu.insertMenu(before, self.recent_menu) if before is not None else \
+            menu.addMenu(self.recent_menu)
+        self.save_action = act("&Save project", [QKeySequence.StandardKey.Save], self.save)
+        self.save_as_action = act("Save project &as…", ["Ctrl+Shift+S"], self.choose_save_as)
+        self.file_menu, self.insert_before = menu, before
+        self._rebuild_recent()
+
+    # ---- questions (tests replace this) ----------------------------------------------------
+    def ask(self, kind: str, text: str) -> str:
+        """kind 'unsaved' -> SAVE/DISCARD/CANCEL; 'recover' -> RECOVER/DISCARD."""
+        B = QMessageBox.StandardButton
+        if kind == "recover":
+            r = QMessageBox.question(self.window, "Recover unsaved work", text,
+                                     B.Yes | B.No, B.Yes)
+            return RECOVER if r == B.Yes else DISCARD
+        r = QMessageBox.question(self.window, "Unsaved changes", text,
+                                 B.Save | B.Discard | B.Cancel, B.Save)
+        return {B.Save: SAVE, B.Discard: DISCARD}.get(r, CANCEL)
+
+    # ---- state -----------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        try:
+            clean = self.painting.undo.isClean()
+        except RuntimeError:          # the window (and its history) is being destroyed
+            return False
+        return self.project is not None and (not clean or self._meta_dirty)
+
+    def maybe_save(self) -> bool:
+        """Before leaving the project: True when it is fine to go on."""
+        if not self.modified:
+            return True
+        name = self.project.path.name if self.project.path else "the untitled project"
+        answer = self.ask("unsaved", f"Save the changes to {name}?")
+        if answer == CANCEL:
+            return False
+        if answer == SAVE:
+            return self.save()
+        self._discard_autosave()
+        return True
+
+    def _discard_autosave(self) -> None:
+        p = self.project
+        if p is not None:
+            for r in ([] if p.path is None else find_recovery(p.path)):
+                r.discard()
+            if p.path is None:
+                try:
+                    os.unlink(p.autosave_path)
+                except OSError:
+                    pass
+
+    # ---- opening ---------------------------------------------------------------------------
+    def open_path(self, path) -> None:
+        """The window's open_path, routed: projects open here, films ask to save first."""
+        path = os.fspath(path)
+        if path.endswith(".json") and os.path.isfile(path):
+            self.open_project_file(path)
+            return
+        if self.maybe_save():
+            self._pending = None
+            self._open_film(path)
+
+    def choose_new(self) -> None:
+        self.window.choose_film()
+
+    def choose_open(self) -> None:
+        start = self.window.settings.value("files/lastProjectDir", "", str)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.window.settings.setValue("files/lastProjectDir", os.path.dirname(path))
+            self.open_project_file(path)
+
+    def open_project_file(self, path, recovered: bool = False) -> bool:
+        if not recovered and not self.maybe_save():
+            return False
+        path = os.path.abspath(os.fspath(path))
+        if not recovered:
+            for r in find_recovery(path):
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.autosaved_at))
+                if self.ask("recover", f"{os.path.basename(path)} has unsaved changes from "
+                                       f"{when} (autosaved). Recover them?") == RECOVER:
+                    path = str(r.autosave_path)
+                else:
+                    r.discard()
+        try:
+            project = open_project(path)
+        except ProjectError as exc:
+            self.window.show_message("Cannot open project", str(exc))
+            return False
+        if project.source_missing:
+            self.window.show_message("Cannot open project",
+                                     f"{os.path.basename(path)}: the film '{project.source_path}'"
+                                     " was not found")
+            return False
+        for warning in project.warnings:
+            self.window.show_message("Project opened with a problem", warning)
+        if project.path is not None:
+            self._add_recent(str(project.path))
+        self._pending = project
+        self._open_film(project.source_path)
+        return True
+
+    def check_recovery(self) -> None:
+        """At start: untitled sessions that were never saved (the app crashed)."""
+        recs = find_recovery()
+        if not recs:
+            return
+        r = max(recs, key=lambda x: x.autosaved_at)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.autosaved_at))
+        if self.ask("recover", f"BentoColor Studio did not close properly. Recover the unsaved "
+                               f"work autosaved at {when}?") == RECOVER:
+            self.open_project_file(r.autosave_path, recovered=True)
+        else:
+            r.discard()
+
+    def _on_film(self, film) -> None:
+        pending, self._pending = self._pending, None
+        if film is None:
+            self._install(None)
+            return
+        if pending is not None and _same(pending.source_path, film.path):
+            self._install(pending)
+            return
+        project = None
+        default = default_project_path(film.path)
+        if default.exists():
+            try:
+                project = open_project(default)
+                self._add_recent(str(default))
+            except ProjectError as exc:
+                self.window.show_message("Cannot open project", str(exc))
+        if project is None or project.frame_size != (film.width, film.height):
+            project = Project.new(film.path, (film.width, film.height))
+        self._install(project)
+
+    def _install(self, project: Optional[Project]) -> None:
+        self._installing = True
+        try:
+            self.project = project
+            s = self.session
+            if project is not None:
+                self.painting.set_stack(project.corrections, project.shot_of())
+                last = s.frame_count - 1
+                out = last if project.out_point is None else project.out_point
+                s.set_in_out(project.in_point, out)
+                if project.model_path and os.path.exists(project.model_path):
+                    s.set_model_path(project.model_path)
+                if project.working_size:
+                    s.set_work_size(project.working_size)
+                view = project.view or {}
+                if isinstance(view.get("frame"), int):
+                    s.set_frame(view["frame"])
+                if isinstance(view.get("mode"), str):
+                    s.set_view_mode(view["mode"])
+            else:
+                self.painting.set_stack(None)
+            self._recovered = project is not None and project.recovered_from is not None
+            self._meta_dirty = self._recovered
+            self._clean_range = (s.in_point, s.out_point)
+        finally:
+            self._installing = False
+        self._update_title()
+        self.projectChanged.emit(project)
+
+    def _on_in_out(self, *_a) -> None:
+        # Compare with the saved range (not "did a signal come"): Session.set_film re-emits it.
+        if not self._installing and self.project is not None:
+            rng = (self.session.in_point, self.session.out_point)
+            self._meta_dirty = self._recovered or rng != self._clean_range
+            self._update_title()
+
+    # ---- saving ----------------------------------------------------------------------------
+    def _sync_to_project(self) -> None:
+        p, s = self.project, self.session
+        p.in_point = s.in_point
+        p.out_point = None if s.out_point >= s.frame_count - 1 else s.out_point
+        p.model_path = s.model_path or None
+        p.working_size = s.work_size
+        p.view = dict(p.view, frame=s.frame, mode=s.view_mode)
+
+    def save(self) -> bool:
+        if self.project is None:
+            return False
+        if self.project.path is None:
+            return self.choose_save_as()
+        return self.save_as(self.project.path)
+
+    def choose_save_as(self) -> bool:
+        if self.project is None:
+            return False
+        start = str(self.project.path or default_project_path(self.project.source_path))
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", start,
+                                              PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".bento.json"
+        return self.save_as(path)
+
+    def save_as(self, path) -> bool:
+        if self.project is None:
+            return False
+        self._sync_to_project()
+        try:
+            target = self.project.save(path)
+        except (ProjectError, OSError) as exc:
+            self.window.show_message("Project not saved", str(exc))
+            return False
+        self.painting.undo.setClean()
+        self._meta_dirty = self._recovered = False
+        self._clean_range = (self.session.in_point, self.session.out_point)
+        self._add_recent(str(target))
+        self._update_title()
+        self.window.statusBar().showMessage(f"Saved {target.name}", 4000)
+        self.saved.emit(str(target))
+        return True
+
+    def autosave(self) -> Optional[Path]:
+        if not self.modified:
+            return None
+        self._sync_to_project()
+        try:
+            return self.project.autosave()
+        except (ProjectError, OSError) as exc:
+            self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+            return None
+
+    # ---- recent projects -------------------------------------------------------------------
+    def recent_projects(self) -> list[str]:
+        value = self.window.settings.value("projects/recent", [], list)
+        return [str(v) for v in (value or []) if v]
+
+    def _add_recent(self, path: str) -> None:
+        files = [p for p in self.recent_projects() if p != path]
+        self.window.settings.setValue("projects/recent", ([path] + files)[:MAX_RECENT])
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_projects():
+            a = self.recent_menu.addAction(os.path.basename(p))
+            a.setToolTip(p)
+            a.setEnabled(os.path.exists(p))
+            a.triggered.connect(lambda _=False, path=p: self.open_project_file(path))
+        if not self.recent_projects():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # ---- window ----------------------------------------------------------------------------
+    def _update_title(self, *_a) -> None:
+        try:
+            self._set_title()
+        except RuntimeError:          # the window is being destroyed
+            pass
+
+    def _set_title(self) -> None:
+        film = self.session.film
+        if film is None or self.project is None:
+            return
+        name = self.project.path.name if self.project.path else "untitled project"
+        star = " *" if self.modified else ""
+        self.window.setWindowTitle(f"{name}{star} — {film.name} — BentoColor Studio")
+
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self.window and ev.type() == QEvent.Type.Close:
+            if not self.maybe_save():
+                ev.ignore()
+                return True
+            self.timer.stop()
+            dlg = getattr(self.window, "export_dialog", None)
+            if dlg is not None:
+                dlg.close()              # cancels and waits for a running export
+        return False
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
