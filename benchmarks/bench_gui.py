@@ -106,6 +106,40 @@ def model_path(folder: Path, given: str | None) -> tuple[str, str]:
     return str(p), "untrained full-width generator (shipped model not installed)"
 
 
+def components(clip: str, model: str, size: int = 256) -> None:
+    """The critical path of "colorized view of a new frame", one piece at a time, no threads."""
+    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.media import open_media
+    from colorizer_app.gui import compose
+    with open_media(clip) as r:
+        n = r.info.frame_count
+        frame = r.read(n // 2)
+        seek = []
+        for i in (n // 3, n - 5, 7, n // 2 + 11):
+            r._cache.clear() if hasattr(r, "_cache") else None
+            t0 = time.perf_counter()
+            r.read(i)
+            seek.append((time.perf_counter() - t0) * 1000)
+    col = Colorizer(model, size=size, batch_size=1)
+    col.predict_work([frame])                           # trace once
+    pred, comp, gray = [], [], []
+    for _ in range(4):
+        t0 = time.perf_counter()
+        (ab, box), = col.predict_work([frame])
+        pred.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        compose.compose_colorized(frame, ab, box)
+        comp.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        compose.gray_view(frame, True)
+        gray.append((time.perf_counter() - t0) * 1000)
+    m = statistics.median
+    print(f"components ({frame.shape[1]}x{frame.shape[0]}, {size}px, single thread): "
+          f"decode seek {m(seek):.0f} ms, network {m(pred):.0f} ms, compose {m(comp):.0f} ms, "
+          f"gray view {m(gray):.0f} ms -> critical path about "
+          f"{m(seek) + m(pred) + m(comp):.0f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip")
@@ -119,6 +153,10 @@ def main() -> int:
     print(f"clip: {clip}  (made in {time.perf_counter() - t:.1f} s)" if not args.clip else f"clip: {clip}")
     model, model_desc = model_path(tmp, args.model)
     print(f"model: {model_desc}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start "
+          "(other processes on the machine inflate every figure below)")
+
+    components(clip, model)
 
     from colorizer_app.core.media import open_media
     from colorizer_app.gui.main_window import MainWindow
@@ -240,7 +278,7 @@ def main() -> int:
           f"{win.player.shown} frames shown, {win.player.dropped} dropped; "
           f"longest stall {hb.stall_ms():.1f} ms (playhead at {played})")
     ok = win.shutdown()
-    print(f"workers stopped cleanly: {ok}")
+    print(f"workers stopped cleanly: {ok}; load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

@@ -28,9 +28,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from .main_window import APP_NAME, MainWindow
 
-    QApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = QApplication.instance()
+    if app is None:
+        # Fractional scaling (125 %, 150 %) without rounding: pixel-accurate review at 100 %.
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication([sys.argv[0]])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("BentoColor")
     app.setStyle("Fusion")

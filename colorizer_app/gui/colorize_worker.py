@@ -36,7 +36,7 @@ class ColorizeWorker(LoopWorker):
     colorized = Signal(str, list)              # cache key, frame indices now in the cache
     progress = Signal(int, int)                # frames of in/out in the cache, frames in in/out
     busy = Signal(bool)
-    nice = 10  # the network yields to the GUI and to decoding
+    nice = 5  # the network yields to the GUI and to decoding
 
     def __init__(self, shared: SharedFrames, batch_size: int = BACKGROUND_BATCH):
         super().__init__()

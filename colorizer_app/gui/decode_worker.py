@@ -43,7 +43,7 @@ class DisplayWorker(LoopWorker):
     filmOpened = Signal(int, object, str)   # generation, core.media.MediaInfo, project dir
     filmFailed = Signal(int, str)           # generation, message
     frameDecoded = Signal(object)           # FrameResult
-    nice = 3   # decoding yields to the GUI thread, and the network yields to decoding
+    nice = 2   # decoding yields to the GUI thread, and the network yields to decoding
 
     def __init__(self, shared: SharedFrames):
         super().__init__()

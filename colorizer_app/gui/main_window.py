@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
         build_actions(self)
+        from .paint import attach_painting  # painting, projects and export plug in here
+        self.painting = attach_painting(self)
 
         self.viewer.frameShown.connect(self.player.frame_shown)
         self.player.speedChanged.connect(

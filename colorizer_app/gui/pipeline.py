@@ -182,10 +182,16 @@ class Pipeline(QObject):
         chroma = self.chroma
         order = [p]
         ahead = PREFETCH_AHEAD * (2 if self.playing else 1)
-        for k in range(1, max(ahead, PREFETCH_BEHIND) + 1):
+        if not self.playing and need_color and chroma is not None and not chroma.has(p):
+            # The artist is waiting for this frame's colour: leave the cores to the network
+            # and prefetch neighbours only once it is on screen.
+            ahead = behind = 0
+        else:
+            behind = PREFETCH_BEHIND
+        for k in range(1, max(ahead, behind) + 1):
             if k <= ahead:
                 order.append(p + k * self.direction)
-            if k <= PREFETCH_BEHIND:
+            if k <= behind:
                 order.append(p - k * self.direction)
         wants = []
         for i in order:
