@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
         build_actions(self)
         from .paint import attach_painting  # painting, projects and export plug in here
         self.painting = attach_painting(self)
+        from .temporal import attach_temporal  # shots, keyframes, deflicker, curves
+        self.temporal = attach_temporal(self)
 
         self.viewer.frameShown.connect(self.player.frame_shown)
         self.player.speedChanged.connect(
@@ -228,7 +230,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
-        return self.pipeline.shutdown()
+        ok = self.temporal.shutdown() if getattr(self, "temporal", None) else True
+        return self.pipeline.shutdown() and ok
 
 
 def _exists(path: str) -> bool:

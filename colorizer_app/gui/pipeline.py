@@ -71,6 +71,8 @@ class Pipeline(QObject):
         self.playing = False
         self._generation = 0
         self._reported_errors: set[tuple[int, int]] = set()
+        self._paint_override = None
+        self._temporal_hook = None
 
         self.display = DisplayWorker(self.shared)
         self.colorizer = ColorizeWorker(self.shared)
@@ -170,8 +172,31 @@ class Pipeline(QObject):
 
     def set_override(self, override) -> None:
         """Install the corrections hook (compose.ChromaOverride) and recompose what is shown."""
+        self._paint_override = override
+        self._install_override()
+
+    def set_temporal(self, hook) -> None:
+        """Install the temporal stage (a ChromaOverride that runs before the corrections)."""
+        self._temporal_hook = hook
+        self._install_override()
+
+    def _install_override(self) -> None:
+        t, p = self._temporal_hook, self._paint_override
+        if t is None or p is None:
+            override = p if t is None else t
+        else:
+            def override(i, ab, L, t=t, p=p):
+                return p(i, t(i, ab, L), L)
         self.display.set_override(override)
         self.bundles.drop_colorized(keep_key=None)
+        self._refresh(plan=False)
+
+    def recompose_frames(self, indices) -> None:
+        """Compose these frames again; the viewer keeps the current picture until then."""
+        for i in indices:
+            b = self.bundles.peek(i)
+            if b is not None and b.colorized is not None:
+                self.bundles.update_colorized(i, b.colorized, None)
         self._refresh(plan=False)
 
     def _wanted(self) -> list[Want]:

@@ -202,6 +202,27 @@ def compose(first: np.ndarray, c_first: np.ndarray | None,
     return flow, conf.astype(np.float32, copy=False)
 
 
+def fill_flow(flow: np.ndarray, conf: np.ndarray, frac: int = 8, blend: bool = True) -> np.ndarray:
+    """Where the flow is not trusted, replace it by the motion of the trusted surroundings.
+
+    Normalised convolution of ``flow`` weighted by ``conf`` at 1/``frac`` of the size (a
+    Gaussian over ~1/5 of the frame).  Textureless sky, fog, motion blur and streaks moving
+    along themselves (the aperture problem) fail the forward-backward test although they move
+    with the camera like the rest; their chroma is as smooth as their luma, so the camera's
+    motion is all a temporal filter needs there.  With ``blend`` the result is
+    conf * flow + (1 - conf) * filled, so trusted pixels keep their own flow."""
+    h, w = conf.shape[:2]
+    sw, sh = max(4, w // frac), max(4, h // frac)
+    c = cv2.GaussianBlur(cv2.resize(conf, (sw, sh), interpolation=cv2.INTER_AREA), (0, 0), 1.5)
+    fc = cv2.GaussianBlur(cv2.resize(flow * conf[..., None], (sw, sh), interpolation=cv2.INTER_AREA),
+                          (0, 0), 1.5)
+    filled = cv2.resize(fc / np.maximum(c, 1e-4)[..., None], (w, h), interpolation=cv2.INTER_LINEAR)
+    if not blend:
+        return filled
+    k = conf[..., None]
+    return (k * flow + (1.0 - k) * filled).astype(np.float32)
+
+
 def photometric_confidence(gray_i: np.ndarray, gray_j_warped: np.ndarray,
                            valid: np.ndarray | None = None, free: float = 6.0,
                            sigma: float = 12.0) -> np.ndarray:

@@ -341,6 +341,9 @@ def attach_painting(window) -> PaintingController:
     """Install painting, projects and export on a MainWindow (call once, after build_actions)."""
     from ..project_controller import ProjectController
     from ..export_dialog import install_export
+    existing = getattr(window, "painting", None)
+    if isinstance(existing, PaintingController):
+        return existing                  # already installed (MainWindow does it itself)
     ctl = PaintingController(window)
     window.painting = ctl
     window.project = ProjectController(window, ctl)
