@@ -2,6 +2,7 @@
 
     python benchmarks/bench_pipeline.py ratio   [--size 256] [--frames 96] [--res 1280x720]
     python benchmarks/bench_pipeline.py flops   [--size 256]
+    python benchmarks/bench_pipeline.py latency [--size 256]
     python benchmarks/bench_pipeline.py memory  [--short-min 1] [--long-min 10] [--res 1920x1080] [--fps 24]
 
 Uses the shipped model when present, else a freshly initialised one of the same width (speed and
@@ -79,6 +80,29 @@ def ratio(args) -> None:
               f"{res.fps:.2f} frames/s; ratio {res.fps / alone:.2f} (goal ≥ 0.90)")
 
 
+def latency(args) -> None:
+    """One new 1080p frame, end to end on the CPU: L, network at the working size, guided
+    upsampling, recombination — what the app waits for when the artist lands on a new frame."""
+    from colorizer_app.core import color
+
+    from tests.clips import synthetic_frame
+
+    col = _colorizer(args.size)
+    col.batch_size = 1
+    frame = synthetic_frame(0, (1920, 1080))
+    times = []
+    for k in range(12):
+        t0 = time.perf_counter()
+        L = color.luminance(frame)
+        ab_work, box = col.predict_work_from_L([L])[0]
+        color.to_uint8(color.recombine(L, color.upsample_ab(ab_work, box, L)))
+        if k >= 2:  # the first calls trace and compile
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"one 1080p frame at working size {args.size} ({col.model_name}): median {1000 * times[len(times) // 2]:.0f} ms, "
+          f"min {1000 * times[0]:.0f} ms, max {1000 * times[-1]:.0f} ms (goal ≤ 300 ms; {os.cpu_count()} CPUs)")
+
+
 def flops(args) -> None:
     import keras
     import tensorflow as tf
@@ -136,7 +160,7 @@ def main() -> None:
         _peak_rss_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=("ratio", "flops", "memory"))
+    p.add_argument("what", choices=("ratio", "flops", "memory", "latency"))
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--frames", type=int, default=96)
     p.add_argument("--res", default="1280x720")
@@ -144,7 +168,7 @@ def main() -> None:
     p.add_argument("--long-min", type=float, default=10)
     p.add_argument("--fps", type=float, default=24)
     args = p.parse_args()
-    {"ratio": ratio, "flops": flops, "memory": memory}[args.what](args)
+    {"ratio": ratio, "flops": flops, "memory": memory, "latency": latency}[args.what](args)
 
 
 if __name__ == "__main__":

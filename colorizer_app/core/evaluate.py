@@ -43,20 +43,21 @@ def comparison_figure(outputs: dict[str, list[np.ndarray]], originals: list[np.n
                       tile: int = 256) -> Path:
     """gray | model… | original, one row per image, labelled columns (the study's results figure)."""
     columns = list(outputs.items()) + [("original", originals)]
-    rows = []
+    rows, col_x = [], []
     for k in range(len(originals)):
         cells = []
         for _, imgs in columns:
             img = imgs[k]
             s = tile / img.shape[0]
             cells.append(cv2.resize(img, (round(img.shape[1] * s), tile), interpolation=cv2.INTER_AREA))
+        if k == 0:
+            col_x = list(np.cumsum([0] + [c.shape[1] for c in cells[:-1]]))
         rows.append(np.hstack(cells))
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
     header = np.full((28, width, 3), 255, np.uint8)
-    col_w = rows[0].shape[1] // len(columns)
-    for i, (name, _) in enumerate(columns):
-        cv2.putText(header, name, (i * col_w + 8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+    for x, (name, _) in zip(col_x, columns):
+        cv2.putText(header, name, (int(x) + 8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
     fig = np.vstack([header] + rows)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
