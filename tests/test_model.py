@@ -66,3 +66,20 @@ def test_colorizer_is_deterministic_and_batched(tiny_gen):
     from colorizer_app.core import color
     assert np.abs(color.luminance(out) - color.luminance(frames[0])).mean() < 1.5
     assert Colorizer(tiny_gen, size=128).model_id != c.model_id
+
+
+def test_shipped_model_loads_and_colours_within_budget():
+    from colorizer_app.core.model import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL.exists() and DEFAULT_MODEL.stat().st_size <= 25 * 2 ** 20
+    c = Colorizer(size=256)  # the default model, as the app and CLI load it
+    assert c.model_path == DEFAULT_MODEL
+    # a gray sky-over-ground frame: the shipped model gives it real (non-zero) chroma, and the same
+    # chroma twice
+    frame = np.zeros((180, 320, 3), np.uint8)
+    frame[:90] = np.linspace(150, 230, 320)[None, :, None]
+    frame[90:] = 70
+    (ab1, box), = c.predict_work([frame])
+    (ab2, _), = c.predict_work([frame])
+    assert np.array_equal(ab1, ab2)
+    assert np.abs(ab1.astype(np.float32)).mean() > 1.0
