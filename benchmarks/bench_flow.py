@@ -78,13 +78,15 @@ def main(argv=None):
             print(f"flow {preset:6s} scale {scale:4.2f} (one direction, upscaled): "
                   f"{rate(run, n - 1)}{tag}")
 
-    def dfl(radius):
+    def dfl(radius, fill=True):
         def run():
-            for _ in D.deflicker_sequence(abs_, grays, radius=radius):
+            for _ in D.deflicker_sequence(abs_, grays, radius=radius, fill=fill):
                 pass
         return rate(run, n)
-    for r in (1, 2, 3):
+    for r in (1, 3, 8):
         print(f"deflicker window R={r} (flows included): {dfl(r)}")
+    # fill_flow (flow of the trusted surroundings where the test failed) per neighbour
+    print(f"deflicker window R=3 without fill: {dfl(3, fill=False)}")
 
     def rec():
         for _ in D.deflicker_recursive(abs_, grays):

@@ -102,3 +102,30 @@ def test_parse_range():
     for bad in ("4-2", "0-10", "x-3", "-1-3"):
         with pytest.raises(ValueError):
             parse_range(bad, 10)
+
+
+def test_deflicker_and_refs_from_the_command_line(tmp_path, tiny_model):
+    import cv2
+
+    from colorizer_app.core import color
+    from colorizer_app.core.metrics import psnr
+
+    src = clips.make_clip(tmp_path / "in.mp4", n_frames=20, size=(160, 96), audio=True)
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    with open_media(src) as r:
+        truth0 = r.read(0)
+    cv2.imwrite(str(refs / "ref_000000.png"), cv2.cvtColor(truth0, cv2.COLOR_RGB2BGR))
+    plain, fixed = tmp_path / "plain.mkv", tmp_path / "fixed.mkv"
+    assert run_cli(src, plain, "--model", tiny_model, "--size", 64) == 0
+    assert run_cli(src, fixed, "--model", tiny_model, "--size", 64, "--deflicker", "--refs", refs) == 0
+    with open_media(fixed) as f, open_media(plain) as p:
+        assert f.info.frame_count == 20 and f.info.audio_codec is not None
+        # the keyframe's true colours reach frame 0 and flow on to its neighbours
+        assert psnr(f.read(0), truth0) > psnr(p.read(0), truth0) + 6
+        assert psnr(f.read(3), truth0) > psnr(p.read(3), truth0)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "ref_12x.png").write_bytes(b"")
+    assert run_cli(src, tmp_path / "o.mkv", "--model", tiny_model, "--size", 64, "--refs", bad) == 2
+    assert run_cli(src, tmp_path / "o.mkv", "--model", tiny_model, "--size", 64, "--deflicker", "3") == 2

@@ -162,3 +162,22 @@ def test_cli_bad_input_is_one_line_and_nonzero(setup, tmp_path, capsys):
     assert len(err) == 4 and all(line.startswith("colorizer render: error:") for line in err)
     assert "damaged" in err[1] and "outside the film" in err[2]
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_render_command_takes_deflicker(tmp_path):
+    """`colorizer render --deflicker` runs the temporal filter inside the render pipeline."""
+    from colorizer_app.cli import main
+    from colorizer_app.core.media import open_media
+    from colorizer_app.core.model import build_generator, save_model
+    from colorizer_app.core.project import Project
+    from tests import clips
+
+    src = clips.make_clip(tmp_path / "film.mp4", n_frames=10, size=(96, 64), audio=False)
+    model = save_model(build_generator(width=0.125), tmp_path / "m.keras")
+    proj = Project.new(str(src), model_path=str(model), working_size=64)
+    path = proj.save(tmp_path / "p.bento.json")
+    out = tmp_path / "out.mkv"
+    assert main(["render", str(path), str(out), "--deflicker", "0.8"]) == 0
+    with open_media(out) as r:
+        assert r.info.frame_count == 10
+    assert main(["render", str(path), str(tmp_path / "x.mkv"), "--deflicker", "2"]) == 2

@@ -144,6 +144,14 @@ def test_detects_hard_cut_and_fade():
     assert S.detect_cuts(three_shot_film()) == [20, 44]
 
 
+def test_streaming_scanner_matches_batch_detection():
+    film = three_shot_film()
+    scanner = S.ShotScanner()
+    for g in film:
+        scanner.push(g)
+    assert len(scanner) == len(film) and scanner.cuts() == [20, 44]
+
+
 def test_no_cuts_in_flickering_pan_or_fade_from_black_at_start():
     fr = translated(40, (3, 1), seed=4, noise=0.02)
     g = [np.clip(gray(f) * (1 + 0.15 * np.sin(1.7 * i)), 0, 255).astype(np.uint8)
@@ -299,6 +307,17 @@ def test_mask_tracks_its_object():
     truth = cv2.warpAffine(m0, Mx, (W, H)) > 0.5              # content moved by 10·shift
     iou = (m10 & truth).sum() / (m10 | truth).sum()
     assert iou > 0.9
+
+
+def test_fill_flow_gives_untrusted_pixels_the_surrounding_motion():
+    flow = np.zeros((H, W, 2), np.float32)
+    flow[...] = (2.0, -1.0)
+    conf = np.ones((H, W), np.float32)
+    flow[30:60, 40:90] = (40.0, 25.0)                  # garbage where the test failed
+    conf[30:60, 40:90] = 0.0
+    out = FL.fill_flow(flow, conf)
+    assert np.allclose(out[40:50, 55:75], (2.0, -1.0), atol=0.05)
+    assert np.array_equal(out[:10], flow[:10])         # trusted flow kept as it is
 
 
 # ---------------------------------------------------------------- deflicker

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from . import CliError
@@ -17,7 +18,21 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
                    help="16 for 16-bit PNG/TIFF (default: 16 for .tif, else 8)")
+    add_temporal_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_temporal_arguments(p) -> None:
+    p.add_argument("--deflicker", nargs="?", type=float, const=1.0, default=None, metavar="STRENGTH",
+                   help="motion-compensated temporal filtering of the chroma within each shot, "
+                        "strength 0-1 (default 1 when given)")
+    p.add_argument("--refs", metavar="DIR",
+                   help="folder of ref_NNNNNN.png colour stills (NNNNNN = frame index): each becomes a "
+                        "keyframe whose colours flow through its shot")
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def check_output_writable(out: str) -> None:
@@ -60,8 +75,15 @@ def run(args) -> int:
     bit_depth = args.bit_depth or (16 if Path(args.output).suffix.lower() in (".tif", ".tiff")
                                    or args.output.lower().endswith((".tif", ".tiff")) else 8)
     try:
-        result = colorize_film(args.input, args.output, colorizer, frames=args.frames,
-                               progress=ProgressBar("colorize"), bit_depth=bit_depth)
+        if args.deflicker is not None or args.refs is not None:
+            from ..core.temporal.film import colorize_film_temporal
+
+            result = colorize_film_temporal(args.input, args.output, colorizer, frames=args.frames,
+                                            progress=ProgressBar("colorize"), bit_depth=bit_depth,
+                                            deflicker=args.deflicker, refs_dir=args.refs, log=note)
+        else:
+            result = colorize_film(args.input, args.output, colorizer, frames=args.frames,
+                                   progress=ProgressBar("colorize"), bit_depth=bit_depth)
     except (MediaError, ValueError, OSError) as exc:
         raise CliError(str(exc)) from None
     print(f"{args.output}: {result.frames_written} frames at {info.fps} fps in {result.seconds:.1f} s "

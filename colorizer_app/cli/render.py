@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import CliError
+from .colorize import add_temporal_arguments, note
 
 
 def register(sub) -> None:
@@ -26,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
                    help="16 for 16-bit PNG (TIFF is always 16-bit; default 8)")
     p.add_argument("--no-cache", action="store_true", help="do not read or fill the chroma cache")
+    add_temporal_arguments(p)
     p.set_defaults(func=run_render)
 
     j = sub.add_parser("join", help="join rendered ranges (image sequence or parts) into one film")
@@ -52,6 +54,7 @@ def _errors():
 def run_render(args) -> int:
     from ..core.project import open_project
     from ..core.render import RenderJob, render
+    from ..core.temporal.film import build_chroma_filter
     from .progress import ProgressBar
 
     path = Path(args.project)
@@ -66,8 +69,15 @@ def run_render(args) -> int:
         for w in project.warnings:
             print(f"warning: {w}")
         job = RenderJob.from_project(project, model=args.model, size=args.size)
-        result = render(job, args.output, frames=args.frames, bit_depth=args.bit_depth,
-                        progress=ProgressBar("render"), use_cache=not args.no_cache)
+        temporal = build_chroma_filter(job.source, deflicker=args.deflicker, refs_dir=args.refs,
+                                       cuts=project.shot_of(), log=note)
+        try:
+            result = render(job, args.output, frames=args.frames, bit_depth=args.bit_depth,
+                            progress=ProgressBar("render"), use_cache=not args.no_cache,
+                            chroma_filter=temporal)
+        finally:
+            if temporal is not None:
+                temporal.close()
     except _errors() as exc:
         raise CliError(_one_line(exc)) from None
     print(f"{args.output}: frames {result.start}-{result.stop - 1} ({result.frames_written} "

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from . import color
 from .corrections import CorrectionStack, ShotOf
 
@@ -184,9 +186,12 @@ def _make_colorizer(job: RenderJob, batch_size: int):
 def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
            bit_depth: Optional[int] = None, progress: Optional[Progress] = None,
            cancel: Optional[threading.Event] = None, batch_size: int = 4,
-           queue_frames: int = 8, use_cache: bool = True) -> RenderResult:
+           queue_frames: int = 8, use_cache: bool = True,
+           chroma_filter: Optional[Callable] = None) -> RenderResult:
     """Render frames (default: the job's range, else the whole film) of the corrected film.
 
+    chroma_filter(i, frame, ab) -> ab (temporal tools: deflicker, keyframes; core.temporal.film)
+    changes the model's chroma, in frame order, before the corrections are painted over it.
     progress(done, total) is called from the encoder thread. Raises RenderCancelled when
     ``cancel`` is set, RenderError / MediaError / WriterError (one line) for bad input."""
     from .media import MediaError, open_media
@@ -233,7 +238,9 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
                     return
                 # 16-bit sources keep their precision all the way to a 16-bit output
                 frame = reader.read_float(i) if deep else reader.read(i)
-                if not pipe.put(q_in, (i, color.luminance(frame))):
+                # the frame rides along only when a temporal filter needs its pixels
+                item = (i, color.luminance(frame), frame if chroma_filter is not None else None)
+                if not pipe.put(q_in, item):
                     return
         except MediaError as exc:        # truncated film: render what decodes, report the rest
             decode_errors.append(str(exc))
@@ -241,8 +248,10 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
             pipe.put(q_in, _END)
 
     def encode() -> None:
-        for i, L, ab_work in pipe.drain(q_out):
+        for i, L, frame, ab_work in pipe.drain(q_out):
             ab = color.upsample_ab(ab_work, box, L)
+            if chroma_filter is not None:
+                ab = chroma_filter(i, frame if frame.dtype == np.uint8 else color.to_uint8(frame), ab)
             if job.corrections is not None:
                 ab = job.corrections.composite(ab, i, job.shot_of)
             writer.write(color.recombine(L, ab))       # float RGB: writer converts to its depth
@@ -251,7 +260,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
                 progress(written[0], total)
 
     def infer(batch) -> None:
-        ab_works = [None if cache is None else cache.get(i) for i, _ in batch]
+        ab_works = [None if cache is None else cache.get(i) for i, _, _ in batch]
         todo = [k for k, a in enumerate(ab_works) if a is None]
         hits[0] += len(batch) - len(todo)
         if todo:
@@ -260,8 +269,8 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
                 ab_works[k] = ab_work
                 if cache is not None:
                     cache.put(batch[k][0], ab_work)
-        for (i, L), ab_work in zip(batch, ab_works):
-            if not pipe.put(q_out, (i, L, ab_work)):
+        for (i, L, frame), ab_work in zip(batch, ab_works):
+            if not pipe.put(q_out, (i, L, frame, ab_work)):
                 return
 
     t0 = time.perf_counter()

@@ -177,7 +177,9 @@ def deflicker_sequence(abs_: Sequence[np.ndarray], grays: Sequence[np.ndarray],
 
 class RecursiveDeflicker:
     """Causal deflicker for streams: out_t = ab_t + a·w·(warp(out_{t-1}) - ab_t), with
-    a = memory·strength and w the flow confidence (forward-backward and luma check).
+    a = memory·strength and w the flow confidence (forward-backward and luma check; with
+    ``fill``, untrusted flow is replaced by the surroundings' motion and judged by luma alone,
+    see neighbour_weight).  ``flows``: share another filter's FlowCache (no flow twice).
 
     One flow pair per frame and no look-ahead, so it fits a per-frame hook such as
     core.batch's ``chroma_filter(index, frame, ab) -> ab``: call it with frames in order.  The

@@ -3,7 +3,8 @@
 A cut at index k means frame k starts a new shot; frame 0 always starts one, so it is never
 listed.  Shot ranges are half-open (start, stop).
 
-Detection works on small per-frame signatures so that a film can be scanned as a stream:
+Detection works on small per-frame signatures so that a film can be scanned as a stream
+(ShotScanner keeps two floats per frame):
 - Hard cuts: every signature is normalised to zero mean / unit contrast before comparison, which
   makes it blind to global exposure flicker (common in old film) and to the luma scaling of fades.
   A cut is a pair difference well above its local median (adaptive threshold): pans raise the
