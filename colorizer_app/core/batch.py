@@ -85,7 +85,7 @@ def _drain(q: queue.Queue, stop: threading.Event) -> Iterator:
             if stop.is_set():
                 return
             continue
-        if item is _END:
+        if item is _END or stop.is_set():  # a failed stage stops the others at once
             return
         yield item
 

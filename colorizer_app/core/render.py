@@ -156,7 +156,7 @@ class _Pipeline:
                 if self.stopped():
                     return
                 continue
-            if item is _END:
+            if item is _END or self.stopped():  # a cancel stops at once, queued frames or not
                 return
             yield item
 
