@@ -8,19 +8,17 @@ model thread only runs the network.
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from . import color
 from .inference import Colorizer
 from .media import MediaError, open_media
+from .stages import END, Stages
 from .writer import open_writer
-
-_END = object()
 
 
 @dataclass
@@ -51,45 +49,6 @@ def parse_range(text: str | None, frame_count: int) -> tuple[int, int]:
     return start, last + 1
 
 
-class _Stage(threading.Thread):
-    """A daemon thread whose exception is re-raised by the pipeline, never lost."""
-
-    def __init__(self, target: Callable[[], None], name: str, stop: threading.Event):
-        super().__init__(name=name, daemon=True)
-        self._target_fn, self._stop_event = target, stop
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._target_fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            self.error = exc
-            self._stop_event.set()  # unblock the other stages at once
-
-
-def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def _drain(q: queue.Queue, stop: threading.Event) -> Iterator:
-    while True:
-        try:
-            item = q.get(timeout=0.1)
-        except queue.Empty:
-            if stop.is_set():
-                return
-            continue
-        if item is _END or stop.is_set():  # a failed stage stops the others at once
-            return
-        yield item
-
-
 def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None = None,
                   progress: Callable[[int, int], None] | None = None, bit_depth: int = 8,
                   chroma_filter: Callable | None = None, queue_frames: int = 16) -> BatchResult:
@@ -105,7 +64,7 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     total = stop_i - start
     writer = open_writer(out, info.width, info.height, info.fps, audio_from=src if info.audio_codec else None,
                          bit_depth=bit_depth, start_number=start, audio_start_frame=start)
-    stop = threading.Event()
+    pipe = Stages()
     q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
     q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
     errors: list[str] = []
@@ -115,15 +74,15 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
         try:
             for i, frame in reader.iter_frames(start, stop_i):
                 # L once, here: the model needs it and so does the recombination after it
-                if not _put(q_in, (i, frame, color.luminance(frame)), stop):
+                if not pipe.put(q_in, (i, frame, color.luminance(frame))):
                     return
         except MediaError as exc:  # a truncated film: keep what decoded, say what was lost
             errors.append(str(exc))
         finally:
-            _put(q_in, _END, stop)
+            pipe.put(q_in, END)
 
     def encode() -> None:
-        for i, frame, L, ab_work, box in _drain(q_out, stop):
+        for i, frame, L, ab_work, box in pipe.drain(q_out):
             ab = color.upsample_ab(ab_work, box, L)
             if chroma_filter is not None:
                 ab = chroma_filter(i, frame, ab)
@@ -133,42 +92,38 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
             if progress:
                 progress(written[0], total)
 
-    dec, enc = _Stage(decode, "decode", stop), _Stage(encode, "encode", stop)
     t0 = time.perf_counter()
-    dec.start()
-    enc.start()
+    pipe.start(decode, "colorize-decode")
+    pipe.start(encode, "colorize-encode")
     try:
         batch: list = []
-        for item in _drain(q_in, stop):
+        for item in pipe.drain(q_in):
             batch.append(item)
             if len(batch) == colorizer.batch_size:
-                _infer(colorizer, batch, q_out, stop)
+                _infer(colorizer, batch, q_out, pipe)
                 batch = []
-        if batch and not stop.is_set():
-            _infer(colorizer, batch, q_out, stop)
-        _put(q_out, _END, stop)
-        enc.join()
-        dec.join()
-        for stage in (enc, dec):
-            if stage.error:
-                raise stage.error
+        if batch and not pipe.stopped():
+            _infer(colorizer, batch, q_out, pipe)
+        pipe.put(q_out, END)
+        pipe.join()
+        pipe.check()
         if written[0] == 0:
             raise MediaError(f"{src}: no frame could be decoded in the requested range")
         writer.close()
     except BaseException:
-        stop.set()
+        pipe.stop.set()
+        pipe.join()
         writer.abort()
         raise
     finally:
-        stop.set()
         reader.close()
     lost = max(0, total - written[0])
     return BatchResult(written[0], total, lost, time.perf_counter() - t0, errors)
 
 
-def _infer(colorizer: Colorizer, batch: list, q_out: queue.Queue, stop: threading.Event) -> None:
+def _infer(colorizer: Colorizer, batch: list, q_out: queue.Queue, pipe: Stages) -> None:
     for (i, frame, L), (ab_work, box) in zip(batch, colorizer.predict_work_from_L([L for _, _, L in batch])):
-        _put(q_out, (i, frame, L, ab_work, box), stop)
+        pipe.put(q_out, (i, frame, L, ab_work, box))
 
 
 def model_alone_fps(colorizer: Colorizer, frame: np.ndarray, n: int = 32) -> float:

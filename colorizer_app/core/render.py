@@ -31,10 +31,10 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Uni
 import numpy as np
 
 from . import color
+from .stages import END, Stages
 from .corrections import CorrectionStack, ShotOf
 
 Progress = Callable[[int, int], None]
-_END = object()
 
 
 class RenderError(Exception):
@@ -113,64 +113,6 @@ def film_fingerprint(info) -> dict:
     return fp
 
 
-# ------------------------------------------------------------------------------------------
-class _Pipeline:
-    """Stage threads whose first exception stops everything and is re-raised by the caller."""
-
-    def __init__(self, cancel: Optional[threading.Event]):
-        self.stop = threading.Event()
-        self.cancel = cancel
-        self.errors: List[BaseException] = []
-        self.threads: List[threading.Thread] = []
-
-    def stopped(self) -> bool:
-        if self.cancel is not None and self.cancel.is_set():
-            self.stop.set()
-        return self.stop.is_set()
-
-    def start(self, fn, name: str) -> None:
-        def run():
-            try:
-                fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                self.errors.append(exc)
-                self.stop.set()
-        t = threading.Thread(target=run, name=f"render-{name}", daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def put(self, q: queue.Queue, item) -> bool:
-        while not self.stopped():
-            try:
-                q.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def drain(self, q: queue.Queue) -> Iterator:
-        while True:
-            try:
-                item = q.get(timeout=0.05)
-            except queue.Empty:
-                if self.stopped():
-                    return
-                continue
-            if item is _END or self.stopped():  # a cancel stops at once, queued frames or not
-                return
-            yield item
-
-    def join(self) -> None:
-        for t in self.threads:
-            t.join()
-
-    def check(self) -> None:
-        if self.errors:
-            raise self.errors[0]
-        if self.cancel is not None and self.cancel.is_set():
-            raise RenderCancelled("render cancelled")
-
-
 def _make_colorizer(job: RenderJob, batch_size: int):
     from .inference import Colorizer
     from .model import DEFAULT_MODEL, ModelError
@@ -224,7 +166,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         raise
     box = color.letterbox_for(info.height, info.width, colorizer.size)
     total = stop - start
-    pipe = _Pipeline(cancel)
+    pipe = Stages(cancel)
     q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
     q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
     decode_errors: List[str] = []
@@ -245,7 +187,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         except MediaError as exc:        # truncated film: render what decodes, report the rest
             decode_errors.append(str(exc))
         finally:
-            pipe.put(q_in, _END)
+            pipe.put(q_in, END)
 
     def encode() -> None:
         for i, L, frame, ab_work in pipe.drain(q_out):
@@ -275,8 +217,8 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
 
     t0 = time.perf_counter()
     try:
-        pipe.start(decode, "decode")
-        pipe.start(encode, "encode")
+        pipe.start(decode, "render-decode")
+        pipe.start(encode, "render-encode")
         batch: list = []
         for item in pipe.drain(q_in):
             batch.append(item)
@@ -285,9 +227,9 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
                 batch = []
         if batch and not pipe.stopped():
             infer(batch)
-        pipe.put(q_out, _END)
+        pipe.put(q_out, END)
         pipe.join()
-        pipe.check()
+        pipe.check(RenderCancelled, "render cancelled")
         if written[0] == 0:
             raise RenderError(f"Cannot render '{job.source}': no frame could be decoded in "
                               f"{start}-{stop - 1}")

@@ -1,0 +1,77 @@
+"""Threads joined by bounded queues: the shape of every film pipeline here (batch, render).
+
+    decode thread ──► inference (caller's thread) ──► encode thread
+Bounded queues keep memory flat for any film length; the slowest stage sets the pace. The first
+exception in any stage stops all of them and is re-raised by the caller; a cancel event does the
+same, and queued frames are dropped at once.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable, Iterator, List, Optional
+
+END = object()  # put after the last item of a queue
+
+
+class Cancelled(Exception):
+    """The cancel event was set."""
+
+
+class Stages:
+    def __init__(self, cancel: Optional[threading.Event] = None):
+        self.stop = threading.Event()
+        self.cancel = cancel
+        self.errors: List[BaseException] = []
+        self.threads: List[threading.Thread] = []
+
+    def stopped(self) -> bool:
+        if self.cancel is not None and self.cancel.is_set():
+            self.stop.set()
+        return self.stop.is_set()
+
+    def start(self, fn: Callable[[], None], name: str) -> None:
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller by check()
+                self.errors.append(exc)
+                self.stop.set()
+
+        t = threading.Thread(target=run, name=name, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def put(self, q: queue.Queue, item) -> bool:
+        """Blocking put that gives up (False) once the pipeline stops."""
+        while not self.stopped():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def drain(self, q: queue.Queue) -> Iterator:
+        """Items until END, or until the pipeline stops (queued items are then dropped)."""
+        while True:
+            try:
+                item = q.get(timeout=0.05)
+            except queue.Empty:
+                if self.stopped():
+                    return
+                continue
+            if item is END or self.stopped():
+                return
+            yield item
+
+    def join(self) -> None:
+        for t in self.threads:
+            t.join()
+
+    def check(self, cancelled: type[Exception] = Cancelled, what: str = "cancelled") -> None:
+        """Re-raise the first stage error, or `cancelled` when the cancel event was set."""
+        if self.errors:
+            raise self.errors[0]
+        if self.cancel is not None and self.cancel.is_set():
+            raise cancelled(what)
