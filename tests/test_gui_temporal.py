@@ -24,7 +24,19 @@ N_A, N_B = 14, 12           # shot A: synthetic pan; shot B: a photograph panned
 CUT = N_A
 SIZE = (160, 96)
 GREEN = (-40.0, 35.0)
-PHOTO = Path(__file__).resolve().parents[1] / "data" / "photos" / "Aqua.jpg"
+
+
+def _photo(path):
+    """A stand-in photograph (smooth colour fields, texture, shapes): the suite ships no photos."""
+    rng = np.random.default_rng(7)
+    img = cv2.resize(rng.uniform(0, 255, (9, 16, 3)).astype(np.float32), (640, 360),
+                     interpolation=cv2.INTER_CUBIC)
+    img += cv2.GaussianBlur(rng.normal(0, 40, (360, 640, 3)).astype(np.float32), (0, 0), 2)
+    for k in range(12):
+        c = tuple(int(v) for v in rng.integers(0, 255, 3))
+        cv2.circle(img, (int(rng.integers(0, 640)), int(rng.integers(0, 360))), int(rng.integers(15, 60)), c, -1)
+    cv2.imwrite(str(path), np.clip(img, 0, 255).astype(np.uint8))
+    return path
 
 
 def _gray(rgb):
@@ -37,7 +49,7 @@ def assets(tmp_path_factory):
     d = tmp_path_factory.mktemp("temporal_assets")
     a = make_assets(d)
     from colorizer_app.core.media import open_media
-    b_path = clips.pan_clip_from_photo(PHOTO, d / "b.mkv", n=N_B, size=SIZE)
+    b_path = clips.pan_clip_from_photo(_photo(d / "photo.png"), d / "b.mkv", n=N_B, size=SIZE)
     with open_media(str(b_path)) as r:
         shot_b = [r.read(i) for i in range(N_B)]
     shot_a = [clips.synthetic_frame(i, SIZE, color=True) for i in range(N_A)]

@@ -202,11 +202,11 @@ def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: 
         stop.set()
 
 
-def tf_dataset(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0):
+def tf_dataset(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0, workers: int = 2):
     """The same batches as a tf.data pipeline with prefetch (TensorFlow backend)."""
     import tensorflow as tf
 
-    gen = lambda: batches(data_dir, split, size, batch_size, seed)  # noqa: E731
+    gen = lambda: batches(data_dir, split, size, batch_size, seed, workers=workers)  # noqa: E731
     spec = (tf.TensorSpec((batch_size, size, size, 1), tf.float32),
             tf.TensorSpec((batch_size, size, size, 2), tf.float32))
     return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(tf.data.AUTOTUNE)

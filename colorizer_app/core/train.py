@@ -281,7 +281,7 @@ def validation_figure(gen, L: np.ndarray, ab: np.ndarray, path: Path, rows: int 
 
 def train(cfg: TrainConfig, log=print, stop_after_s: float | None = None) -> Path:
     """Run (or resume) a recipe; writes checkpoints, curves and figures beside `cfg.out`."""
-    from .dataset import batches
+    from .dataset import batches, tf_dataset
 
     out = Path(cfg.out)
     run_dir = out.with_suffix(".run")
@@ -290,8 +290,12 @@ def train(cfg: TrainConfig, log=print, stop_after_s: float | None = None) -> Pat
     if trainer.load_checkpoint(ckpt):
         log(f"resumed from {ckpt} at step {trainer.step}")
     curves = CurveLog(run_dir)
-    data = batches(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
-                   workers=cfg.workers)
+    if keras.backend.backend() == "tensorflow":  # tf.data prefetches ahead of the training step
+        data = iter(tf_dataset(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
+                               workers=cfg.workers))
+    else:
+        data = batches(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
+                       workers=cfg.workers)
     val_L, val_ab = next(batches(cfg.data, "val", cfg.size, 8, seed=123))
     bar = keras.utils.Progbar(cfg.steps, stateful_metrics=CURVES)
     bar.update(trainer.step)

@@ -1,0 +1,97 @@
+"""Dataset building, both training recipes with resume, and evaluation — tiny sizes, real code."""
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from colorizer_app.cli import main
+from colorizer_app.core.dataset import Augment, assign_splits, build_dataset
+from colorizer_app.core.model import load_generator
+from tests import clips
+
+
+def photo(path, seed, gray=False):
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.uniform(0, 255, (6, 8, 3)).astype(np.uint8), (160, 120), interpolation=cv2.INTER_CUBIC)
+    cv2.rectangle(img, (20, 20), (70, 90), tuple(int(v) for v in rng.integers(0, 255, 3)), -1)
+    if gray:
+        img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    src = tmp_path_factory.mktemp("src")
+    for k in range(9):
+        photo(src / f"photo{k}.png", k)
+    photo(src / "already_gray.png", 99, gray=True)
+    # a colour video: 24 frames at 24 fps sampled at 8 fps → frames 0, 3, 6, ...; a static stretch
+    # of identical frames must collapse to one
+    frames = [clips.synthetic_frame(i if i < 12 else 12, (96, 64)) for i in range(24)]
+    clips.write_frames(src / "show.mkv", iter(frames), codec="ffv1", audio=False)
+    out = tmp_path_factory.mktemp("set")
+    manifest = build_dataset([src], out, fps=8, size=128, log=lambda *a: None)
+    return out, manifest
+
+
+def test_dataset_split_by_source_and_filters(dataset):
+    out, manifest = dataset
+    by = {m["file"].split("/")[-1]: m for m in manifest["sources"]}
+    assert by["already_gray.png"]["frames"] == 0 and by["already_gray.png"]["dropped_gray"] == 1
+    video = by["show.mkv"]
+    assert video["dropped_duplicates"] >= 2 and 2 <= video["frames"] <= 5
+    # every frame of one source lands in one split only
+    for split in ("train", "val", "test"):
+        for f in (out / split).glob("*.jpg"):
+            assert by[f.name.split("__")[0] + (".mkv" if f.name.startswith("show") else ".png")]["split"] == split
+    assert {m["split"] for m in manifest["sources"]} == {"train", "val", "test"}
+    assert json.loads((out / "manifest.json").read_text())["fps"] == 8
+
+
+def test_split_is_stable_when_sources_are_added():
+    a = assign_splits([f"s{k}" for k in range(20)])
+    b = assign_splits([f"s{k}" for k in range(21)])
+    moved = [n for n in a if a[n] != b[n]]
+    assert len(moved) <= 3
+
+
+def test_augment_gives_square_crops_of_the_size():
+    rng = np.random.default_rng(0)
+    img = np.random.default_rng(1).integers(0, 255, (120, 200, 3), dtype=np.uint8)
+    for _ in range(10):
+        assert Augment(64)(img, rng).shape == (64, 64, 3)
+
+
+def test_mse_then_gan_with_resume_curves_and_evaluate(dataset, tmp_path):
+    data = str(dataset[0])
+    mse = tmp_path / "mse.keras"
+    common = ["--data", data, "--size", "64", "--batch-size", "2", "--width", "0.125", "--steps-per-epoch", "3"]
+    assert main(["train", *common, "--mode", "mse", "--steps", "4", "--out", str(mse)]) == 0
+    gan = tmp_path / "gan.keras"
+    assert main(["train", *common, "--mode", "gan", "--init", str(mse), "--steps", "3", "--out", str(gan)]) == 0
+    # resume: the same command with more steps continues from the checkpoint
+    assert main(["train", *common, "--mode", "gan", "--init", str(mse), "--steps", "6", "--out", str(gan)]) == 0
+    run = tmp_path / "gan.run"
+    rows = list(csv.DictReader(open(run / "curves.csv")))
+    assert [r["step"] for r in rows] == ["3", "6"]
+    assert all(float(r["d_loss"]) > 0 and float(r["g_total"]) > float(r["g_mse"]) for r in rows)
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["step"] == 6
+    assert sorted(p.name for p in (run / "figures").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    assert any((run / "tensorboard").iterdir())
+    load_generator(gan)
+    fig = tmp_path / "cmp.png"
+    assert main(["evaluate", "--model", f"mse={mse}", "--model", f"gan={gan}", "--data", data,
+                 "--size", "64", "--figure", str(fig), "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert set(report) == {"gray", "mse", "gan"} and report["gray"]["colourfulness_ratio"] < 0.01
+    assert cv2.imread(str(fig)) is not None
+
+
+def test_train_rejects_bad_input(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path), "--steps", "1", "--out", str(tmp_path / "m.keras")]) == 2
+    assert main(["train", "--data", str(tmp_path), "--steps", "1", "--size", "100",
+                 "--out", str(tmp_path / "m.keras")]) == 2
+    assert "multiple of 64" in capsys.readouterr().err
