@@ -147,6 +147,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="length of the scrub stress test")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
+    # a private home: the user's autosaves would open a modal recovery prompt and stall the run
+    os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
+    os.environ["BENTOCOLOR_AUTOSAVE_DIR"] = str(tmp / "autosave")
     app = QApplication.instance() or QApplication([])
     t = time.perf_counter()
     clip = args.clip or make_clip(tmp)
