@@ -34,13 +34,17 @@ def _colorizer(size: int):
     return Colorizer(model, size=size, batch_size=4)
 
 
-def _clip(path: Path, n: int, w: int, h: int, fps=Fraction(24)) -> Path:
-    """A moving 1080p-style test film with an AAC track, encoded fast (ultrafast x264)."""
+def _clip(path: Path, n: int, w: int, h: int, fps=Fraction(24), gray: bool = True) -> Path:
+    """A moving test film with an AAC track, encoded fast (ultrafast x264); black and white by
+    default, like the films the tool is for."""
     import av
+    import cv2
 
     from tests.clips import synthetic_frame
 
     base = [synthetic_frame(i, (w, h)) for i in range(24)]  # cycle a second of motion: fast to make
+    if gray:
+        base = [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB) for f in base]
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
@@ -71,7 +75,7 @@ def ratio(args) -> None:
     w, h = map(int, args.res.split("x"))
     col = _colorizer(args.size)
     with tempfile.TemporaryDirectory() as tmp:
-        src = _clip(Path(tmp) / "in.mp4", args.frames, w, h)
+        src = _clip(Path(tmp) / "in.mp4", args.frames, w, h, gray=not args.colour_source)
         with open_media(src) as r:
             frame = r.read(0)
         alone = model_alone_fps(col, frame, n=args.frames)
@@ -167,6 +171,7 @@ def main() -> None:
     p.add_argument("--short-min", type=float, default=1)
     p.add_argument("--long-min", type=float, default=10)
     p.add_argument("--fps", type=float, default=24)
+    p.add_argument("--colour-source", action="store_true", help="ratio: a colour clip instead of a gray one")
     args = p.parse_args()
     {"ratio": ratio, "flops": flops, "memory": memory, "latency": latency}[args.what](args)
 
