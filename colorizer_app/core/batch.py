@@ -96,23 +96,13 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     pipe.start(decode, "colorize-decode")
     pipe.start(encode, "colorize-encode")
     try:
-        batch: list = []
-        for item in pipe.drain(q_in):
-            batch.append(item)
-            if len(batch) == colorizer.batch_size:
-                _infer(colorizer, batch, q_out, pipe)
-                batch = []
-        if batch and not pipe.stopped():
-            _infer(colorizer, batch, q_out, pipe)
-        pipe.put(q_out, END)
-        pipe.join()
-        pipe.check()
+        pipe.feed_batches(q_in, colorizer.batch_size, lambda batch: _infer(colorizer, batch, q_out, pipe))
+        pipe.finish(q_out)
         if written[0] == 0:
             raise MediaError(f"{src}: no frame could be decoded in the requested range")
         writer.close()
     except BaseException:
-        pipe.stop.set()
-        pipe.join()
+        pipe.abort()
         writer.abort()
         raise
     finally:

@@ -219,24 +219,14 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     try:
         pipe.start(decode, "render-decode")
         pipe.start(encode, "render-encode")
-        batch: list = []
-        for item in pipe.drain(q_in):
-            batch.append(item)
-            if len(batch) == colorizer.batch_size:
-                infer(batch)
-                batch = []
-        if batch and not pipe.stopped():
-            infer(batch)
-        pipe.put(q_out, END)
-        pipe.join()
-        pipe.check(RenderCancelled, "render cancelled")
+        pipe.feed_batches(q_in, colorizer.batch_size, infer)
+        pipe.finish(q_out, RenderCancelled, "render cancelled")
         if written[0] == 0:
             raise RenderError(f"Cannot render '{job.source}': no frame could be decoded in "
                               f"{start}-{stop - 1}")
         writer.close()
     except BaseException:
-        pipe.stop.set()
-        pipe.join()
+        pipe.abort()
         writer.abort()
         raise
     finally:

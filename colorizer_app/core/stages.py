@@ -65,6 +65,27 @@ class Stages:
                 return
             yield item
 
+    def feed_batches(self, q: queue.Queue, batch_size: int, infer: Callable[[list], None]) -> None:
+        """The inference stage, on the caller's thread: items of `q` in batches of `batch_size`."""
+        batch: list = []
+        for item in self.drain(q):
+            batch.append(item)
+            if len(batch) == batch_size:
+                infer(batch)
+                batch = []
+        if batch and not self.stopped():
+            infer(batch)
+
+    def finish(self, q_out: queue.Queue, cancelled: type[Exception] = Cancelled, what: str = "cancelled") -> None:
+        """End of input: close the last queue, wait for every stage, re-raise what went wrong."""
+        self.put(q_out, END)
+        self.join()
+        self.check(cancelled, what)
+
+    def abort(self) -> None:
+        self.stop.set()
+        self.join()
+
     def join(self) -> None:
         for t in self.threads:
             t.join()
