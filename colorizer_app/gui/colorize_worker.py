@@ -17,7 +17,7 @@ from PySide6.QtCore import Signal
 
 from .frames import SharedFrames
 from .scheduler import Plan, next_batch
-from .workers import LoopWorker
+from .workers import LoopWorker, close_quietly
 
 BACKGROUND_BATCH = 4
 # A batch cannot be interrupted, so a background batch is what the frame the artist jumps to may
@@ -215,11 +215,7 @@ class ColorizeWorker(LoopWorker):
         self.cacheChanged.emit(self._cache)
 
     def _close_reader(self) -> None:
-        if self._reader is not None:
-            try:
-                self._reader.close()
-            except Exception:
-                pass
+        close_quietly(self._reader)
         self._reader = None
 
     def cleanup(self) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import Signal
 
 from . import compose
 from .frames import SharedFrames
-from .workers import LoopWorker
+from .workers import LoopWorker, close_quietly
 
 
 @dataclass(frozen=True)
@@ -149,11 +149,7 @@ class DisplayWorker(LoopWorker):
         return self._box
 
     def _close_reader(self) -> None:
-        if self._reader is not None:
-            try:
-                self._reader.close()
-            except Exception:
-                pass
+        close_quietly(self._reader)
         self._reader, self._info = None, None
 
     def cleanup(self) -> None:

@@ -140,3 +140,12 @@ def _nice_this_thread(nice: int) -> None:
 
 def _direct():
     return Qt.ConnectionType.DirectConnection
+
+
+def close_quietly(reader) -> None:
+    """Close a media reader on a worker's way out; a failure to close must not mask the reason."""
+    if reader is not None:
+        try:
+            reader.close()
+        except Exception:
+            pass
