@@ -254,6 +254,23 @@ def test_deflicker_strength_and_curves(qtbot, tmp_path, assets):
                     np.nanmean(tc.flicker[:CUT - 1]) < np.nanmean(flicker_off[:CUT - 1]) - 1e-6,
                     timeout=TIMEOUT)
 
+    # File > Export renders what the viewer shows (the project's deflicker, same engine)
+    from colorizer_app.core.media import open_media
+    from colorizer_app.gui.export_dialog import ExportDialog
+    shown = w.pipeline.bundle(f).colorized
+    dlg = ExportDialog(w)
+    dlg.format_combo.setCurrentIndex(dlg.format_combo.findData("png8"))
+    dlg.path_edit.setText(str(tmp_path / "frames"))
+    dlg.in_spin.setValue(f - 2)
+    dlg.out_spin.setValue(f + 2)
+    with qtbot.waitSignal(dlg.finished_export, timeout=TIMEOUT) as blocker:
+        assert dlg.start()
+    assert blocker.args[0] == "done", blocker.args
+    with open_media(str(tmp_path / "frames")) as r:
+        exported = r.read(2)
+    assert np.abs(exported.astype(int) - shown).max() <= 2
+    assert np.abs(lab(exported)[..., 1:] - lab(before)[..., 1:]).mean() > 0.3   # not the model's
+
     # back to 0 %: exactly the model's picture again
     tc.set_strength(0.0)
     qtbot.waitUntil(lambda: w.pipeline.bundle(f).chroma_key is not None

@@ -54,7 +54,7 @@ def _errors():
 def run_render(args) -> int:
     from ..core.project import open_project
     from ..core.render import RenderJob, render
-    from ..core.temporal.film import build_chroma_filter
+    from ..core.temporal.film import RefsError, scan_refs
     from .progress import ProgressBar
 
     path = Path(args.project)
@@ -69,16 +69,18 @@ def run_render(args) -> int:
         for w in project.warnings:
             print(f"warning: {w}")
         job = RenderJob.from_project(project, model=args.model, size=args.size)
-        temporal = build_chroma_filter(job.source, deflicker=args.deflicker, refs_dir=args.refs,
-                                       cuts=project.shot_of(), log=note)
-        try:
-            result = render(job, args.output, frames=args.frames, bit_depth=args.bit_depth,
-                            progress=ProgressBar("render"), use_cache=not args.no_cache,
-                            chroma_filter=temporal)
-        finally:
-            if temporal is not None:
-                temporal.close()
-    except _errors() as exc:
+        # the project's keyframes and deflicker (as the artist left them in the app), with
+        # the command line's on top: --deflicker sets the strength, --refs adds stills
+        if args.deflicker is not None and not 0.0 <= args.deflicker <= 1.0:
+            raise CliError(f"--deflicker must be between 0 and 1, got {args.deflicker}")
+        refs = scan_refs(args.refs, note) if args.refs is not None else None
+        job.temporal = job.temporal.merged(args.deflicker, refs)
+        if job.temporal.active:
+            note(f"temporal: deflicker {job.temporal.deflicker:g}, "
+                 f"{len(job.temporal.keyframes)} keyframe(s)")
+        result = render(job, args.output, frames=args.frames, bit_depth=args.bit_depth,
+                        progress=ProgressBar("render"), use_cache=not args.no_cache)
+    except (RefsError,) + _errors() as exc:
         raise CliError(_one_line(exc)) from None
     print(f"{args.output}: frames {result.start}-{result.stop - 1} ({result.frames_written} "
           f"written, {result.cache_hits} from the chroma cache) in {result.seconds:.1f} s")

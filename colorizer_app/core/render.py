@@ -10,6 +10,10 @@ numbered by *absolute* frame index, H.264 .mp4, ProRes .mov, FFV1 .mkv with the 
 from the first rendered frame on. The file appears under its real name only when complete; a
 cancel (threading.Event) or an error removes the temp output and raises.
 
+Temporal settings (a project's cuts, keyframe stills and deflicker strength, ``RenderJob.temporal``)
+run through core.temporal.render_stage on the encode thread: the same engine the review app
+shows, so the export is what the artist reviewed, also when the film is rendered in ranges.
+
 Render farm: render ranges with ``frames="A-B"`` into one image-sequence folder (or lossless
 FFV1 .mkv parts); frame numbers are absolute, so the folder is the whole film once every range
 is done. ``join_segments`` then encodes the sequence (or the ordered parts) into any deliverable
@@ -33,6 +37,7 @@ import numpy as np
 from . import color
 from .stages import END, Stages
 from .corrections import CorrectionStack, ShotOf
+from .temporal.render_stage import TemporalSettings
 
 Progress = Callable[[int, int], None]
 
@@ -54,6 +59,7 @@ class RenderJob:
     working_size: int = 256
     data_dir: Optional[Path] = None      # where chroma/ lives (project sidecar); None = no cache
     frames: Optional[Tuple[int, int]] = None   # default range, half-open (project in/out)
+    temporal: Optional[TemporalSettings] = None   # deflicker / keyframes / cuts (project's)
 
     @classmethod
     def from_project(cls, project, model=None, size: Optional[int] = None) -> "RenderJob":
@@ -63,10 +69,14 @@ class RenderJob:
         out = project.out_point
         frames = None if (project.in_point == 0 and out is None) else \
             (project.in_point, None if out is None else out + 1)
+        try:
+            temporal = TemporalSettings.from_project(project)
+        except (TypeError, ValueError) as exc:
+            raise RenderError(f"Cannot render: {exc}") from None
         return cls(source=project.source_path, corrections=project.corrections.snapshot(),
                    shot_of=project.shot_of(), model=model or project.model_path,
                    working_size=int(size or project.working_size), data_dir=project.data_dir,
-                   frames=frames)  # type: ignore[arg-type]
+                   frames=frames, temporal=temporal)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -132,11 +142,14 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
            chroma_filter: Optional[Callable] = None) -> RenderResult:
     """Render frames (default: the job's range, else the whole film) of the corrected film.
 
-    chroma_filter(i, frame, ab) -> ab (temporal tools: deflicker, keyframes; core.temporal.film)
-    changes the model's chroma, in frame order, before the corrections are painted over it.
+    job.temporal (deflicker, keyframes) changes the model's chroma before the corrections are
+    painted over it, as the review app shows it.  chroma_filter(i, frame, ab) -> ab (a streaming
+    hook, e.g. core.temporal.film's) does too, in frame order, after job.temporal.
     progress(done, total) is called from the encoder thread. Raises RenderCancelled when
     ``cancel`` is set, RenderError / MediaError / WriterError (one line) for bad input."""
     from .media import MediaError, open_media
+    from .temporal.film import RefsError
+    from .temporal.render_stage import RenderTemporal
     from .writer import open_writer
 
     out = os.fspath(out)
@@ -149,6 +162,17 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
                               f"{job.corrections.shape[0]} frames, the film is "
                               f"{info.width}x{info.height}")
         colorizer = _make_colorizer(job, batch_size)
+        temporal = None
+        lo, hi = start, stop
+        if job.temporal is not None and job.temporal.active:
+            try:
+                temporal = RenderTemporal(job.source, info, job.temporal, colorizer.size,
+                                          (start, stop))
+            except RefsError as exc:
+                raise RenderError(f"Cannot render: {exc}") from None
+            # the deflicker window of the range's first/last frames reaches outside it
+            lo, hi = temporal.decode_range
+            queue_frames = max(queue_frames, temporal.radius + batch_size + 2)
         cache = None
         if use_cache and job.data_dir is not None:
             from .chroma_cache import ChromaCache
@@ -164,6 +188,10 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     except BaseException:
         reader.close()
         raise
+    # "until the next cut" follows the cuts the temporal stage found when the project has none
+    shot_of = job.shot_of
+    if shot_of is None and temporal is not None:
+        shot_of = list(temporal.shots.cuts)
     box = color.letterbox_for(info.height, info.width, colorizer.size)
     total = stop - start
     pipe = Stages(cancel)
@@ -175,13 +203,14 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
 
     def decode() -> None:
         try:
-            for i in range(start, stop):
+            for i in range(lo, hi):
                 if pipe.stopped():
                     return
                 # 16-bit sources keep their precision all the way to a 16-bit output
                 frame = reader.read_float(i) if deep else reader.read(i)
-                # the frame rides along only when a temporal filter needs its pixels
-                item = (i, color.luminance(frame), frame if chroma_filter is not None else None)
+                # the frame rides along only when a temporal stage needs its pixels
+                keep = chroma_filter is not None or temporal is not None
+                item = (i, color.luminance(frame), frame if keep else None)
                 if not pipe.put(q_in, item):
                     return
         except MediaError as exc:        # truncated film: render what decodes, report the rest
@@ -189,17 +218,35 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         finally:
             pipe.put(q_in, END)
 
+    def emit(i: int, L: np.ndarray, frame, ab: np.ndarray) -> None:
+        if chroma_filter is not None:
+            ab = chroma_filter(i, frame, ab)
+        if job.corrections is not None:
+            ab = job.corrections.composite(ab, i, shot_of)
+        writer.write(color.recombine(L, ab))           # float RGB: writer converts to its depth
+        written[0] += 1
+        if progress is not None:
+            progress(written[0], total)
+
     def encode() -> None:
+        held: dict = {}                                # temporal: frames waiting for neighbours
         for i, L, frame, ab_work in pipe.drain(q_out):
-            ab = color.upsample_ab(ab_work, box, L)
-            if chroma_filter is not None:
-                ab = chroma_filter(i, frame if frame.dtype == np.uint8 else color.to_uint8(frame), ab)
-            if job.corrections is not None:
-                ab = job.corrections.composite(ab, i, job.shot_of)
-            writer.write(color.recombine(L, ab))       # float RGB: writer converts to its depth
-            written[0] += 1
-            if progress is not None:
-                progress(written[0], total)
+            if frame is not None and frame.dtype != np.uint8:
+                frame8 = color.to_uint8(frame)
+            else:
+                frame8 = frame
+            if temporal is None:
+                emit(i, L, frame8, color.upsample_ab(ab_work, box, L))
+                continue
+            if start <= i < stop:
+                held[i] = (L, frame8)
+            for t, ab in temporal.push(i, frame8, ab_work):
+                if ab is not None:
+                    emit(t, *held.pop(t), ab)
+        if temporal is not None and not pipe.stopped():
+            for t, ab in temporal.flush():
+                if ab is not None:
+                    emit(t, *held.pop(t), ab)
 
     def infer(batch) -> None:
         ab_works = [None if cache is None else cache.get(i) for i, _, _ in batch]
@@ -231,6 +278,8 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         raise
     finally:
         reader.close()
+        if temporal is not None:
+            temporal.close()
     return RenderResult(out, start, stop, written[0], time.perf_counter() - t0, hits[0],
                         getattr(writer, "audio_codec", None), decode_errors)
 
