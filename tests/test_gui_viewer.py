@@ -218,3 +218,17 @@ def test_timeline_overlay_api(tl):
     assert t.curve_names() == []
     t.set_cut_markers([40, 12, 77])
     assert t.cut_markers() == [12, 40, 77]
+
+
+def test_difference_view_shows_a_minus_b_amplified(rig, qtbot):
+    from colorizer_app.gui.session import DIFFERENCE
+    from colorizer_app.gui.viewer import DIFF_GAIN
+    s, pipe, v = rig
+    s.set_view_mode(DIFFERENCE)
+    qtbot.wait(20)
+    # A = colorized (red), B = original (green: the film has colour)
+    want = [min(255, round(abs(a - b) * DIFF_GAIN)) for a, b in zip(RED, GREEN)]
+    assert _close(v.screen_pixel(W / 2, H / 2), want)
+    assert "Colorized" in v.caption_left.text() and "Original" in v.caption_left.text()
+    s.toggle_ab()                                     # from a compare view: to A
+    assert s.view_mode == s.compare_a

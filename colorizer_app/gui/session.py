@@ -19,9 +19,12 @@ from . import qt_compat  # noqa: F401  (must run before the app emits signals; s
 
 # View modes. Strings (not an enum) so they round-trip through QSettings and a project file.
 GRAY, COLORIZED, ORIGINAL, SPLIT, SIDE_BY_SIDE = "gray", "colorized", "original", "split", "side"
-VIEW_MODES = (GRAY, COLORIZED, ORIGINAL, SPLIT, SIDE_BY_SIDE)
+DIFFERENCE = "difference"
+VIEW_MODES = (GRAY, COLORIZED, ORIGINAL, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 VIEW_LABELS = {GRAY: "Gray", COLORIZED: "Colorized", ORIGINAL: "Original",
-               SPLIT: "Split wipe", SIDE_BY_SIDE: "Side by side"}
+               SPLIT: "Split wipe", SIDE_BY_SIDE: "Side by side", DIFFERENCE: "Difference"}
+# views that compare the A/B pair (Session.compare_a / compare_b)
+COMPARE_MODES = (SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 
 DEFAULT_WORK_SIZE = 256
 

@@ -1,10 +1,13 @@
-"""The viewer: one frame in Gray, Colorized or Original, a split wipe, or side by side.
+"""The viewer: one frame in Gray, Colorized or Original, a split wipe, side by side, or the
+difference of the A/B pair.
 
 Display goes through pyqtgraph ImageItems on ViewBoxes (GPU-free but fast: a 1080p RGB frame is
 a single QImage upload).  The wipe is not a crop of the array: the "after" picture is a child of a
 rectangle that clips its children, so dragging the divider moves a clip rect and copies nothing.
 Side by side uses a second ViewBox whose X and Y ranges are linked to the first, so zoom and pan
-are shared exactly.
+are shared exactly.  Difference shows |A - B| per channel, amplified DIFF_GAIN times: with a
+colour source (B = Original) it is where the colorization is wrong; with a black-and-white one
+(B = Gray) it is where, and how strongly, colour was added.
 
 The viewer only renders state: it reads the Session (frame, view mode, split) and the Pipeline's
 ready pictures, and reports `frameShown` once a frame's picture is on screen.
@@ -13,17 +16,21 @@ from __future__ import annotations
 
 from typing import Optional
 
+import cv2
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from .session import COLORIZED, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, VIEW_LABELS, Session
+from .session import (COLORIZED, DIFFERENCE, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, VIEW_LABELS,
+                      Session)
 from .viewbox import ImageViewBox, ViewerTool
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 BACKGROUND = QColor(38, 38, 40)
+DIFF_GAIN = 4.0
 
 
 class Viewer(QWidget):
@@ -38,6 +45,7 @@ class Viewer(QWidget):
         self._shape: Optional[tuple[int, int]] = None
         self._fit = True                 # keep fitting on resize until the artist zooms or pans
         self._pics: dict[str, object] = {}
+        self._diff_key, self._diff, self._diff_refs = None, None, None
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
@@ -166,6 +174,12 @@ class Viewer(QWidget):
             pic, pending = self._picture(b, mode)
             self._set("left", self.img_left, pic)
             self.caption_left.setText("" if mode == COLORIZED else VIEW_LABELS[mode])
+        elif mode == DIFFERENCE:
+            a, pending = self._picture(b, s.compare_a)
+            pic = self._difference(a, self._picture(b, s.compare_b)[0])
+            self._set("left", self.img_left, pic)
+            self.caption_left.setText(f"|{VIEW_LABELS[s.compare_a]} − {VIEW_LABELS[s.compare_b]}|"
+                                      f" × {DIFF_GAIN:g}")
         else:
             before, _ = self._picture(b, s.compare_b)
             after, pending = self._picture(b, s.compare_a)
@@ -190,6 +204,15 @@ class Viewer(QWidget):
         # No chroma yet: show the gray frame (never a stale or black one) and say why.
         state = "colorizing…" if self.pipeline.chroma is not None else "no model: gray"
         return b.gray, state
+
+    def _difference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # one per picture pair: re-rendering the same frame (zoom, badges) re-uploads nothing
+        key = (id(a), id(b))
+        if self._diff_key != key:
+            d = cv2.absdiff(a, b)
+            self._diff = cv2.convertScaleAbs(d, alpha=DIFF_GAIN)
+            self._diff_key, self._diff_refs = key, (a, b)
+        return self._diff
 
     def _set(self, key: str, item: pg.ImageItem, pic) -> None:
         if pic is None:
