@@ -5,6 +5,13 @@ units) + opacity + lifetime + name/id/visible. Over the model's chroma, each vis
 active at a frame does ``ab = ab * (1 - w) + chroma * w`` with ``w = mask * opacity``; L is never
 touched. Later entries in the stack are painted over earlier ones.
 
+"Until the next cut" corrections follow their object by default: core.tracking carries the
+base mask, painted on the lifetime's start frame (the anchor), along the shot with optical flow
+and stores the result as *derived* per-frame masks (``Correction.tracked``), keyed by what they
+were computed from. The mask of a frame is the artist's own frame mask if there is one, else
+the tracked mask if it is current, else the base mask (``Lifetime.extra["track"] = False``
+keeps the base mask: a fixed screen region, e.g. a vignette).
+
 Why an affine cache: the chain of blends above is, per pixel, ``ab_out = ab_in * T + S`` (T
 scalar, S a 2-vector). We cache (T, S) per *set of active corrections* (not per frame), so every
 frame of a shot with the same corrections reuses one entry, playback costs one multiply-add per
@@ -27,6 +34,10 @@ import numpy as np
 
 from .composite import Affine, build_affine, refresh_region
 from .masks import BBox, SparseMask, bbox_slices
+
+# Bump when tracking changes what it computes (tracked masks saved by older code are then stale).
+TRACK_VERSION = 1
+TRACK_FLAG = "track"
 
 # shot_of: a callable frame -> shot key, or a sorted sequence of cut frames (first frame of each
 # new shot). None means "no cuts known": the whole film is one shot.
@@ -63,8 +74,20 @@ class Lifetime:
         return cls("range", min(a, b), max(a, b))
 
     @classmethod
-    def until_cut(cls, start: int) -> "Lifetime":
-        return cls("until_cut", int(start))
+    def until_cut(cls, start: int, track: bool = True) -> "Lifetime":
+        return cls("until_cut", int(start), extra={} if track else {TRACK_FLAG: False})
+
+    @property
+    def tracks(self) -> bool:
+        """Does a correction with this lifetime follow its object (core.tracking)?"""
+        return self.kind == "until_cut" and self.extra.get(TRACK_FLAG, True) is not False
+
+    def with_tracking(self, on: bool) -> "Lifetime":
+        """A copy with tracking switched on/off (default on: the flag is only stored when off)."""
+        extra = {k: v for k, v in self.extra.items() if k != TRACK_FLAG}
+        if not on:
+            extra[TRACK_FLAG] = False
+        return Lifetime(self.kind, self.start, self.end, extra)
 
     def active(self, frame: int, shot_of: ShotOf = None) -> bool:
         if self.kind == "frame":
@@ -109,6 +132,12 @@ class Correction:
     frame_masks: Dict[int, SparseMask] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)      # unknown JSON keys, kept on save
     version: int = 0
+    # Derived (core.tracking): the base mask carried along the shot, {frame: mask}, valid while
+    # track_key == source_key(). Replaced, never edited in place, so snapshots may share it.
+    tracked: Dict[int, SparseMask] = field(default_factory=dict, repr=False, compare=False)
+    track_key: Optional[tuple] = field(default=None, compare=False)
+    tracked_rev: int = field(default=0, compare=False)   # bumped whenever ``tracked`` changes
+    _hash_memo: tuple = field(default=(None, None), repr=False, compare=False)
 
     def __post_init__(self):
         self.shape = (int(self.shape[0]), int(self.shape[1]))
@@ -116,15 +145,41 @@ class Correction:
             self.mask = SparseMask(self.shape)
         self.chroma = (float(self.chroma[0]), float(self.chroma[1]))
 
-    def mask_key(self, frame: int) -> Optional[int]:
-        """Which mask applies at frame: None = the base mask, else the frame's own."""
-        return frame if frame in self.frame_masks else None
+    @property
+    def tracking(self) -> bool:
+        return self.lifetime.tracks
+
+    def source_key(self) -> tuple:
+        """What tracked masks are computed from: the base mask's content and its anchor frame.
+        Content (not the mask's uid/rev) so that masks saved with a project stay valid."""
+        memo_id, h = self._hash_memo
+        mid = (self.mask.uid, self.mask.rev)
+        if memo_id != mid:
+            h = self.mask.content_hash()
+            self._hash_memo = (mid, h)
+        return (TRACK_VERSION, int(self.lifetime.start), h)
+
+    def tracked_current(self) -> bool:
+        return self.track_key is not None and self.track_key == self.source_key()
+
+    def mask_key(self, frame: int) -> Union[None, int, Tuple[str, int]]:
+        """Which mask applies at frame: None = the base mask, an int = the frame's own,
+        ("t", frame) = the tracked mask."""
+        if frame in self.frame_masks:
+            return frame
+        if frame in self.tracked and self.tracking and self.tracked_current():
+            return ("t", frame)
+        return None
 
     def mask_for(self, frame: int) -> SparseMask:
-        return self.frame_masks.get(frame, self.mask)
+        return self.get_mask(self.mask_key(frame))
 
-    def get_mask(self, key: Optional[int]) -> SparseMask:
-        return self.mask if key is None else self.frame_masks[key]
+    def get_mask(self, key) -> SparseMask:
+        if key is None:
+            return self.mask
+        if isinstance(key, tuple):
+            return self.tracked[key[1]]
+        return self.frame_masks[key]
 
     def is_active(self, frame: int, shot_of: ShotOf = None) -> bool:
         return self.visible and self.lifetime.active(frame, shot_of)
@@ -148,22 +203,33 @@ class Correction:
 
 
 class StrokeEdit(NamedTuple):
-    """One undo step of painting: the touched region of one mask, before and after."""
+    """One undo step of painting: the touched region of one mask, before and after.
+
+    seed: when the stroke gave the frame its own mask, the mask that frame showed before (base
+    or tracked): redo re-creates the frame mask from it, undo removes the frame mask, so the
+    frame follows the base/tracked mask again exactly as before the stroke."""
     correction_id: str
     mask_key: Optional[int]      # None = base mask, else the frame whose own mask was painted
     bbox: BBox
     before: np.ndarray
     after: np.ndarray
+    seed: Optional[SparseMask] = None
 
     def undo(self, stack: "CorrectionStack") -> None:
-        stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.before)
+        if self.seed is not None:
+            stack.set_frame_mask(self.correction_id, self.mask_key, None)
+        else:
+            stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.before)
 
     def redo(self, stack: "CorrectionStack") -> None:
+        if self.seed is not None and self.mask_key not in stack.find(self.correction_id).frame_masks:
+            stack.set_frame_mask(self.correction_id, self.mask_key, self.seed.copy())
         stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.after)
 
     @property
     def nbytes(self) -> int:
-        return self.before.nbytes + self.after.nbytes
+        seed = 0 if self.seed is None or self.seed.data is None else self.seed.data.nbytes
+        return self.before.nbytes + self.after.nbytes + seed
 
 
 def _locked(fn):
@@ -223,11 +289,17 @@ class CorrectionStack:
                             c.lifetime.end, dict(c.lifetime.extra)), c.name, c.id, c.visible,
                             c.mask.copy(), {f: m.copy() for f, m in c.frame_masks.items()},
                             dict(c.extra))
+            # tracked masks are never written in place: the copy shares them
+            cc.tracked, cc.tracked_rev = dict(c.tracked), c.tracked_rev
+            cc.track_key = c.track_key if c.tracked_current() else None
+            cc._hash_memo = ((cc.mask.uid, cc.mask.rev), c._hash_memo[1]) \
+                if c._hash_memo[0] == (c.mask.uid, c.mask.rev) else (None, None)
             other._items.append(cc)
         return other
 
     def subscribe(self, fn: Callable[[str, Optional[str]], None]) -> None:
-        """fn(event, correction_id): 'added', 'removed', 'changed', 'mask', 'moved'."""
+        """fn(event, correction_id): 'added', 'removed', 'changed', 'mask', 'moved', and
+        'tracked' (derived tracked masks arrived: no edit, versions are not bumped)."""
         self._listeners.append(fn)
 
     def _changed(self, event: str, c: Optional[Correction], pixels: bool = True) -> None:
@@ -320,8 +392,10 @@ class CorrectionStack:
             if refreshed:
                 continue
             refreshed = True
-            new_key = tuple((e[0], c.version, e[2], c.get_mask(e[2]).rev) if i in pos else e
-                            for i, e in enumerate(k))
+            if any(isinstance(k[i][2], tuple) for i in pos):
+                continue   # built with a tracked mask, which a base edit makes stale: drop it
+            new_key = tuple((e[0], c.version, e[2]) + _mask_id(c.get_mask(e[2])) if i in pos
+                            else e for i, e in enumerate(k))
             if any(k[i][2] == key for i in pos):
                 try:
                     aff = refresh_region(aff, [self._layer(e[0], e[2]) for e in k], bbox)
@@ -343,13 +417,36 @@ class CorrectionStack:
             c.frame_masks[int(frame)] = mask
         self._changed("mask", c)
 
+    @_locked
+    def set_tracked(self, cid: str, key: tuple, masks: Dict[int, SparseMask]) -> bool:
+        """Store tracked masks computed from ``key`` (core.tracking). Derived data, not an edit:
+        no undo, versions untouched (the composite cache keys on each mask's uid). Returns False,
+        storing nothing, when the correction is gone or its base mask/anchor changed since."""
+        try:
+            c = self.find(cid)
+        except KeyError:
+            return False
+        if key != c.source_key():
+            return False
+        merged = dict(c.tracked) if c.track_key == key else {}
+        merged.update(masks)
+        c.tracked, c.track_key = merged, key
+        c.tracked_rev += 1
+        for fn in list(self._listeners):
+            fn("tracked", c.id)
+        return True
+
     # ----- compositing --------------------------------------------------------------------
     def active(self, frame: int, shot_of: ShotOf = None) -> List[Correction]:
         return [c for c in self._items if c.is_active(frame, shot_of)]
 
     @_locked
     def affine_for(self, layers: Sequence[Correction], frame: int) -> Affine:
-        key = tuple((c.id, c.version, c.mask_key(frame), c.mask_for(frame).rev) for c in layers)
+        key = []
+        for c in layers:
+            mk = c.mask_key(frame)
+            key.append((c.id, c.version, mk) + _mask_id(c.get_mask(mk)))
+        key = tuple(key)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -387,6 +484,11 @@ class CorrectionStack:
         """Start painting into correction cid on frame; see live_stroke.LiveStroke."""
         from .live_stroke import LiveStroke
         return LiveStroke(self, cid, frame, brush, ab_model, L, shot_of, own_frame_mask)
+
+
+def _mask_id(m: SparseMask) -> Tuple[int, int]:
+    # uid too, not only rev: a new tracked mask for a frame starts at rev 0 like the one it replaces
+    return (m.uid, m.rev)
 
 
 def apply_live_stroke(live, points: Sequence[Tuple[float, float]]):

@@ -46,10 +46,16 @@ class LiveStroke:
         self.L = L
         c = stack.find(cid)
         self.correction = c
-        # own_frame_mask: paint this frame's own mask (temporal tools), seeded from the base.
+        # own_frame_mask: paint this frame's own mask (temporal tools), seeded from the mask the
+        # frame shows now. A tracked correction's base mask belongs to its anchor frame (it is
+        # what tracking carries along), so a stroke on any other frame fixes that frame only.
+        if c.tracking and self.frame != c.lifetime.start:
+            own_frame_mask = True
+        self._seed = None
         if own_frame_mask and frame not in c.frame_masks:
             self.mask_key: Optional[int] = self.frame
-            self._target = c.mask.copy()
+            self._seed = c.mask_for(self.frame)
+            self._target = self._seed.copy()
         else:
             self.mask_key = c.mask_key(self.frame)
             self._target = c.get_mask(self.mask_key)
@@ -122,10 +128,12 @@ class LiveStroke:
         after = apply_coverage(before, self.buf.patch(b), self.brush.opacity, self.brush.eraser)
         if np.array_equal(before, after):
             return None
-        edit = StrokeEdit(self.cid, self.mask_key, b, before, after)
+        seed = None
         if self.mask_key is not None and self.mask_key not in self.correction.frame_masks:
-            # A new per-frame mask starts as a copy of the base one.
+            # A new per-frame mask starts as a copy of what the frame showed; undo removes it.
+            seed = self._seed.copy()
             self.stack.set_frame_mask(self.cid, self.mask_key, self._target)
+        edit = StrokeEdit(self.cid, self.mask_key, b, before, after, seed)
         edit.redo(self.stack)
         self.buf = None  # free the full-frame buffer early  # type: ignore[assignment]
         return edit

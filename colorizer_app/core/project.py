@@ -12,6 +12,13 @@ point leaves a JSON whose masks all exist. Unchanged masks are not rewritten.
 The default project for ``film.mp4`` is ``film.mp4.bento.json``, so its sidecar is the same
 ``film.mp4.bento/`` folder that chroma_cache.project_dir_for(film) uses before any save.
 
+Tracked masks (core.tracking: an "until the next cut" correction carried along its shot by
+optical flow) are derived data but costly (two optical flows per frame, 0.1-0.15 s per frame
+at 1080p on two cores, plus decoding): they are saved too, one ``<id>.<hash>.track.npz`` per
+correction with the key they were computed from, so reopening a project or rendering it (a farm
+node, the CLI) does not track again and renders exactly the masks the artist reviewed.  A stale
+or unreadable file is simply ignored: the masks are tracked again.
+
 Unknown keys are kept at every level we parse (top level, source, model, range, corrections and
 their lifetimes); "temporal" and "view" are open sections owned by other modules and kept whole.
 A corrupt file or one from a newer format raises ProjectError and is never written over.
@@ -37,7 +44,7 @@ from .project_io import (ProjectError, atomic_write_bytes, autosave_dir, path_en
 FORMAT_VERSION = 1
 PROJECT_SUFFIX = ".bento.json"
 AUTOSAVE_SUFFIX = ".autosave.json"
-_MASK_RE = re.compile(r"^[0-9a-f]{32}\.[0-9a-f]{20}\.npz$")
+_MASK_RE = re.compile(r"^[0-9a-f]{32}\.[0-9a-f]{20}(\.track)?\.npz$")
 
 __all__ = ["Project", "ProjectError", "Recovery", "open_project", "find_recovery",
            "default_project_path", "FORMAT_VERSION", "PROJECT_SUFFIX"]
@@ -176,6 +183,10 @@ class Project:
                                     for f, m in sorted(c.frame_masks.items())}
             else:
                 d.pop("frame_masks", None)
+            if c.tracking and c.tracked and c.tracked_current():
+                d["tracked"] = {"key": list(c.track_key), "file": self._write_tracked(c, masks_dir)}
+            else:
+                d.pop("tracked", None)
             corrections.append(d)
         self._hashes = self._new_hashes      # only masks that still exist stay remembered
         source = dict(self._extra_source, **path_entry(self.source_path, base))
@@ -200,14 +211,39 @@ class Project:
         hkey = (mask.uid, mask.rev)
         h = self._hashes.get(hkey) or mask.content_hash()
         self._new_hashes[hkey] = h
-        # ids are uuid4 hex; anything else (hand-edited files) maps to a stable safe name
-        safe = c.id if re.fullmatch(r"[0-9a-f]{32}", c.id) else uuid.uuid5(uuid.NAMESPACE_OID, c.id).hex
-        name = f"{safe}.{h}.npz"
+        name = f"{_safe_id(c.id)}.{h}.npz"
         target = masks_dir / name
         if not target.exists():
             masks_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(target, mask.to_bytes())
         return f"masks/{name}"
+
+    def _write_tracked(self, c: Correction, masks_dir: Path) -> str:
+        from .tracking import tracked_hash, tracked_to_bytes
+        hkey = ("tracked", c.id, c.tracked_rev, c.track_key)
+        h = self._hashes.get(hkey) or tracked_hash(c)
+        self._new_hashes[hkey] = h
+        name = f"{_safe_id(c.id)}.{h}.track.npz"
+        target = masks_dir / name
+        if not target.exists():
+            masks_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, tracked_to_bytes(c))
+        return f"masks/{name}"
+
+    def _read_tracked(self, root: Path, ref, c: Correction) -> None:
+        """Tracked masks are derived: a missing, damaged or foreign file is ignored (tracked
+        again when needed), never a warning."""
+        from .tracking import tracked_from_bytes
+        try:
+            key = tuple(ref["key"])
+            name = str(ref["file"])
+            got_key, masks = tracked_from_bytes((root / name).read_bytes())
+            if got_key != key or any(m.shape != c.shape for m in masks.values()):
+                return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return
+        c.tracked, c.track_key = masks, key
+        self._hashes[("tracked", c.id, c.tracked_rev, key)] = name.split(".")[1]
 
     @classmethod
     def from_json(cls, doc: dict, path: Path, load_masks: bool = True) -> "Project":
@@ -240,11 +276,14 @@ class Project:
                 cd = dict(cd)
                 mask_ref = cd.pop("mask", None)
                 frame_refs = cd.pop("frame_masks", {}) or {}
+                tracked_ref = cd.pop("tracked", None)
                 c = Correction.from_meta(cd, (h, w))
                 if load_masks:
                     c.mask = p._read_mask(masks_root, mask_ref, c.name, (h, w))
                     c.frame_masks = {int(f): p._read_mask(masks_root, ref, c.name, (h, w))
                                      for f, ref in frame_refs.items()}
+                    if tracked_ref is not None:
+                        p._read_tracked(masks_root, tracked_ref, c)
                 p.corrections.add(c)
             p.extra = d
         except ProjectError:
@@ -305,6 +344,11 @@ class Project:
 
 
 # ------------------------------------------------------------------------------------------
+def _safe_id(cid: str) -> str:
+    # ids are uuid4 hex; anything else (hand-edited files) maps to a stable safe name
+    return cid if re.fullmatch(r"[0-9a-f]{32}", cid) else uuid.uuid5(uuid.NAMESPACE_OID, cid).hex
+
+
 def _dumps(doc: dict) -> bytes:
     return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
@@ -342,6 +386,9 @@ def _collect_garbage(masks_dir: Path, doc: dict, autosave: Path) -> None:
         for c in dd.get("corrections", []):
             keep.add(str(c.get("mask")))
             keep.update(str(v) for v in (c.get("frame_masks") or {}).values())
+            tracked = c.get("tracked")
+            if isinstance(tracked, dict):
+                keep.add(str(tracked.get("file")))
     if not masks_dir.is_dir():
         return
     for f in masks_dir.iterdir():

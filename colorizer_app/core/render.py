@@ -173,6 +173,18 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
             # the deflicker window of the range's first/last frames reaches outside it
             lo, hi = temporal.decode_range
             queue_frames = max(queue_frames, temporal.radius + batch_size + 2)
+        # "until the next cut" follows the cuts the temporal stage found when the project has none
+        shot_of = job.shot_of
+        if shot_of is None and temporal is not None:
+            shot_of = list(temporal.shots.cuts)
+        if job.corrections is not None:
+            from .tracking import ensure_tracked
+            # such corrections follow their object: track what the project does not hold yet
+            # (before the decode thread takes the reader; job.corrections is a snapshot)
+            ensure_tracked(job.corrections, reader.read, shot_of, (start, stop),
+                           n_frames=info.frame_count, cancel=cancel)
+            if cancel is not None and cancel.is_set():
+                raise RenderCancelled("render cancelled")
         cache = None
         if use_cache and job.data_dir is not None:
             from .chroma_cache import ChromaCache
@@ -188,10 +200,6 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     except BaseException:
         reader.close()
         raise
-    # "until the next cut" follows the cuts the temporal stage found when the project has none
-    shot_of = job.shot_of
-    if shot_of is None and temporal is not None:
-        shot_of = list(temporal.shots.cuts)
     box = color.letterbox_for(info.height, info.width, colorizer.size)
     total = stop - start
     pipe = Stages(cancel)

@@ -8,6 +8,8 @@ calls `stack.composite(...)` on the model chroma of every frame it composes, so 
 exactly what an export renders.
 
 The controller is the only object that edits the CorrectionStack, always through a QUndoCommand.
+Its TrackingController (tracking.py) keeps the derived tracked masks of "until the next cut"
+corrections up to date in a background worker; applying them is not an edit.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from .commands import DeleteCommand, HistoryStack, MoveCommand, UpdateCommand
 from .corrections_panel import CorrectionsPanel
 from .history_panel import HistoryPanel
 from .paint_tool import PaintTool
+from .tracking import TrackingController
 
 GHOST_REACH = 2                      # frames each side shown by ghosting
 GHOST_RGB = (90, 200, 255)
@@ -80,6 +83,7 @@ class PaintingController(QObject):
         self.ghost.setVisible(False)
         self.viewer.add_overlay(self.ghost)
         self.ghost.setZValue(22)
+        self.tracking = TrackingController(self)
         self._build_menu()
         self._connect()
 
@@ -137,6 +141,7 @@ class PaintingController(QObject):
         cp.moveRequested.connect(lambda cid, i: self.push(MoveCommand(self.stack, cid, i)))
         cp.recolourRequested.connect(self._recolour)
         cp.lifetimeRequested.connect(self._set_lifetime)
+        cp.trackingRequested.connect(self._set_tracking)
         cp.ghostToggled.connect(lambda _on: self._update_ghost())
         self.colour_panel.eyedropperRequested.connect(self.arm_eyedropper)
         self.brush_panel.settingsChanged.connect(lambda: self.tool.place_outline())
@@ -154,7 +159,9 @@ class PaintingController(QObject):
         self.selected_id = None
         self._frame_data.clear()
         if stack is not None:
-            stack.subscribe(lambda ev, cid, s=stack: self._on_stack_event(s))
+            # tracked masks arriving are no edit: the tracking controller recomposes their frames
+            stack.subscribe(lambda ev, cid, s=stack: ev != "tracked" and self._on_stack_event(s))
+        self.tracking.set_stack(stack)
         self.corrections_panel.set_stack(stack)
         self.pipeline.set_override(self.override if stack is not None else None)
         self._update_ghost()
@@ -224,7 +231,24 @@ class PaintingController(QObject):
     def _set_lifetime(self, cid: str, kind: str) -> None:
         c = self.stack.find(cid)
         lt = self.lifetime_for(kind, c.lifetime.start)
+        lt.extra = dict(c.lifetime.extra)          # e.g. the tracking switch survives the change
         self.push(UpdateCommand(self.stack, cid, f"Lifetime of {c.name}", lifetime=lt))
+
+    def _set_tracking(self, cid: str, on: bool) -> None:
+        c = self.stack.find(cid)
+        if c.lifetime.tracks == bool(on) or c.lifetime.kind != "until_cut":
+            return
+        text = f"Track {c.name}" if on else f"Fix {c.name} on screen"
+        self.push(UpdateCommand(self.stack, cid, text, lifetime=c.lifetime.with_tracking(on)))
+
+    def shots_changed(self) -> None:
+        """The cuts changed: "until the next cut" lifetimes and their tracking follow."""
+        self.tracking.request()
+        self.recompose()
+
+    def shutdown(self) -> bool:
+        """Stop the tracking worker (the window calls this on close)."""
+        return self.tracking.shutdown()
 
     # ---- painting support (used by PaintTool) ----------------------------------------------
     def lifetime_for(self, kind: str, frame: int) -> Lifetime:

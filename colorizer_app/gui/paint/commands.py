@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ...core.corrections import Correction, CorrectionStack, StrokeEdit
+from ...core.masks import SparseMask
 
 DEFAULT_HISTORY_BYTES = 256 << 20
 
@@ -76,20 +77,30 @@ class StrokeCommand(CorrectionCommand):
         self.bbox = edit.bbox
         self._before = _pack(edit.before)
         self._after = _pack(edit.after)
+        # a stroke that gave a frame its own mask (e.g. on a tracked frame) keeps what the frame
+        # showed before, so undo removes that mask and redo re-creates it exactly
+        seed = edit.seed
+        self._seed = None if seed is None else \
+            (seed.shape, seed.bbox, None if seed.data is None else _pack(seed.data))
         self.created = created
         self.created_index = created_index
         self._first = True
 
     def nbytes(self) -> int:
-        return len(self._before[1]) + len(self._after[1]) + 256
+        seed = 0 if self._seed is None or self._seed[2] is None else len(self._seed[2][1])
+        return len(self._before[1]) + len(self._after[1]) + seed + 256
 
     def expire(self) -> None:
         super().expire()
-        self._before = self._after = None
+        self._before = self._after = self._seed = None
 
     def _edit(self, after: bool) -> StrokeEdit:
         a = _unpack(self._after if after else self._before)
-        return StrokeEdit(self.cid, self.key, self.bbox, a, a)
+        seed = None
+        if self._seed is not None:
+            shape, bbox, data = self._seed
+            seed = SparseMask(shape, bbox, None if data is None else _unpack(data))
+        return StrokeEdit(self.cid, self.key, self.bbox, a, a, seed)
 
     def _redo(self) -> None:
         if self._first:
@@ -128,7 +139,9 @@ class DeleteCommand(CorrectionCommand):
     def nbytes(self) -> int:
         m = self.c.mask
         n = 0 if m.data is None else m.data.nbytes
-        return n + sum(0 if f.data is None else f.data.nbytes for f in self.c.frame_masks.values())
+        # tracked masks count too: the deleted correction keeps them for an undo
+        masks = list(self.c.frame_masks.values()) + list(self.c.tracked.values())
+        return n + sum(0 if f.data is None else f.data.nbytes for f in masks)
 
     def expire(self) -> None:
         super().expire()

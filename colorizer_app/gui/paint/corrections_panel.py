@@ -1,17 +1,18 @@
 """Corrections dock: the stack as a layer list (top of the list = painted last = on top).
 
 Rename (double-click), hide/show (checkbox), delete, move up/down, recolour with the brush colour,
-change the lifetime: each is one QUndoCommand pushed by the controller. The list is rebuilt from
-the CorrectionStack's events (one source of truth) with its own signals blocked, so a rebuild
-never echoes back as an edit.
+change the lifetime, switch tracking of an "until next cut" correction on/off: each is one
+QUndoCommand pushed by the controller. The list is rebuilt from the CorrectionStack's events
+(one source of truth) with its own signals blocked, so a rebuild never echoes back as an edit.
+Below the list, the tracking worker's progress ("Tracking… 40 %").
 """
 from __future__ import annotations
 
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from .brush_panel import LIFETIMES
 from .colour_picker import lab_to_qcolor
@@ -24,7 +25,7 @@ def lifetime_text(lt) -> str:
         return f"frame {lt.start}"
     if lt.kind == "range":
         return f"{lt.start}–{lt.end}"
-    return f"{lt.start} → cut"
+    return f"{lt.start} → cut" + (", follows its object" if lt.tracks else ", fixed on screen")
 
 
 class CorrectionsPanel(QDockWidget):
@@ -35,6 +36,7 @@ class CorrectionsPanel(QDockWidget):
     moveRequested = Signal(str, int)       # id, new stack index
     recolourRequested = Signal(str)
     lifetimeRequested = Signal(str, str)   # id, lifetime kind
+    trackingRequested = Signal(str, bool)  # id, follow the object (until_cut only)
     ghostToggled = Signal(bool)
 
     def __init__(self, parent=None):
@@ -61,9 +63,17 @@ class CorrectionsPanel(QDockWidget):
             self.lifetime_combo.addItem(label, key)
         self.ghost_box = QCheckBox("Ghost neighbours")
         self.ghost_box.setToolTip("Show corrections of the neighbouring frames as a faint tint")
+        self.track_box = QCheckBox("Track")
+        self.track_box.setToolTip("An \u201cuntil next cut\u201d correction follows its object "
+                                  "(optical flow from the frame it was painted on); off: it "
+                                  "stays where it was painted on screen")
         row.addWidget(self.lifetime_combo, 1)
+        row.addWidget(self.track_box)
         row.addWidget(self.ghost_box)
         lay.addLayout(row)
+        self.tracking_label = QLabel("")
+        self.tracking_label.setObjectName("trackingLabel")
+        lay.addWidget(self.tracking_label)
         self.setWidget(body)
 
         self.list.currentItemChanged.connect(self._on_current)
@@ -73,6 +83,7 @@ class CorrectionsPanel(QDockWidget):
         self.delete_btn.clicked.connect(self._delete)
         self.recolour_btn.clicked.connect(lambda: self._emit_for_current(self.recolourRequested))
         self.lifetime_combo.activated.connect(self._on_lifetime)
+        self.track_box.clicked.connect(self._on_track)   # clicked: user gestures only
         self.ghost_box.toggled.connect(self.ghostToggled)
         self._sync_buttons()
 
@@ -118,6 +129,7 @@ class CorrectionsPanel(QDockWidget):
         for b in (self.up_btn, self.down_btn, self.delete_btn, self.recolour_btn,
                   self.lifetime_combo):
             b.setEnabled(cid is not None)
+        self.track_box.setEnabled(False)
         if cid is not None and self.stack is not None:
             try:
                 c = self.stack.find(cid)
@@ -126,6 +138,9 @@ class CorrectionsPanel(QDockWidget):
             self.lifetime_combo.blockSignals(True)
             self.lifetime_combo.setCurrentIndex(self.lifetime_combo.findData(c.lifetime.kind))
             self.lifetime_combo.blockSignals(False)
+            until_cut = c.lifetime.kind == "until_cut"
+            self.track_box.setEnabled(until_cut)
+            self.track_box.setChecked(until_cut and c.lifetime.tracks)
 
     # ---- view -> requests ------------------------------------------------------------------
     def _on_current(self, *_a) -> None:
@@ -163,6 +178,14 @@ class CorrectionsPanel(QDockWidget):
         new = self.stack.index_of(cid) + delta
         if 0 <= new < len(self.stack):
             self.moveRequested.emit(cid, new)
+
+    def set_tracking_text(self, text: str) -> None:
+        self.tracking_label.setText(text)
+
+    def _on_track(self, on: bool) -> None:
+        cid = self.current_id()
+        if cid is not None:
+            self.trackingRequested.emit(cid, bool(on))
 
     def _on_lifetime(self, _index: int) -> None:
         cid = self.current_id()

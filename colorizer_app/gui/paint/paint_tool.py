@@ -30,6 +30,13 @@ from .commands import StrokeCommand
 MIN_SIZE, MAX_SIZE = 1.0, 1000.0
 
 
+def _awaits_tracking(c, frame: int, shot_of) -> bool:
+    """A stroke here would give a tracked correction its own mask on a frame it is not yet
+    tracked to."""
+    return (c.tracking and frame != c.lifetime.start and not c.mask.is_empty
+            and c.lifetime.active(frame, shot_of) and c.mask_key(frame) is None)
+
+
 class PaintTool(ViewerTool):
     cursor = Qt.CursorShape.CrossCursor
 
@@ -137,6 +144,12 @@ class PaintTool(ViewerTool):
         target, self.created, self.created_index = ctl.target_for_stroke(frame, panel.eraser())
         if target is None:
             ctl.message("Select the correction to erase from")
+            return
+        if _awaits_tracking(target, frame, ctl.shot_of):
+            # the frame's own mask would be seeded from the untracked base mask, in the wrong
+            # place once tracking arrives: wait for it (it is running in the background)
+            ctl.message(f"{target.name} is still being tracked to this frame: paint here once "
+                        f"it follows its object (or on frame {target.lifetime.start})")
             return
         ctl.painting = True
         self.live = ctl.stack.begin_stroke(target.id, frame, panel.settings(), ab_model, L,

@@ -118,6 +118,7 @@ class TemporalController(QObject):
         self.worker.set_chroma(self.pipeline.chroma)
         self.worker.set_post(self._post)
         self.painting.shot_of = self.shot_key
+        self.painting.tracking.request()   # tracking plans with the live cuts from now on
         self.panel.set_strength(self.strength)
         self._refresh_views()
         self._push_state()
@@ -212,7 +213,7 @@ class TemporalController(QObject):
     def _after_shots(self) -> None:
         self._refresh_views()
         self._push_state()
-        self.painting.recompose()          # "until the next cut" lifetimes follow the cuts
+        self.painting.shots_changed()      # "until the next cut" lifetimes (and tracking) follow
 
     def _edit_shots(self, after: ShotList, text: str) -> None:
         if after != self.shots:
@@ -355,7 +356,10 @@ class TemporalController(QObject):
 
     # ---- shutdown ----------------------------------------------------------------------------
     def shutdown(self) -> bool:
-        return self._thread.stop()
+        ok = self._thread.stop()
+        # MainWindow.shutdown only knows the temporal and display workers: stop painting's
+        # tracking worker with them
+        return self.painting.shutdown() and ok
 
 
 def attach_temporal(window) -> TemporalController:
