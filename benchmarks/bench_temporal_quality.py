@@ -13,9 +13,11 @@ colour original.  Figures are the means over the clips:
   after deflicker;
 - PSNR of frames 1..30 when the true colours of frame 0 are given as a reference still
   (ref_000000.png), goal >= 30 dB at frame 10; next to the gray baseline and the plain model;
-  also over the part of frame 10 that frame 0 showed (the rest entered with the pan and only
-  the model can colour it);
-- flow throughput at 1080p.
+  also over the part of frame 10 that frame 0 showed (the rest entered with the pan: there the
+  model's chroma, corrected as the reference says, colours it); a second table gives frames
+  1, 5, 10, 20, 30.  The "old prop" rows run the propagation as it was before the model
+  correction and the flow fill (KeyframePropagator fill=False, correct=False) for comparison;
+- flow throughput at 1080p, and the propagation's own cost per 1080p frame (flows cached).
 Wall and CPU seconds are printed too: this machine is shared, CPU time is the steadier figure.
 The model's predictions are memoised, so every variant sees the same chroma and the network
 runs once per clip.
@@ -120,6 +122,9 @@ def seen_mask(orig, k: int = 10) -> np.ndarray:
     return cv2.erode(FL.in_frame(f).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
 
 
+PSNR_AT = (1, 5, 10, 20, 30)
+
+
 def scores(out, orig, flows, we_orig, cut, seen) -> dict:
     from colorizer_app.core import metrics as M
     we = M.warp_error(out, flows=flows)
@@ -128,7 +133,8 @@ def scores(out, orig, flows, we_orig, cut, seen) -> dict:
             "ab_rmse": float(np.mean([M.ab_rmse(o, r) for o, r in zip(out, orig)])),
             "colourf": M.colourfulness_ratio(out, orig),
             "warp": we / we_orig, "cdc": M.cdc(out, cuts=[cut]),
-            "psnr10": per[10], "psnr1_30": float(np.mean([per[i] for i in PSNR_FRAMES]))}
+            "psnr10": per[10], "psnr1_30": float(np.mean([per[i] for i in PSNR_FRAMES])),
+            **{f"f{k}": per[k] for k in PSNR_AT}}
 
 
 def timed(fn):
@@ -137,12 +143,16 @@ def timed(fn):
     return r, time.perf_counter() - t0, time.process_time() - c0
 
 
-def flow_throughput(photo: Path, tmp: Path, n: int) -> str:
+def hd_grays(photo: Path, tmp: Path, n: int) -> list[np.ndarray]:
+    from tests.clips import pan_clip_from_photo
+    return [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
+            for f in read_all(pan_clip_from_photo(photo, tmp / "hd.mkv", n=n, size=(1920, 1080)))]
+
+
+def flow_throughput(grays: list[np.ndarray]) -> str:
     """DIS at the default preset/scale on 1080p pan/zoom frames of a test photograph."""
     from colorizer_app.core.temporal import flow as FL
-    from tests.clips import pan_clip_from_photo
-    grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
-             for f in read_all(pan_clip_from_photo(photo, tmp / "hd.mkv", n=n, size=(1920, 1080)))]
+    n = len(grays)
     fc = FL.FlowCache(lambda i: grays[i], max_items=4 * n)
     for i in range(n):
         fc.gray(i)                          # downscaling is the reader's cost, not the flow's
@@ -153,6 +163,33 @@ def flow_throughput(photo: Path, tmp: Path, n: int) -> str:
             f"{k / wall:.1f} frames/s wall, {1000 * cpu / k:.0f} CPU-ms/frame; with the backward "
             f"flow and confidence (what propagation/deflicker use per frame) "
             f"{k / (wall + wall2):.1f} frames/s wall, {1000 * (cpu + cpu2) / k:.0f} CPU-ms/frame")
+
+
+def propagation_cost(grays: list[np.ndarray], rgb0: np.ndarray) -> str:
+    """CPU-ms per 1080p frame of KeyframePropagator.result with every flow already cached, so
+    only the propagation's own work counts: old (keyframe colour over the plain model), + the
+    flow fill, + the model correction (the default).  Measured in this process, which has used
+    PyAV as every export does: from then on each fresh full-res array page-faults (glibc hands
+    large blocks out by mmap), which about doubles these figures against a fresh process."""
+    from colorizer_app.core import color
+    from colorizer_app.core.temporal import flow as FL
+    from colorizer_app.core.temporal.propagate import KeyframePropagator
+    n = len(grays)
+    fc = FL.FlowCache(lambda i: grays[i], max_items=4 * n)
+    for t in range(n - 1):
+        fc.step(t + 1, t)
+    key = np.ascontiguousarray(color.rgb_to_lab(cv2.resize(rgb0, grays[0].shape[::-1]))[..., 1:])
+    model = (0.5 * key).astype(np.float32)          # any chroma: the cost does not depend on it
+    variants = (("old", dict(fill=False, correct=False)), ("+ flow fill", dict(correct=False)),
+                ("+ model correction (default)", {}))
+    best = {name: float("inf") for name, _ in variants}
+    for _ in range(5):                      # interleaved, best of 5: the machine is shared
+        for name, kw in variants:
+            p = KeyframePropagator(fc, lambda i: model, (0, n), {0: key}, max_results=1, **kw)
+            _, wall, cpu = timed(lambda: [p.result(i) for i in range(1, n)])
+            best[name] = min(best[name], 1000 * cpu / (n - 1))
+    return ("propagation 1080p, CPU-ms/frame with flows cached (best of 5): "
+            + "; ".join(f"{name} {v:.0f}" for name, v in best.items()))
 
 
 def main(argv=None):
@@ -174,6 +211,16 @@ def main(argv=None):
     from colorizer_app.core.batch import colorize_film
     from colorizer_app.core.inference import Colorizer
     from colorizer_app.core.temporal import film as F
+    from colorizer_app.core.temporal.deflicker import RecursiveDeflicker
+
+    def old_refs(src, refs_dir, deflicker):
+        """The streaming hook of build_chroma_filter with the propagation as it was before the
+        model correction and the flow fill."""
+        info, strength, refs, shots = F.prepare(src, deflicker, refs_dir, None, log=None)
+        prop = F.RefsPropagation(src, shots, refs, info.width, info.height, fill=False,
+                                 correct=False)
+        post = RecursiveDeflicker(shots, strength, 0.95) if strength is not None else None
+        return F.TemporalFilter(shots, None, prop, post)
 
     cpu_start = time.process_time()
     model = Path(args.model) if args.model else default_model()
@@ -192,6 +239,13 @@ def main(argv=None):
             s, o, colorizer, deflicker=1.0, memory=0.0, log=None),
         "+ ref frame 0": lambda s, o, r: colorize_film(
             s, o, colorizer, chroma_filter=F.build_chroma_filter(s, refs_dir=str(r), log=None)),
+        "  (ref, old prop)": lambda s, o, r: colorize_film(
+            s, o, colorizer, chroma_filter=old_refs(s, str(r), None)),
+        "+ ref + causal": lambda s, o, r: colorize_film(
+            s, o, colorizer, chroma_filter=F.build_chroma_filter(s, deflicker=1.0, refs_dir=str(r),
+                                                                 log=None)),
+        "  (causal, old prop)": lambda s, o, r: colorize_film(
+            s, o, colorizer, chroma_filter=old_refs(s, str(r), 1.0)),
         "+ ref + window": lambda s, o, r: F.colorize_film_temporal(
             s, o, colorizer, deflicker=1.0, refs_dir=str(r), log=None),
     }
@@ -199,6 +253,9 @@ def main(argv=None):
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
+        hd = hd_grays(photos[0], tmp, args.flow_frames)
+        rgb0 = cv2.cvtColor(cv2.imread(str(photos[0])), cv2.COLOR_BGR2RGB)
+        prop_line = propagation_cost(hd, rgb0)
         pairs = [(photos[i], photos[i + 1]) for i in range(0, len(photos) - 1, 2)]
         for c, (pa, pb) in enumerate(pairs):
             orig, src, refs = make_clip(tmp, f"c{c}", pa, pb, args.frames, args.cut, size,
@@ -220,7 +277,7 @@ def main(argv=None):
                 times[name].append((wall, cpu))
                 rows[name].append(scores(read_all(out), orig, flows, we_orig, args.cut, seen))
             del orig, grays, flows
-        flow_line = flow_throughput(photos[0], tmp, args.flow_frames)
+        flow_line = flow_throughput(hd)
 
     n = args.frames * len(rows["model"])
     cols = [("psnr", "PSNR dB", "{:.2f}"), ("ab_rmse", "abRMSE", "{:.2f}"),
@@ -242,7 +299,13 @@ def main(argv=None):
     for key, label in (("warp", "warp÷orig"), ("psnr10", "PSNR f10")):
         print(f"{label} per clip: " + "; ".join(
             f"{name.strip()} " + " / ".join(f"{r[key]:.2f}" for r in rs) for name, rs in rows.items()))
+    print(f"\n{'PSNR dB at frame':20s} " + " ".join(f"{k:>6d}" for k in PSNR_AT) + "   1-30")
+    for name, rs in rows.items():
+        print(f"{name:20s} " + " ".join(f"{float(np.mean([r[f'f{k}'] for r in rs])):6.2f}"
+                                        for k in PSNR_AT)
+              + f" {float(np.mean([r['psnr1_30'] for r in rs])):6.2f}")
     print(flow_line)
+    print(prop_line)
     print(f"total CPU {time.process_time() - cpu_start:.0f} s, load average {os.getloadavg()[0]:.1f} at end")
 
 
