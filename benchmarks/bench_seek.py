@@ -52,6 +52,19 @@ def bench_access(path: Path, n_seeks: int) -> dict:
     # CPU time (all threads) is steadier than wall time on a shared, busy machine
     seek_cpu_ms = (time.process_time() - cpu0) / n_seeks * 1000
     decoded = reader.stats["decoded"] - decoded0
+    # the same jumps with the default cache, as the viewer reads: frames kept on the way cost
+    # decoding (JUMP_KEEP in core.media)
+    reader.close()
+    reader = open_media(path)
+    rng = random.Random(1)
+    jumps = []
+    for _ in range(n_seeks):
+        i = rng.randrange(n)
+        reader._cache.clear()
+        reader._cache_bytes = 0
+        t = time.perf_counter()
+        reader.read(i)
+        jumps.append(time.perf_counter() - t)
     # backwards single steps (cache on, as the GUI uses it)
     reader.close()
     reader = open_media(path)
@@ -73,6 +86,7 @@ def bench_access(path: Path, n_seeks: int) -> dict:
         "seek_ms_median": round(statistics.median(times) * 1000, 1),
         "seek_ms_max": round(max(times) * 1000, 1),
         "frames_decoded_per_seek": round(decoded / n_seeks, 1),
+        "jump_ms_median_default_cache": round(statistics.median(jumps) * 1000, 1),
         "step_back_ms_cached": round(back_ms, 1),
         "seek_cpu_ms_mean": round(seek_cpu_ms, 1),
         "sequential_fps": round(count / seq_s, 1),

@@ -77,3 +77,73 @@ def test_gray_and_colour_detection():
     rgb = natural_frame()
     assert color.is_colour(rgb)
     assert not color.is_colour(color.gray_rgb(rgb))
+
+
+def _reference_guided(src_low, guide_low, guide_full, r=2, eps=1e-3):
+    """The fast guided filter written plainly, channel by channel, at full-frame size."""
+    def box(x):
+        return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT_101)
+    h, w = guide_full.shape
+    I = guide_low.astype(np.float64)
+    mean_I = box(I)
+    var_I = box(I * I) - mean_I ** 2
+    out = np.empty((h, w, src_low.shape[2]))
+    for c in range(src_low.shape[2]):
+        p = src_low[..., c].astype(np.float64)
+        mean_p = box(p)
+        a = (box(I * p) - mean_I * mean_p) / (var_I + eps)
+        b = mean_p - a * mean_I
+        a_up = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
+        b_up = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
+        out[..., c] = a_up * guide_full + b_up
+    return out
+
+
+@pytest.mark.parametrize("h,w,size", [(405, 721, 256), (1080, 1920, 256), (37, 50, 64)])
+def test_guided_upsampling_matches_the_plain_formula(h, w, size):
+    rgb = natural_frame(h, w, seed=3)
+    ab_work, box = true_ab_work(rgb, size)
+    ab_work += np.random.default_rng(1).normal(0, 8, ab_work.shape).astype(np.float32)  # not smooth
+    L = color.luminance(rgb)
+    g_full = L.astype(np.float64) / 100.0
+    g_low = cv2.resize(g_full, (box.w, box.h), interpolation=cv2.INTER_AREA)
+    ref = _reference_guided(color.crop_content(ab_work, box), g_low, g_full)
+    out = color.upsample_ab(ab_work, box, L)
+    assert out.shape == (h, w, 2) and out.dtype == np.float32
+    assert np.abs(out - ref).max() < 0.01  # LAB units: float32 rounding only
+
+
+@pytest.mark.parametrize("h,w", [(405, 721), (1080, 1920), (1, 7), (23, 5)])
+def test_banded_conversions_equal_whole_frame_ones(h, w):
+    rgb = natural_frame(max(h, 2), max(w, 2), seed=5)[:h, :w]
+    lab = color.rgb_to_lab(rgb)
+    # L of a colour frame: exactly the L channel of the float conversion
+    assert np.array_equal(color.luminance(rgb), lab[..., 0])
+    gray = np.repeat(rgb[..., :1], 3, axis=2)
+    assert np.array_equal(color.luminance(gray), color.rgb_to_lab(gray)[..., 0])
+    assert np.array_equal(color.luminance(gray[..., 0]), color.rgb_to_lab(gray)[..., 0])
+    # recombine with chroma far outside the gamut: clipped exactly like the whole-frame maths
+    L = lab[..., 0]
+    ab = (lab[..., 1:] * 3.0 + np.random.default_rng(2).normal(0, 30, lab[..., 1:].shape)).astype(np.float32)
+    whole = np.clip(cv2.cvtColor(np.dstack([L, ab]).astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    assert np.array_equal(color.recombine(L, ab), whole)
+    expect8 = (whole * 255.0 + 0.5).astype(np.uint8)
+    assert np.array_equal(color.recombine_u8(L, ab), expect8)
+    assert np.array_equal(color.to_uint8(whole), expect8)
+    assert np.array_equal(color.to_uint16(whole), (whole * 65535.0 + 0.5).astype(np.uint16))
+
+
+def test_luminance_of_a_read_only_frame_is_computed_once():
+    rgb = natural_frame(120, 160, seed=7)
+    L_writable = color.luminance(rgb)
+    assert L_writable.flags.writeable and color.luminance(rgb) is not L_writable  # may change
+    rgb.flags.writeable = False                    # how the review app shares decoded frames
+    L = color.luminance(rgb)
+    assert np.array_equal(L, L_writable) and not L.flags.writeable
+    assert color.luminance(rgb) is L
+    other = rgb.copy()
+    other.flags.writeable = False
+    assert color.luminance(other) is not L         # by identity, not by content
+    keys = {id(rgb), id(other)}
+    del rgb, other                                 # entries go with their frames
+    assert not keys & set(color._recent_L._items)

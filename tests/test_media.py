@@ -2,10 +2,12 @@
 import random
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
 from colorizer_app.core.media import FrameOutOfRange, MediaError, _frame_has_color, open_media, timecode
+from colorizer_app.core.media_video import _conversion_for
 from tests import clips
 
 
@@ -66,6 +68,58 @@ def test_stepping_backwards_is_cached(long_gop):
         assert r.stats["seeks"] - seeks <= 1
 
 
+def test_jump_skips_non_reference_pictures_and_stays_exact(long_gop):
+    seq = _sequential(long_gop)
+    per_frame = 96 * 64 * 3
+    with open_media(long_gop, cache_bytes=20 * per_frame) as r:  # keep window: 10 frames
+        r.read(59)
+        before, seeks = r.stats["decoded"], r.stats["seeks"]
+        assert np.array_equal(r.read(30), seq[30])  # a jump back, far beyond the window
+        assert r.stats["seeks"] - seeks == 1
+        # from the keyframe (frame 0) to 30: the B-pictures no frame refers to were not decoded
+        assert r.stats["decoded"] - before < 30
+        # only the couple of frames right before a jump are kept (a viewer shows them next) ...
+        assert r.stats["cached_frames"] <= 7  # 0 (read on opening), 57..59 and 28..30
+        before = r.stats["decoded"]
+        for i in (29, 28):
+            assert np.array_equal(r.read(i), seq[i])
+        assert r.stats["decoded"] == before
+        # ... and stepping further back decodes whole windows: one seek per ten frames or so
+        seeks = r.stats["seeks"]
+        for i in range(27, -1, -1):
+            assert np.array_equal(r.read(i), seq[i]), f"frame {i} differs stepping back"
+        assert r.stats["seeks"] - seeks <= 3
+
+
+def test_prefetch_decodes_now_and_converts_on_read(long_gop, tmp_path):
+    seq = _sequential(long_gop)
+    with open_media(long_gop) as r:
+        assert r.prefetch(20)                      # decoded into the cache, not converted yet
+        decoded = r.stats["decoded"]
+        assert not r.prefetch(20)                  # nothing left to do
+        assert np.array_equal(r.read(20), seq[20])
+        assert r.stats["decoded"] == decoded       # the read only converted
+    with open_media(long_gop, cache_bytes=0) as r:
+        assert not r.prefetch(5)                   # nowhere to keep it: read(5) does the work
+        assert np.array_equal(r.read(5), seq[5])
+    clips.make_image_sequence(tmp_path / "s", n_frames=3)
+    with open_media(tmp_path / "s") as r:
+        assert not r.prefetch(1)
+
+
+@pytest.mark.parametrize("name,codec", [("conv.mp4", "h264"), ("conv.mov", "prores")])
+def test_one_conversion_context_matches_fresh_ones(clipdir, name, codec):
+    # the reader reuses one swscale context for all frames; it must convert exactly like a
+    # fresh per-frame conversion (8-bit and 16-bit output)
+    path = clips.make_clip(clipdir / name, n_frames=8, size=(96, 64), codec=codec, audio=False)
+    with open_media(path, cache_bytes=0) as r:
+        src = r._source
+        with av.open(str(path)) as c:
+            for frame in c.decode(video=0):
+                fresh = frame.to_ndarray(**_conversion_for(frame, src.bit_depth))
+                assert np.array_equal(src.to_array(frame), fresh)
+
+
 def test_cache_is_bounded(long_gop):
     limit = 5 * 96 * 64 * 3
     with open_media(long_gop, cache_bytes=limit) as r:
@@ -79,6 +133,10 @@ def test_read_returns_private_copies(long_gop):
         a = r.read(3)
         a[:] = 0
         assert r.read(3).any()
+        shared = r.read(3, copy=False)             # no copy for callers that only look ...
+        assert np.array_equal(shared, r.read(3)) and not shared.flags.writeable
+        with pytest.raises(ValueError):
+            shared[0, 0] = 0                       # ... so it cannot be edited
 
 
 # ----------------------------------------------------------------------------- counting and rates

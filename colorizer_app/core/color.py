@@ -5,6 +5,9 @@ Conventions: RGB frames are uint8 (or float32 in [0, 1], or uint16); LAB is floa
 """
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -12,6 +15,27 @@ import cv2
 import numpy as np
 
 AB_SCALE = 110.0  # a/b of real-world colours stay within ±110; tanh output × 110 covers them
+
+# Full-frame work runs in bands of rows that reuse one set of band-sized buffers per call. Fresh
+# full-frame temporaries are expensive here: core.media pins glibc's mmap threshold at 1 MiB, so
+# each one is new zeroed pages from the kernel (~5 ms for a 25 MB float LAB frame at 1080p).
+# A band still holds 2^17 pixels, enough for OpenCV to split it across two cores: half that ran
+# up to 1.5x slower with a core free, and whole frames ~1.2x slower.
+_BAND_PIXELS = 1 << 17
+
+
+def _band_rows(rows: int, row_pixels: int) -> int:
+    return max(1, min(rows, max(8, _BAND_PIXELS // max(1, row_pixels))))
+
+
+def _bands(rows: int, step: int) -> list[slice]:
+    return [slice(y, min(rows, y + step)) for y in range(0, rows, step)]
+
+
+@lru_cache(maxsize=1)
+def _u8_to_float() -> np.ndarray:
+    """256-entry table: exactly the float32 to_float_rgb makes of each 8-bit value."""
+    return np.arange(256, dtype=np.uint8).astype(np.float32) * (1.0 / 255.0)
 
 
 def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -23,12 +47,28 @@ def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.clip(rgb.astype(np.float32, copy=False), 0.0, 1.0)
 
 
+def _quantize(rgb01: np.ndarray, top: float, dtype) -> np.ndarray:
+    """(clip(x, 0, 1) * top + 0.5) truncated to dtype, band by band (same arithmetic, same result,
+    without three full-size float temporaries)."""
+    if not np.issubdtype(rgb01.dtype, np.floating) or rgb01.ndim == 0:
+        return (np.clip(rgb01, 0.0, 1.0) * top + 0.5).astype(dtype)
+    out = np.empty(rgb01.shape, dtype)
+    rows = _band_rows(rgb01.shape[0], rgb01[:1].size)
+    scratch = np.empty((rows,) + rgb01.shape[1:], rgb01.dtype)
+    for s in _bands(rgb01.shape[0], rows):
+        t = np.clip(rgb01[s], 0.0, 1.0, out=scratch[:s.stop - s.start])
+        t *= top
+        t += 0.5
+        np.copyto(out[s], t, casting="unsafe")  # truncates, as astype does
+    return out
+
+
 def to_uint8(rgb01: np.ndarray) -> np.ndarray:
-    return (np.clip(rgb01, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return _quantize(rgb01, 255.0, np.uint8)
 
 
 def to_uint16(rgb01: np.ndarray) -> np.ndarray:
-    return (np.clip(rgb01, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return _quantize(rgb01, 65535.0, np.uint16)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -37,7 +77,8 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """float32 LAB to float32 RGB in [0, 1] (out-of-gamut values clipped)."""
-    return np.clip(cv2.cvtColor(lab.astype(np.float32, copy=False), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    rgb = cv2.cvtColor(lab.astype(np.float32, copy=False), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 @lru_cache(maxsize=1)
@@ -56,19 +97,92 @@ def _is_neutral_u8(rgb: np.ndarray) -> bool:
     return np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
 
 
+class _RecentL:
+    """L of the last few read-only frames, by identity.
+
+    The review app shares decoded frames between its workers read-only (gui.frames.SharedFrames)
+    and needs the L of one frame several times: the network's input, the composed picture, each
+    recompose while painting.  For a 1080p colour frame that is ~15 ms each time.  Only read-only
+    arrays qualify (a frame that may still change is never remembered), entries die with their
+    frame, and the L handed out is read-only too."""
+
+    def __init__(self, size: int = 4):
+        self._size = size
+        self._items: OrderedDict[int, tuple[weakref.ref, np.ndarray]] = OrderedDict()
+        self._lock = threading.RLock()  # a frame freed inside a locked section calls _forget
+
+    def get(self, rgb: np.ndarray) -> np.ndarray | None:
+        if rgb.flags.writeable:
+            return None
+        with self._lock:
+            item = self._items.get(id(rgb))
+            if item is None or item[0]() is not rgb:
+                return None
+            self._items.move_to_end(id(rgb))
+            return item[1]
+
+    def put(self, rgb: np.ndarray, L: np.ndarray) -> np.ndarray:
+        if rgb.flags.writeable:
+            return L
+        L.flags.writeable = False
+        key = id(rgb)
+        ref = weakref.ref(rgb, lambda _r, key=key: self._forget(key, _r))
+        with self._lock:
+            self._items[key] = (ref, L)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return L
+
+    def _forget(self, key: int, ref: weakref.ref) -> None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item[0] is ref:
+                del self._items[key]
+
+
+_recent_L = _RecentL()
+
+
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """L channel (float32, 0..100) of a colour or gray frame.
 
     Black-and-white film decodes to R = G = B: its L is a table lookup, identical to the full
-    conversion and ~10× cheaper, which matters on every frame of every pipeline.
+    conversion and ~10× cheaper, which matters on every frame of every pipeline.  The L of a
+    read-only frame is remembered (see _RecentL) and returned read-only.
     """
+    L = _recent_L.get(rgb)
+    if L is None:
+        L = _recent_L.put(rgb, _luminance(rgb))
+    return L
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim == 2 and rgb.dtype == np.uint8:
-        return _gray_to_L()[rgb]
+        return cv2.LUT(rgb, _gray_to_L())
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     if _is_neutral_u8(rgb):
-        return _gray_to_L()[rgb[..., 0]]
-    return rgb_to_lab(rgb)[..., 0]
+        return cv2.LUT(cv2.extractChannel(rgb, 0), _gray_to_L())
+    if rgb.dtype == np.uint8 and rgb.shape[2] == 3:
+        return _luminance_u8(rgb)
+    return np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
+
+
+def _luminance_u8(rgb: np.ndarray) -> np.ndarray:
+    """L of a colour uint8 frame: the very numbers of rgb_to_lab(rgb)[..., 0], computed in bands
+    (the full-frame float RGB and LAB are 25 MB each at 1080p and only L is wanted)."""
+    h, w = rgb.shape[:2]
+    rows = _band_rows(h, w)
+    L = np.empty((h, w), np.float32)
+    rgb01 = np.empty((rows, w, 3), np.float32)
+    lab = np.empty((rows, w, 3), np.float32)
+    table = _u8_to_float()
+    for s in _bands(h, rows):
+        n = s.stop - s.start
+        f = cv2.LUT(rgb[s], table, dst=rgb01[:n])
+        cv2.extractChannel(cv2.cvtColor(f, cv2.COLOR_RGB2Lab, dst=lab[:n]), 0, dst=L[s])
+    return L
 
 
 def is_colour(rgb: np.ndarray, threshold: float = 3.0) -> bool:
@@ -120,26 +234,44 @@ def _box(img: np.ndarray, r: int) -> np.ndarray:
     return cv2.boxFilter(img, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT_101)
 
 
+def _guided_coefficients(src_low: np.ndarray, guide_low: np.ndarray, radius: int,
+                         eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Box-averaged local linear models src ≈ a·guide + b, all channels at once (low resolution)."""
+    I = guide_low.astype(np.float32)
+    p = src_low.astype(np.float32)
+    mean_I = _box(I, radius)
+    var_I = _box(I * I, radius) - mean_I * mean_I
+    mean_I, var_I = mean_I[..., None], var_I[..., None]
+    mean_p = _box(p, radius).reshape(p.shape)
+    cov = _box(p * I[..., None], radius).reshape(p.shape) - mean_I * mean_p
+    a = cov / (var_I + np.float32(eps))
+    b = mean_p - a * mean_I
+    return _box(a, radius).reshape(p.shape), _box(b, radius).reshape(p.shape)
+
+
+def _apply_coefficients(a: np.ndarray, b: np.ndarray, guide_full: np.ndarray) -> np.ndarray:
+    """Upsample (a, b) bilinearly to the full guide's size and return a·guide + b (H, W, C)."""
+    h, w = guide_full.shape[:2]
+    chans = a.shape[2]
+    out = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
+    b_up = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
+    g = guide_full.astype(np.float32, copy=False)
+    rows = _band_rows(h, w)
+    g_c = np.empty((rows, w, chans), np.float32)
+    for s in _bands(h, rows):
+        band = out[s]
+        cv2.multiply(band, cv2.merge([g[s]] * chans, dst=g_c[:s.stop - s.start]), dst=band)
+        cv2.add(band, b_up[s], dst=band)
+    return out
+
+
 def guided_upsample(src_low: np.ndarray, guide_low: np.ndarray, guide_full: np.ndarray,
                     radius: int = 2, eps: float = 1e-3) -> np.ndarray:
     """Fast guided filter (He & Sun 2015): fit src ≈ a·guide + b locally at low resolution, then
     apply the upsampled (a, b) to the full-resolution guide, so chroma edges land on L edges."""
-    h, w = guide_full.shape[:2]
-    I = guide_low.astype(np.float32)
-    chans = src_low.shape[2]
-    mean_I = _box(I, radius)
-    var_I = _box(I * I, radius) - mean_I * mean_I
-    out = np.empty((h, w, chans), np.float32)
-    for c in range(chans):
-        p = np.ascontiguousarray(src_low[..., c], dtype=np.float32)
-        mean_p = _box(p, radius)
-        cov = _box(I * p, radius) - mean_I * mean_p
-        a = cov / (var_I + eps)
-        b = mean_p - a * mean_I
-        a_up = cv2.resize(_box(a, radius), (w, h), interpolation=cv2.INTER_LINEAR)
-        b_up = cv2.resize(_box(b, radius), (w, h), interpolation=cv2.INTER_LINEAR)
-        out[..., c] = a_up * guide_full + b_up
-    return out
+    src = src_low if src_low.ndim == 3 else src_low[..., None]
+    a, b = _guided_coefficients(src, guide_low, radius, eps)
+    return _apply_coefficients(a, b, guide_full)
 
 
 def upsample_ab(ab_work: np.ndarray, box: Letterbox, L_full: np.ndarray, guided: bool = True) -> np.ndarray:
@@ -147,25 +279,56 @@ def upsample_ab(ab_work: np.ndarray, box: Letterbox, L_full: np.ndarray, guided:
     ab_low = crop_content(ab_work.astype(np.float32), box)
     if not guided:
         return cv2.resize(ab_low, (box.full_w, box.full_h), interpolation=cv2.INTER_LINEAR)
-    g_full = L_full.astype(np.float32) * (1.0 / 100.0)
-    g_low = cv2.resize(g_full, (box.w, box.h), interpolation=cv2.INTER_AREA)
-    return guided_upsample(ab_low, g_low, g_full)
+    # The filter works on a guide in [0, 1] (eps is tuned for that); the full-res guide is L
+    # itself with `a` scaled by 1/100 instead, which saves a full-frame pass and a 8 MB array.
+    L32 = L_full.astype(np.float32, copy=False)
+    g_low = cv2.resize(L32, (box.w, box.h), interpolation=cv2.INTER_AREA) * np.float32(0.01)
+    a, b = _guided_coefficients(ab_low, g_low, 2, 1e-3)
+    return _apply_coefficients(a * np.float32(0.01), b, L32)
 
 
 def recombine(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     """Original L + chroma → float32 RGB in [0, 1]."""
-    lab = np.empty(L_full.shape[:2] + (3,), np.float32)
-    lab[..., 0] = L_full
-    lab[..., 1:] = ab_full
-    return lab_to_rgb(lab)
+    h, w = L_full.shape[:2]
+    out = np.empty((h, w, 3), np.float32)
+    rows = _band_rows(h, w)
+    lab = np.empty((rows, w, 3), np.float32)
+    for s in _bands(h, rows):
+        band = _lab_band(L_full[s], ab_full[s], lab)
+        rgb = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=out[s])
+        np.clip(rgb, 0.0, 1.0, out=rgb)
+    return out
+
+
+def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
+    """to_uint8(recombine(L_full, ab_full)), bit for bit, without full-size float temporaries:
+    what every displayed colorized frame goes through."""
+    h, w = L_full.shape[:2]
+    out = np.empty((h, w, 3), np.uint8)
+    rows = _band_rows(h, w)
+    lab = np.empty((rows, w, 3), np.float32)
+    rgb_scratch = np.empty((rows, w, 3), np.float32)
+    for s in _bands(h, rows):
+        band = _lab_band(L_full[s], ab_full[s], lab)
+        rgb = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=rgb_scratch[:s.stop - s.start])
+        np.clip(rgb, 0.0, 1.0, out=rgb)
+        rgb *= np.float32(255.0)
+        rgb += np.float32(0.5)
+        np.copyto(out[s], rgb, casting="unsafe")  # truncates, as to_uint8's astype does
+    return out
+
+
+def _lab_band(L: np.ndarray, ab: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    return cv2.merge((L.astype(np.float32, copy=False), ab.astype(np.float32, copy=False)),
+                     dst=scratch[:L.shape[0]])
 
 
 def colorize_with_ab(rgb: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     """Keep the frame's own L, take chroma from ab_full; returns uint8 RGB."""
-    return to_uint8(recombine(luminance(rgb), ab_full))
+    return recombine_u8(luminance(rgb), ab_full)
 
 
 def gray_rgb(rgb: np.ndarray) -> np.ndarray:
     """The frame as the model sees it: L only, shown as neutral gray RGB (uint8)."""
     L = luminance(rgb)
-    return to_uint8(recombine(L, np.zeros(L.shape + (2,), np.float32)))
+    return recombine_u8(L, np.zeros(L.shape + (2,), np.float32))

@@ -24,6 +24,10 @@ from .media_color import frame_has_color as _frame_has_color
 from .media_video import CROP_TAG, DecodeFailure, VideoSource, frame_time, pixel_bit_depth
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+# Frames kept on the way to a target that was jumped to (rather than stepped back to): a viewer
+# shows a couple of frames behind the playhead. Every kept frame is fully decoded, while frames
+# further back only need their reference pictures decoded (see VideoSource.read).
+JUMP_KEEP = 2
 
 
 def _pin_malloc_mmap_threshold(limit: int = 1 << 20) -> None:
@@ -117,14 +121,36 @@ class MediaReader:
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_bytes = 0
         self._cache_limit = max(0, int(cache_bytes))
+        self._last_asked = -1     # the index of the previous read (hit or miss)
 
     # --------------------------------------------------------------- public API
-    def read(self, i: int) -> np.ndarray:
-        """Frame i as uint8 RGB (H, W, 3); a fresh array the caller may modify."""
+    def read(self, i: int, copy: bool = True) -> np.ndarray:
+        """Frame i as uint8 RGB (H, W, 3); a fresh array the caller may modify. With copy=False
+        it may share memory with the reader's cache and is read-only: for callers that only look
+        (it saves a 6 MB copy per 1080p frame)."""
         arr = self._get(i)
         if arr.dtype == np.uint16:
             return _u16_to_u8(arr)
-        return arr.copy()
+        if copy:
+            return arr.copy()
+        view = arr.view()
+        view.flags.writeable = False
+        return view
+
+    def prefetch(self, i: int) -> bool:
+        """Decode video frame i into the cache without converting it to RGB yet (the next read(i)
+        converts it), so a caller can split the work of a frame in two.  True when it decoded
+        something; False when there was nothing to do (cached already, an image sequence, or a
+        cache too small to keep the frame)."""
+        i = self._check(i)
+        if self._source is None:
+            raise MediaError(f"'{self.info.path}': the reader is closed")
+        if i in self._cache or not isinstance(self._source, VideoSource) or \
+                self._cache_limit < self.info.width * self.info.height * 3:
+            return False
+        previous, self._last_asked = self._last_asked, i
+        self._put(i, self._decode(i, previous, convert=False))
+        return True
 
     def read_float(self, i: int) -> np.ndarray:
         """Frame i as float32 RGB in [0, 1], keeping 16-bit precision when the source has it."""
@@ -187,6 +213,7 @@ class MediaReader:
         i = self._check(i)
         if self._source is None:
             raise MediaError(f"'{self.info.path}': the reader is closed")
+        previous, self._last_asked = self._last_asked, i
         hit = self._cache.get(i)
         if hit is not None:
             self._cache.move_to_end(i)
@@ -195,19 +222,26 @@ class MediaReader:
                 self._put(i, hit)
             return hit
         if isinstance(self._source, VideoSource):
-            # keep the frames just before the target: stepping backwards then hits the cache
-            per_frame = max(1, self.info.width * self.info.height * 3 * (2 if self.info.bit_depth > 8 else 1))
-            window = self._cache_limit // per_frame // 2
-            try:
-                arr = self._source.read(i, self._put, i - window)
-            except DecodeFailure as exc:
-                raise MediaError(f"'{self.info.path}': frame {i} could not be decoded ({exc})") from None
-            except av.FFmpegError as exc:
-                raise MediaError(f"'{self.info.path}': decoding frame {i} failed: {exc}") from None
+            arr = self._decode(i, previous)
         else:
             arr = self._source.read(i)
         self._put(i, arr)
         return arr
+
+    def _decode(self, i: int, previous: int, convert: bool = True):
+        # Stepping backwards (just before the previous read): keep the frames before the target,
+        # so the next steps back hit the cache. After a jump keep only a couple: decoding all of
+        # them would cost a long-GOP seek about a third more.
+        per_frame = max(1, self.info.width * self.info.height * 3 * (2 if self.info.bit_depth > 8 else 1))
+        window = self._cache_limit // per_frame // 2
+        if not 0 < previous - i <= window + JUMP_KEEP:
+            window = min(window, JUMP_KEEP)
+        try:
+            return self._source.read(i, self._put, i - window, convert=convert)
+        except DecodeFailure as exc:
+            raise MediaError(f"'{self.info.path}': frame {i} could not be decoded ({exc})") from None
+        except av.FFmpegError as exc:
+            raise MediaError(f"'{self.info.path}': decoding frame {i} failed: {exc}") from None
 
     def _put(self, i: int, item) -> None:
         """Cache an RGB array or a decoded (not yet converted) av.VideoFrame."""

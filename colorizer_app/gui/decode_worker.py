@@ -24,6 +24,7 @@ class Want:
     index: int
     source: bool       # decode the picture (source + gray)
     color: bool        # compose the colorized picture (needs chroma in the cache)
+    playhead: bool = False  # the frame on screen: done in one step; prefetches take three
 
 
 @dataclass
@@ -91,14 +92,40 @@ class DisplayWorker(LoopWorker):
         with self._lock:
             if not self._wanted:
                 return False
-            want = self._wanted.pop(0)
+            want = self._wanted[0]
             chroma, override = self._chroma, self._override
-            more = bool(self._wanted)
         if self._reader is None:
-            return more
+            with self._lock:
+                self._take(want)
+                return bool(self._wanted)
+        if not want.playhead and want.source and self._shared.get(self._path, want.index) is None:
+            # A prefetch takes three steps (decode, convert to RGB, pictures), so a new playhead
+            # (the artist jumped) waits for a third of one at most, not all of it.
+            self._prefetch(want)
+            return True
+        with self._lock:
+            self._take(want)
         self.frameDecoded.emit(self._make(want, chroma, override))
         with self._lock:
-            return bool(self._wanted) or more
+            return bool(self._wanted)
+
+    def _take(self, want: Want) -> None:
+        """Drop `want` from the head of the list, unless the GUI replaced the list meanwhile."""
+        if self._wanted and self._wanted[0] == want:
+            self._wanted.pop(0)
+
+    def _prefetch(self, want: Want) -> None:
+        """The first steps of a prefetch: decode the frame, or when the reader holds it decoded,
+        convert it into the shared frames (where the last step finds it). A failure is reported
+        at once, as a whole step would."""
+        try:
+            if not self._reader.prefetch(want.index):
+                self._read(want.index)
+        except Exception as exc:
+            with self._lock:
+                self._take(want)
+            self.frameDecoded.emit(FrameResult(self._generation, want.index,
+                                               error=_one_line(exc, self._path)))
 
     def _open(self, generation: int, path: str) -> None:
         from ..core import media
@@ -124,8 +151,7 @@ class DisplayWorker(LoopWorker):
         try:
             frame = self._shared.get(self._path, want.index)
             if frame is None:
-                frame = np.ascontiguousarray(self._reader.read(want.index))
-                self._shared.put(self._path, want.index, frame)
+                frame = self._read(want.index)
             has_color = bool(getattr(self._info, "has_color", True))
             if want.source:
                 res.source = frame
@@ -140,6 +166,12 @@ class DisplayWorker(LoopWorker):
         except Exception as exc:
             res.error = _one_line(exc, self._path)
         return res
+
+    def _read(self, index: int) -> np.ndarray:
+        # read-only, possibly the reader's cached array: shared frames are never edited in place
+        frame = np.ascontiguousarray(self._reader.read(index, copy=False))
+        self._shared.put(self._path, index, frame)
+        return frame
 
     def _letterbox(self, size: int, frame: np.ndarray):
         if self._box is None or self._box_size != size or \

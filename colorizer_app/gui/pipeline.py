@@ -20,12 +20,12 @@ from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .frames import BundleCache, FrameBundle, SharedFrames
 from .scheduler import Plan
-from .session import COLORIZED, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
+from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
 
 PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of travel)
 PREFETCH_BEHIND = 2
-COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE)
+COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 
 
 def default_model_path() -> str:
@@ -227,7 +227,7 @@ class Pipeline(QObject):
             col = (need_color and chroma is not None and chroma.has(i)
                    and (b is None or b.colorized is None or b.chroma_key != chroma.key))
             if src or col:
-                wants.append(Want(i, src, col))
+                wants.append(Want(i, src, col, playhead=i == p))
         return wants
 
     def _refresh(self, *_args, plan: bool = True) -> None:
