@@ -8,6 +8,7 @@ import pytest
 from colorizer_app.core import metrics as M
 from colorizer_app.core.temporal import curves, deflicker as D, flow as FL, shots as S
 from colorizer_app.core.temporal import propagate as P
+from colorizer_app.core.temporal import fill as fill_module
 from colorizer_app.core.temporal.propagate import (ChainTracker, FilmPropagator, Keyframe,
                                                    KeyframePropagator, PropagationFilter,
                                                    chroma_features, fit_chroma_map, propagate_mask,
@@ -213,7 +214,7 @@ def _ab_dist(x, y):
 def fill_width(request, monkeypatch):
     """The fills on the flow's work grid, and on a coarser one (as at 1080p)."""
     if request.param is not None:
-        monkeypatch.setattr(P, "FILL_WIDTH", request.param)
+        monkeypatch.setattr(fill_module, "FILL_WIDTH", request.param)   # read by _fill_shape
     return request.param
 
 
