@@ -42,7 +42,7 @@ def win(qtbot, tmp_path, assets):
 
 
 def paint(qtbot, w, ctl, colour, points):
-    before = w.pipeline.bundle(w.session.frame).colorized
+    before = wait_colorized(qtbot, w, w.session.frame)
     ctl.colour_panel.set_colour(*colour)
     stroke(qtbot, w, points)
     return before, wait_shows_expected(qtbot, w, ctl, w.session.frame)

@@ -140,6 +140,31 @@ def test_shot_detection_and_cut_editing_with_undo(qtbot, tmp_path, assets):
     assert w2.shutdown() and w.shutdown()
 
 
+def test_detection_ending_keeps_composed_frames_without_cut_bound_corrections(qtbot, tmp_path,
+                                                                              assets):
+    # Shot detection ends whenever the scan does; with no "until the next cut" correction
+    # nothing on screen depends on the cuts, so composed frames stay as they are.
+    w, ctl, tc = _open(qtbot, tmp_path, assets["const"], assets["clip"])
+    _wait_detected(qtbot, tc)
+    shown = w.pipeline.bundle(0).colorized
+    tc.detect_again()
+    _wait_detected(qtbot, tc)
+    qtbot.wait(50)                                 # the queued recompose, if any, has run
+    assert w.pipeline.bundle(0).colorized is shown and _shown(w) is shown
+    # with one, the frames are composed again with the new cuts
+    ctl.stack.new(chroma=GREEN, lifetime=Lifetime.until_cut(0, track=False))
+
+    def recomposed_after(old):
+        b = w.pipeline.bundle(0)
+        assert b.colorized is not None and b.colorized is not old and _shown(w) is b.colorized
+    qtbot.waitUntil(lambda: recomposed_after(shown), timeout=TIMEOUT)
+    shown = w.pipeline.bundle(0).colorized
+    tc.detect_again()
+    _wait_detected(qtbot, tc)
+    qtbot.waitUntil(lambda: recomposed_after(shown), timeout=TIMEOUT)
+    assert w.shutdown()
+
+
 def _model_picture(w, i):
     from colorizer_app.gui import compose
     chroma, b = w.pipeline.chroma, w.pipeline.bundle(i)

@@ -244,7 +244,10 @@ class PaintingController(QObject):
     def shots_changed(self) -> None:
         """The cuts changed: "until the next cut" lifetimes and their tracking follow."""
         self.tracking.request()
-        self.recompose()
+        # Only those lifetimes depend on the cuts: recomposing for nothing would drop every
+        # composed frame (seen when shot detection ends after the first frames are on screen).
+        if self.stack is not None and any(c.lifetime.kind == "until_cut" for c in self.stack):
+            self.recompose()
 
     def shutdown(self) -> bool:
         """Stop the tracking worker (the window calls this on close)."""
