@@ -68,6 +68,23 @@ def test_stepping_backwards_is_cached(long_gop):
         assert r.stats["seeks"] - seeks <= 1
 
 
+def test_decode_cost_predicts_the_work_of_a_read(long_gop, clipdir):
+    gops = clips.make_clip(clipdir / "gops12.mkv", n_frames=40, size=(96, 64), audio=False, gop=12)
+    with open_media(gops, cache_bytes=0) as r:
+        r.read(5)
+        assert r.decode_cost(6) == 1            # the next frame: one picture
+        assert r.decode_cost(8) == 3
+        # a jump decodes from the keyframe before the target (frames 24, 36 are keyframes)
+        assert r.decode_cost(30) == 7 and r.decode_cost(38) == 3
+        before = r.stats["decoded"]
+        r.read(30)
+        assert abs((r.stats["decoded"] - before) - 7) <= 3   # B-frame reordering: a few more
+        assert r.decode_cost(29) >= 6                      # backwards: seek again
+    with open_media(long_gop) as r:                         # with a cache: a cached frame is free
+        r.read(40)
+        assert r.decode_cost(40) == 0 and r.decode_cost(20) == 21
+
+
 def test_jump_skips_non_reference_pictures_and_stays_exact(long_gop):
     seq = _sequential(long_gop)
     per_frame = 96 * 64 * 3

@@ -152,6 +152,16 @@ class MediaReader:
         self._put(i, self._decode(i, previous, convert=False))
         return True
 
+    def decode_cost(self, i: int) -> int:
+        """Pictures the codec would decode for read(i): 0 when frame i is cached, 1 for an image
+        sequence; after a jump in long-GOP video, everything from the keyframe before it."""
+        i = self._check(i)
+        if i in self._cache or self._source is None:
+            return 0
+        if not isinstance(self._source, VideoSource):
+            return 1
+        return self._source.frames_to_decode(i)
+
     def read_float(self, i: int) -> np.ndarray:
         """Frame i as float32 RGB in [0, 1], keeping 16-bit precision when the source has it."""
         arr = self._get(i)

@@ -167,6 +167,16 @@ class VideoSource:
             self._seek(earlier)
             return self._run_to(i, target, keep, keep_from, convert)
 
+    def frames_to_decode(self, i: int) -> int:
+        """About how many pictures read(i) would decode from the current position (for callers
+        that can show something cheaper meanwhile, such as a display proxy)."""
+        target = int(self.index.pts[i])
+        key = None if self.index.ordinal else self.index.keyframe_at_or_before(target)
+        if self._can_run_forward_to(i, key):
+            return i - max(self._last, -1)
+        key_i = 0 if key is None else int(np.searchsorted(self.index.pts, key))
+        return i - key_i + 1
+
     def _can_run_forward_to(self, i: int, key: int | None) -> bool:
         """Whether decoding on from the current position reaches frame i without a seek
         being faster. Position -1 means "at the start" only after a fresh open."""

@@ -68,6 +68,12 @@ def build_actions(win) -> None:
     m.addAction(_act(win, "Zoom in", lambda: viewer.zoom_by(1.25), ["+", "="], name="zoomIn"))
     m.addAction(_act(win, "Zoom out", lambda: viewer.zoom_by(0.8), ["-"], name="zoomOut"))
     m.addSeparator()
+    a = _act(win, "Display &proxies while scrubbing", win.set_proxies_enabled, checkable=True,
+             name="proxies")
+    a.setToolTip("Build small intra-frame copies of HD films in the background so that "
+                 "scrubbing never waits on the codec (stored with the film's project data)")
+    a.setChecked(win.pipeline.proxies_enabled)
+    m.addAction(a)
     m.addAction(win.model_panel.toggleViewAction())
 
     # Playback

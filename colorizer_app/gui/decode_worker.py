@@ -4,19 +4,28 @@ thread.
 It keeps no queue.  The GUI replaces a short "wanted" list (playhead first, then a few frames in
 the direction of travel) every time the playhead moves; the worker takes the head of the current
 list each step.  Frames the artist scrubbed past were simply replaced, so they are never decoded.
+
+With a display proxy (core.proxy, built by the proxy worker) a playhead frame that would cost the
+codec a long decode is shown from the proxy first.  After a single jump the film's frame is
+decoded right after; while the playhead keeps moving (a drag, fast shuttle) that decode waits
+until it has rested SETTLE_S, so scrubbing never waits on the codec.
 """
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 
 from . import compose
 from .frames import SharedFrames
 from .workers import LoopWorker, close_quietly
+
+PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy
+SETTLE_S = 0.15      # moves closer than this are scrubbing: full decodes wait for this much rest
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class FrameResult:
     colorized: np.ndarray | None = None
     chroma_key: str | None = None
     error: str | None = None
+    proxy: bool = False         # source/gray are the display proxy scaled up, not the film's pixels
 
 
 class DisplayWorker(LoopWorker):
@@ -60,6 +70,9 @@ class DisplayWorker(LoopWorker):
         self._info = None
         self._box = None
         self._box_size = 0
+        self._proxy = None                  # core.proxy.ProxyStore or None
+        self._proxied = -1                  # the playhead frame last shown from the proxy
+        self._moved_at = self._moved_before = -1e9   # when the playhead last moved, and before
 
     # ---- called from the GUI thread ----------------------------------------------------------
     def open_film(self, generation: int, path: str) -> None:
@@ -70,7 +83,17 @@ class DisplayWorker(LoopWorker):
 
     def set_wanted(self, wanted: list[Want]) -> None:
         with self._lock:
+            old = next((w.index for w in self._wanted if w.playhead), None)
             self._wanted = list(wanted)
+            new = next((w.index for w in self._wanted if w.playhead), old)
+            if new != old:
+                self._moved_before, self._moved_at = self._moved_at, _now()
+        self.kick()
+
+    def set_proxy(self, store) -> None:
+        with self._lock:
+            self._proxy = store
+            self._proxied = -1
         self.kick()
 
     def set_chroma(self, cache) -> None:
@@ -93,11 +116,25 @@ class DisplayWorker(LoopWorker):
             if not self._wanted:
                 return False
             want = self._wanted[0]
-            chroma, override = self._chroma, self._override
+            chroma, override, proxy = self._chroma, self._override, self._proxy
+            moved_at, moved_before = self._moved_at, self._moved_before
         if self._reader is None:
             with self._lock:
                 self._take(want)
                 return bool(self._wanted)
+        if want.playhead and want.source and proxy is not None and \
+                self._shared.get(self._path, want.index) is None:
+            if want.index != self._proxied:
+                res = self._from_proxy(want, proxy)
+                if res is not None:
+                    self._proxied = want.index
+                    self.frameDecoded.emit(res)
+                    return True
+            elif moved_at - moved_before < SETTLE_S:
+                rest = SETTLE_S - (_now() - moved_at)
+                if rest > 0:                 # scrubbing: the codec waits until it rests
+                    QTimer.singleShot(int(rest * 1000) + 1, self.kick)
+                    return False
         if not want.playhead and want.source and self._shared.get(self._path, want.index) is None:
             # A prefetch takes three steps (decode, convert to RGB, pictures), so a new playhead
             # (the artist jumped) waits for a third of one at most, not all of it.
@@ -127,12 +164,29 @@ class DisplayWorker(LoopWorker):
             self.frameDecoded.emit(FrameResult(self._generation, want.index,
                                                error=_one_line(exc, self._path)))
 
+    def _from_proxy(self, want: Want, proxy) -> FrameResult | None:
+        """The playhead frame from the proxy, scaled to the film's size, when decoding it from
+        the film would cost PROXY_MIN_COST pictures or more; None otherwise."""
+        try:
+            if self._reader.decode_cost(want.index) < PROXY_MIN_COST:
+                return None
+            info = self._info
+            frame = proxy.read(want.index, size=(int(info.width), int(info.height)))
+        except Exception:  # a proxy being replaced or closed: decode from the film instead
+            return None
+        if frame is None:
+            return None
+        frame.flags.writeable = False
+        gray = compose.gray_view(frame, bool(getattr(info, "has_color", True)))
+        return FrameResult(self._generation, want.index, source=frame, gray=gray, proxy=True)
+
     def _open(self, generation: int, path: str) -> None:
         from ..core import media
         from ..core.chroma_cache import project_dir_for
 
         self._close_reader()
         self._generation, self._path = generation, path
+        self._proxied = -1
         try:
             self._reader = media.open_media(path)
             info = self._reader.info
@@ -186,6 +240,10 @@ class DisplayWorker(LoopWorker):
 
     def cleanup(self) -> None:
         self._close_reader()
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 def _one_line(exc: BaseException, path: str) -> str:

@@ -32,6 +32,7 @@ class FrameBundle:
     gray: np.ndarray
     colorized: np.ndarray | None = None
     chroma_key: str | None = None
+    proxy: bool = False     # source/gray come from the display proxy: a stand-in while scrubbing
     nbytes: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:

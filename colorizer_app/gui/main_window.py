@@ -214,8 +214,15 @@ class MainWindow(QMainWindow):
         size = self.settings.value("model/workSize", 0, int)
         if size:
             self.session.set_work_size(size)
+        proxies = self.settings.value("view/proxies", True, bool)
+        self.pipeline.set_proxies_enabled(proxies)
+        self.actions_by_name["proxies"].setChecked(proxies)
         self.session.workSizeChanged.connect(lambda v: self.settings.setValue("model/workSize", v))
         self.session.viewModeChanged.connect(lambda m: self.settings.setValue("view/mode", m))
+
+    def set_proxies_enabled(self, enabled: bool) -> None:
+        self.pipeline.set_proxies_enabled(enabled)
+        self.settings.setValue("view/proxies", bool(enabled))
 
     def closeEvent(self, ev) -> None:
         self.shutdown()

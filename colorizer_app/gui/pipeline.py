@@ -6,6 +6,9 @@ in-memory frames ready for the viewer, and turns session changes into worker req
     session.frameChanged ──► wanted frames (display worker), plan (colorize worker)
     colorize worker ──colorized──► chroma cache on disk ──► display worker composes ──► viewer
 
+A third worker builds the film's display proxy in the background (proxy_worker.py); the display
+worker shows proxy frames while the artist scrubs a long-GOP film.
+
 Widgets never see a worker: they read `bundle(i)` and listen to `bundleReady`.
 """
 from __future__ import annotations
@@ -19,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .frames import BundleCache, FrameBundle, SharedFrames
+from .proxy_worker import ProxyWorker, wants_proxy
 from .scheduler import Plan
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
@@ -57,6 +61,7 @@ class Pipeline(QObject):
     busy = Signal(bool)
     workerError = Signal(str)
     cacheInvalidated = Signal()        # in-memory frames changed wholesale (timeline redraw)
+    proxyProgress = Signal(int, int)   # display proxy: frames built, frames (0, 0: no proxy)
 
     def __init__(self, session: Session, parent: QObject | None = None,
                  memory_budget: int = 768 << 20):
@@ -73,6 +78,8 @@ class Pipeline(QObject):
         self._reported_errors: set[tuple[int, int]] = set()
         self._paint_override = None
         self._temporal_hook = None
+        self.proxies_enabled = True
+        self._opened = None                # (generation, MediaInfo, project dir) of the film
 
         self.display = DisplayWorker(self.shared)
         self.colorizer = ColorizeWorker(self.shared)
@@ -90,8 +97,13 @@ class Pipeline(QObject):
         self.colorizer.progress.connect(self.progress)
         self.colorizer.busy.connect(self.busy)
         self.colorizer.failed.connect(self.workerError)
+        self.proxy = ProxyWorker()
+        self.proxy.storeReady.connect(self._on_proxy_store)
+        self.proxy.progress.connect(self.proxyProgress)
+        self.proxy.failed_quietly.connect(self.workerError)
         self._display_thread = WorkerThread(self.display, "bento-display")
         self._colorize_thread = WorkerThread(self.colorizer, "bento-colorize")
+        self._proxy_thread = WorkerThread(self.proxy, "bento-proxy")
 
         session.frameChanged.connect(self._refresh)
         session.inOutChanged.connect(lambda *_: self._refresh())
@@ -105,6 +117,10 @@ class Pipeline(QObject):
         self.bundles.clear()
         self.shared.clear()
         self.cacheInvalidated.emit()
+        self._opened = None
+        self.display.set_proxy(None)
+        self.proxy.set_film(self._generation)
+        self.proxyProgress.emit(0, 0)
         self.display.open_film(self._generation, str(path))
 
     def _on_film_opened(self, generation: int, info, project_dir: str) -> None:
@@ -118,12 +134,38 @@ class Pipeline(QObject):
         if os.path.isfile(film.path):
             fingerprint["bytes"] = os.path.getsize(film.path)
         self.colorizer.set_film(film.path, project_dir, fingerprint)
+        self._opened = (generation, info, project_dir, fingerprint)
+        self._start_proxy()
         self.session.set_film(film)
         self._apply_model()
 
     def _on_film_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.filmFailed.emit(message)
+
+    # ---- display proxy -----------------------------------------------------------------------
+    def set_proxies_enabled(self, enabled: bool) -> None:
+        """Build and use display proxies (on by default); off stops the build and shows only
+        decoded frames.  What was built stays on disk for next time."""
+        if bool(enabled) == self.proxies_enabled:
+            return
+        self.proxies_enabled = bool(enabled)
+        self.display.set_proxy(None)
+        self._start_proxy()
+
+    def _start_proxy(self) -> None:
+        if self._opened is None:
+            return
+        generation, info, project_dir, fingerprint = self._opened
+        if self.proxies_enabled and project_dir and wants_proxy(info):
+            self.proxy.set_film(generation, info, os.path.join(project_dir, "proxy"), fingerprint)
+        else:
+            self.proxy.set_film(generation)
+            self.proxyProgress.emit(0, 0)
+
+    def _on_proxy_store(self, generation: int, store) -> None:
+        if generation == self._generation and self.proxies_enabled:
+            self.display.set_proxy(store)
 
     # ---- model -------------------------------------------------------------------------------
     def _apply_model(self, *_args) -> None:
@@ -223,7 +265,7 @@ class Pipeline(QObject):
             if not 0 <= i < n:
                 continue
             b = self.bundles.peek(i)
-            src = b is None
+            src = b is None or b.proxy
             col = (need_color and chroma is not None and chroma.has(i)
                    and (b is None or b.colorized is None or b.chroma_key != chroma.key))
             if src or col:
@@ -249,10 +291,13 @@ class Pipeline(QObject):
                 self.workerError.emit(f"Frame {res.index}: {res.error}")
             return
         b = self.bundles.peek(res.index)
+        if res.proxy and b is not None and not b.proxy:
+            return                         # the film's own pixels arrived first: keep them
         if res.source is not None:
             b = FrameBundle(res.index, res.source, res.gray,
                             res.colorized if res.colorized is not None else (b.colorized if b else None),
-                            res.chroma_key if res.colorized is not None else (b.chroma_key if b else None))
+                            res.chroma_key if res.colorized is not None else (b.chroma_key if b else None),
+                            proxy=res.proxy)
             self.bundles.put(b, protect=self.session.frame)
         elif b is not None and res.colorized is not None:
             self.bundles.update_colorized(res.index, res.colorized, res.chroma_key)
@@ -262,7 +307,8 @@ class Pipeline(QObject):
 
     # ---- teardown ----------------------------------------------------------------------------
     def shutdown(self) -> bool:
-        """Stop both workers and wait for them; True when both ended in time."""
+        """Stop the workers and wait for them; True when all ended in time."""
+        ok0 = self._proxy_thread.stop()
         ok1 = self._display_thread.stop()
         ok2 = self._colorize_thread.stop(timeout_ms=30000)
-        return ok1 and ok2
+        return ok0 and ok1 and ok2

@@ -29,6 +29,7 @@ class StatusBar(QStatusBar):
         self.model = self._label("model")
         self.play = self._label("playback")
         self.busy = self._label("busy")
+        self.proxy = self._label("proxy")
         session.filmChanged.connect(self._on_film)
         session.frameChanged.connect(self._on_frame)
         session.workSizeChanged.connect(lambda *_: self._on_model())
@@ -37,6 +38,7 @@ class StatusBar(QStatusBar):
         player.speedChanged.connect(lambda *_: self._on_play())
         player.droppedChanged.connect(lambda *_: self._on_play())
         pipeline.workerError.connect(lambda msg: self.showMessage(msg, 8000))
+        pipeline.proxyProgress.connect(self._on_proxy)
         self._on_film(session.film)
         self._on_model()
 
@@ -64,6 +66,11 @@ class StatusBar(QStatusBar):
             return
         self.frame.setText(f"Frame {index}")
         self.tc.setText(timecode(index, film.fps))
+
+    def _on_proxy(self, done: int, total: int) -> None:
+        self.proxy.setText(f"proxy {100 * done // total} %" if total and done < total else "")
+        self.proxy.setToolTip("Display proxy built in the background; scrubbing shows proxy "
+                              "frames until the film's own are decoded" if total else "")
 
     def _on_model(self) -> None:
         name = self.pipeline.model_name or "no model"

@@ -291,7 +291,7 @@ class PaintingController(QObject):
     def frame_data(self, frame: int):
         """(model chroma ab_full, L_full) of a frame, as the display worker composes them."""
         chroma, b = self.pipeline.chroma, self.pipeline.bundle(frame)
-        if chroma is None or b is None:
+        if chroma is None or b is None or b.proxy:   # a proxy's L is a stand-in: wait for the film's
             return None
         key = (frame, chroma.key)
         if key not in self._frame_data:
