@@ -193,3 +193,25 @@ def test_history_is_capped_by_bytes(qtbot, win):
     assert cmds[0].expired and not cmds[1].expired and "expired" in cmds[0].text()
     ctl.undo.undo()                 # the newest still undoes exactly
     assert ctl.stack[0].mask.get_patch((55, 25, 66, 56)).max() == 0
+
+
+def test_results_composed_before_a_change_never_reach_the_screen(qtbot, win):
+    # The display worker may be composing a frame while the corrections change; that result
+    # (and a second compose of an unchanged frame) must not replace what the viewer shows.
+    from colorizer_app.gui.decode_worker import FrameResult
+    w, ctl = win
+    pipe = w.pipeline
+    wait_colorized(qtbot, w)
+    b = pipe.bundle(0)
+    shown, gen, key = b.colorized, b.compose_gen, pipe.chroma.key
+    pipe._on_frame(FrameResult(pipe._generation, 0, colorized=shown.copy(), chroma_key=key, gen=gen))
+    assert pipe.bundle(0).colorized is shown               # a duplicate: the same array stays
+    pipe._on_frame(FrameResult(pipe._generation, 0, colorized=np.zeros_like(shown),
+                               chroma_key="another model", gen=gen))
+    assert pipe.bundle(0).colorized is shown               # another model's picture: dropped
+    pipe.recompose_frames([0])                             # e.g. new temporal chroma for frame 0
+    stale = np.zeros_like(shown)
+    pipe._on_frame(FrameResult(pipe._generation, 0, colorized=stale, chroma_key=key, gen=gen))
+    assert pipe.bundle(0).colorized is not stale and w.viewer.current_pictures()["left"] is not stale
+    fresh = wait_shows_expected(qtbot, w, ctl)             # asked again: the current composition
+    assert pipe.bundle(0).compose_gen != gen and np.array_equal(fresh, shown)

@@ -30,6 +30,8 @@ def clip(tmp_path):
 def _painted_window(qtbot, tmp_path, assets, clip):
     w, ctl = make_window(qtbot, tmp_path, assets["const"])
     open_and_wait(qtbot, w, clip)
+    # the cuts are saved with the project: a reopened one must not run (and record) detection
+    qtbot.waitUntil(lambda: not w.temporal.detecting, timeout=30000)
     w.pipeline.set_background(False)
     ctl.set_brush_active(True)
     ctl.brush_panel.set_size(20)

@@ -34,6 +34,7 @@ class Want:
     source: bool       # decode the picture (source + gray)
     color: bool        # compose the colorized picture (needs chroma in the cache)
     playhead: bool = False  # the frame on screen: done in one step; prefetches take three
+    gen: tuple = ()    # the pipeline's compose generation of the frame, echoed in the result
 
 
 @dataclass
@@ -48,6 +49,7 @@ class FrameResult:
     chroma_key: str | None = None
     error: str | None = None
     proxy: bool = False         # source/gray are the display proxy scaled up, not the film's pixels
+    gen: tuple = ()             # Want.gen: a result composed before a later change is not current
 
 
 class DisplayWorker(LoopWorker):
@@ -201,7 +203,7 @@ class DisplayWorker(LoopWorker):
         self.filmOpened.emit(generation, info, project)
 
     def _make(self, want: Want, chroma, override) -> FrameResult:
-        res = FrameResult(self._generation, want.index)
+        res = FrameResult(self._generation, want.index, gen=want.gen)
         try:
             frame = self._shared.get(self._path, want.index)
             if frame is None:

@@ -33,6 +33,7 @@ class FrameBundle:
     colorized: np.ndarray | None = None
     chroma_key: str | None = None
     proxy: bool = False     # source/gray come from the display proxy: a stand-in while scrubbing
+    compose_gen: tuple = ()  # the pipeline's compose generation `colorized` was made for
     nbytes: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -80,12 +81,13 @@ class BundleCache:
         self._bytes += bundle.nbytes
         self._evict(protect if protect is not None else bundle.index)
 
-    def update_colorized(self, index: int, colorized: np.ndarray | None, key: str | None) -> None:
+    def update_colorized(self, index: int, colorized: np.ndarray | None, key: str | None,
+                         gen: tuple = ()) -> None:
         b = self._items.get(index)
         if b is None:
             return
         self._bytes -= b.nbytes
-        b.colorized, b.chroma_key = colorized, key
+        b.colorized, b.chroma_key, b.compose_gen = colorized, key, gen
         b.recount()
         self._bytes += b.nbytes
 

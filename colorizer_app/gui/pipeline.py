@@ -79,6 +79,11 @@ class Pipeline(QObject):
         self._paint_override = None
         self._temporal_hook = None
         self.proxies_enabled = True
+        # Compose generations: a result composed before the corrections, the temporal chroma or
+        # the model changed is stale even when it arrives after the change (the worker may have
+        # been composing it meanwhile); and a second result of an unchanged frame is a duplicate.
+        self._gen_base = 0
+        self._frame_gen: dict[int, int] = {}
         self._opened = None                # (generation, MediaInfo, project dir) of the film
 
         self.display = DisplayWorker(self.shared)
@@ -114,6 +119,7 @@ class Pipeline(QObject):
     # ---- film --------------------------------------------------------------------------------
     def open_film(self, path: str) -> None:
         self._generation += 1
+        self._new_compose_gen()
         self.bundles.clear()
         self.shared.clear()
         self.cacheInvalidated.emit()
@@ -188,6 +194,7 @@ class Pipeline(QObject):
     def _on_cache_changed(self, cache) -> None:
         self.chroma = cache
         self.display.set_chroma(cache)
+        self._new_compose_gen()
         self.bundles.drop_colorized(keep_key=cache.key if cache is not None else None)
         self.chromaReset.emit()
         self._refresh()
@@ -230,16 +237,25 @@ class Pipeline(QObject):
             def override(i, ab, L, t=t, p=p):
                 return p(i, t(i, ab, L), L)
         self.display.set_override(override)
+        self._new_compose_gen()
         self.bundles.drop_colorized(keep_key=None)
         self._refresh(plan=False)
 
     def recompose_frames(self, indices) -> None:
         """Compose these frames again; the viewer keeps the current picture until then."""
         for i in indices:
+            self._frame_gen[i] = self._frame_gen.get(i, 0) + 1
             b = self.bundles.peek(i)
             if b is not None and b.colorized is not None:
                 self.bundles.update_colorized(i, b.colorized, None)
         self._refresh(plan=False)
+
+    def _new_compose_gen(self) -> None:
+        self._gen_base += 1
+        self._frame_gen.clear()
+
+    def _gen(self, index: int) -> tuple:
+        return self._gen_base, self._frame_gen.get(index, 0)
 
     def _wanted(self) -> list[Want]:
         s = self.session
@@ -269,7 +285,7 @@ class Pipeline(QObject):
             col = (need_color and chroma is not None and chroma.has(i)
                    and (b is None or b.colorized is None or b.chroma_key != chroma.key))
             if src or col:
-                wants.append(Want(i, src, col, playhead=i == p))
+                wants.append(Want(i, src, col, playhead=i == p, gen=self._gen(i)))
         return wants
 
     def _refresh(self, *_args, plan: bool = True) -> None:
@@ -293,17 +309,29 @@ class Pipeline(QObject):
         b = self.bundles.peek(res.index)
         if res.proxy and b is not None and not b.proxy:
             return                         # the film's own pixels arrived first: keep them
+        colorized, stale = res.colorized, False
+        if colorized is not None and (self.chroma is None or res.chroma_key != self.chroma.key
+                                      or res.gen != self._gen(res.index)):
+            colorized, stale = None, True  # composed before a change: ask for it again below
         if res.source is not None:
+            keep = colorized is None and b is not None
             b = FrameBundle(res.index, res.source, res.gray,
-                            res.colorized if res.colorized is not None else (b.colorized if b else None),
-                            res.chroma_key if res.colorized is not None else (b.chroma_key if b else None),
-                            proxy=res.proxy)
+                            b.colorized if keep else colorized,
+                            b.chroma_key if keep else res.chroma_key if colorized is not None else None,
+                            proxy=res.proxy,
+                            compose_gen=b.compose_gen if keep else res.gen)
             self.bundles.put(b, protect=self.session.frame)
-        elif b is not None and res.colorized is not None:
-            self.bundles.update_colorized(res.index, res.colorized, res.chroma_key)
+        elif b is not None and colorized is not None:
+            if b.colorized is not None and b.chroma_key == res.chroma_key and b.compose_gen == res.gen:
+                return                     # a duplicate of the picture shown: keep that array
+            self.bundles.update_colorized(res.index, colorized, res.chroma_key, res.gen)
         else:
+            if stale:
+                self._refresh(plan=False)
             return
         self.bundleReady.emit(res.index)
+        if stale:
+            self._refresh(plan=False)
 
     # ---- teardown ----------------------------------------------------------------------------
     def shutdown(self) -> bool:
