@@ -84,7 +84,7 @@ class Pipeline(QObject):
         # been composing it meanwhile); and a second result of an unchanged frame is a duplicate.
         self._gen_base = 0
         self._frame_gen: dict[int, int] = {}
-        self._opened = None                # (generation, MediaInfo, project dir) of the film
+        self._opened = None                # (generation, MediaInfo, project dir, fingerprint)
 
         self.display = DisplayWorker(self.shared)
         self.colorizer = ColorizeWorker(self.shared)
