@@ -167,3 +167,30 @@ def test_app_builds_the_proxy_scrubs_with_it_and_reuses_it(qtbot, tmp_path, film
     qtbot.waitUntil(lambda: progress2 and progress2[-1][1] == N, timeout=TIMEOUT)
     assert [p for p in progress2 if p != (0, 0)][0] == (N, N)
     assert w2.shutdown()
+
+
+def test_building_pauses_while_the_artist_is_at_work(qapp, tmp_path, monkeypatch, film):
+    # a lowest-priority thread holding the GIL stalls the GUI: it builds only when the artist idles
+    path, _frames = film
+    clock = [100.0]
+    monkeypatch.setattr(proxy_worker, "_now", lambda: clock[0])
+    monkeypatch.setattr(core_proxy, "PROXY_MAX_SIDE", PROXY_SIDE)
+    w = proxy_worker.ProxyWorker()
+    progress = []
+    w.progress.connect(lambda d, t: progress.append(d))
+    with open_media(path) as r:
+        info = r.info
+    try:
+        w.set_film(1, info, str(tmp_path / "proxy"), {"film": "t"})
+        assert w.step()                                # opens the store
+        assert w.step() and w._store.count() == 2      # builds while idle
+        w.note_activity()
+        clock[0] += proxy_worker.IDLE_S / 2
+        assert not w.step() and w._store.count() == 2  # paused
+        clock[0] += proxy_worker.IDLE_S / 2 + 0.01
+        while w.step():
+            pass
+        assert w._store.complete and progress[-1] == N
+    finally:
+        w.request_stop()
+        w.cleanup()

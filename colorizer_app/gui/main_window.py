@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout,
+                               QWidget)
 
 from .actions import build_actions
 from .model_panel import ModelPanel
@@ -26,6 +27,23 @@ APP_NAME = "BentoColor Studio"
 MAX_RECENT = 10
 FILM_FILTER = ("Films and image sequences (*.mp4 *.mov *.mkv *.avi *.m4v *.webm *.mxf *.mpg "
                "*.mpeg *.ts *.png *.tif *.tiff *.jpg *.jpeg);;All files (*)")
+
+
+_INPUT_EVENTS = frozenset({QEvent.Type.MouseMove, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel,
+                           QEvent.Type.KeyPress, QEvent.Type.TabletMove})
+
+
+class _ActivityFilter(QObject):
+    """Tells the pipeline the artist is at work (background proxy building pauses meanwhile)."""
+
+    def __init__(self, pipeline, parent: QObject):
+        super().__init__(parent)
+        self._note = pipeline.proxy.note_activity
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() in _INPUT_EVENTS:
+            self._note()
+        return False
 
 
 def default_settings() -> QSettings:
@@ -67,6 +85,7 @@ class MainWindow(QMainWindow):
         self.temporal = attach_temporal(self)
 
         self.viewer.frameShown.connect(self.player.frame_shown)
+        QApplication.instance().installEventFilter(_ActivityFilter(self.pipeline, self))
         self.player.speedChanged.connect(
             lambda sp: self.pipeline.set_direction(-1 if sp < 0 else 1, sp != 0))
         self.session.viewModeChanged.connect(self._sync_view_actions)

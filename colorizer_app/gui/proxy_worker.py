@@ -2,9 +2,10 @@
 
 Scrubbing a long-GOP film decodes from the previous keyframe at every jump; with a proxy the
 display worker shows the frame from it at once and decodes full resolution only once the
-playhead rests.  The build reads the film in order (cheap) at the lowest CPU priority, so it
-takes the cores only when the artist and the network leave them idle; what is built survives
-quitting and is reused the next time the film is opened.
+playhead rests.  The build reads the film in order (cheap) at the lowest CPU priority, and it
+pauses while the artist is at work (input events, a moving playhead): a thread that low, holding
+the GIL when the kernel preempts it, stalled the GUI thread for up to ~190 ms in bench_gui.  What
+is built survives quitting and is reused the next time the film is opened.
 """
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ import shutil
 import threading
 import time
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 
 from .workers import LoopWorker, close_quietly
 
 # Films smaller than this decode quickly enough anyway (and a proxy would be as large as they are).
 PROXY_MIN_PIXELS = 1280 * 720
 PROGRESS_EVERY_S = 0.5
+IDLE_S = 1.5            # the build resumes this long after the artist's last input
 # Room a proxy needs: JPEG bytes per proxy pixel (measured 0.15 on grainy 960x540 colour frames),
 # with twice that left free so the proxy never fills the disk the artist's renders need.
 BYTES_PER_PIXEL = 0.15
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 def wants_proxy(info) -> bool:
@@ -49,6 +55,7 @@ class ProxyWorker(LoopWorker):
         self._builder = None
         self._generation = 0
         self._last_progress = 0.0
+        self._busy_until = 0.0   # written by the GUI thread (one float: atomic under the GIL)
 
     # ---- GUI thread ----------------------------------------------------------------------
     def set_film(self, generation: int, info=None, directory: str = "",
@@ -57,6 +64,10 @@ class ProxyWorker(LoopWorker):
         with self._lock:
             self._request = (generation, info, str(directory), dict(fingerprint or {}))
         self.kick()
+
+    def note_activity(self) -> None:
+        """The artist is at work: pause building for IDLE_S (cheap; called on every input)."""
+        self._busy_until = _now() + IDLE_S
 
     # ---- worker thread -------------------------------------------------------------------
     def step(self) -> bool:
@@ -67,8 +78,12 @@ class ProxyWorker(LoopWorker):
             return self._builder is not None
         if self._builder is None:
             return False
+        rest = self._busy_until - _now()
+        if rest > 0:
+            QTimer.singleShot(int(rest * 1000) + 1, self.kick)
+            return False
         try:
-            done = self._builder.step(hint=0, max_frames=4)
+            done = self._builder.step(hint=0, max_frames=2)
         except Exception as exc:  # a full disk, a vanished film: viewing goes on without proxy
             self.failed_quietly.emit(f"Display proxy stopped: {exc}")
             self._close()
