@@ -124,20 +124,12 @@ class DisplayWorker(LoopWorker):
             with self._lock:
                 self._take(want)
                 return bool(self._wanted)
-        if want.playhead and want.source and proxy is not None and \
-                self._shared.get(self._path, want.index) is None:
-            if want.index != self._proxied:
-                res = self._from_proxy(want, proxy)
-                if res is not None:
-                    self._proxied = want.index
-                    self.frameDecoded.emit(res)
-                    return True
-            elif moved_at - moved_before < SETTLE_S:
-                rest = SETTLE_S - (_now() - moved_at)
-                if rest > 0:                 # scrubbing: the codec waits until it rests
-                    QTimer.singleShot(int(rest * 1000) + 1, self.kick)
-                    return False
-        if not want.playhead and want.source and self._shared.get(self._path, want.index) is None:
+        to_decode = want.source and self._shared.get(self._path, want.index) is None
+        if to_decode and want.playhead and proxy is not None:
+            handled = self._proxy_step(want, proxy, moved_at, moved_before)
+            if handled is not None:
+                return handled
+        if to_decode and not want.playhead:
             # A prefetch takes three steps (decode, convert to RGB, pictures), so a new playhead
             # (the artist jumped) waits for a third of one at most, not all of it.
             self._prefetch(want)
@@ -165,6 +157,22 @@ class DisplayWorker(LoopWorker):
                 self._take(want)
             self.frameDecoded.emit(FrameResult(self._generation, want.index,
                                                error=_one_line(exc, self._path)))
+
+    def _proxy_step(self, want: Want, proxy, moved_at: float, moved_before: float) -> bool | None:
+        """Show the playhead frame from the proxy, or hold the codec back while scrubbing: the
+        step's return value; None when the film is to be decoded now."""
+        if want.index != self._proxied:
+            res = self._from_proxy(want, proxy)
+            if res is None:
+                return None
+            self._proxied = want.index
+            self.frameDecoded.emit(res)
+            return True
+        rest = SETTLE_S - (_now() - moved_at)
+        if moved_at - moved_before < SETTLE_S and rest > 0:   # scrubbing: wait until it rests
+            QTimer.singleShot(int(rest * 1000) + 1, self.kick)
+            return False
+        return None
 
     def _from_proxy(self, want: Want, proxy) -> FrameResult | None:
         """The playhead frame from the proxy, scaled to the film's size, when decoding it from

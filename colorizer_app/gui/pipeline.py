@@ -317,28 +317,26 @@ class Pipeline(QObject):
         b = self.bundles.peek(res.index)
         if res.proxy and b is not None and not b.proxy:
             return                         # the film's own pixels arrived first: keep them
-        colorized, stale = res.colorized, False
-        if colorized is not None and (self.chroma is None or res.chroma_key != self.chroma.key
-                                      or res.gen != self._gen(res.index)):
-            colorized, stale = None, True  # composed before a change: ask for it again below
-        if res.source is not None:
-            keep = colorized is None and b is not None
-            b = FrameBundle(res.index, res.source, res.gray,
-                            b.colorized if keep else colorized,
-                            b.chroma_key if keep else res.chroma_key if colorized is not None else None,
-                            proxy=res.proxy,
-                            compose_gen=b.compose_gen if keep else res.gen)
-            self.bundles.put(b, protect=self.session.frame)
-        elif b is not None and colorized is not None:
-            if b.colorized is not None and b.chroma_key == res.chroma_key and b.compose_gen == res.gen:
-                return                     # a duplicate of the picture shown: keep that array
-            self.bundles.update_colorized(res.index, colorized, res.chroma_key, res.gen)
+        stale = res.colorized is not None and (
+            self.chroma is None or res.chroma_key != self.chroma.key
+            or res.gen != self._gen(res.index))
+        if stale or res.colorized is None:  # no (current) picture: the bundle keeps its own
+            colour = (b.colorized, b.chroma_key, b.compose_gen) if b is not None else (None, None, ())
         else:
-            if stale:
-                self._refresh(plan=False)
-            return
-        self.bundleReady.emit(res.index)
-        if stale:
+            colour = (res.colorized, res.chroma_key, res.gen)
+        if res.source is not None:
+            colorized, key, gen = colour
+            self.bundles.put(FrameBundle(res.index, res.source, res.gray, colorized, key,
+                                         proxy=res.proxy, compose_gen=gen),
+                             protect=self.session.frame)
+            self.bundleReady.emit(res.index)
+        elif b is not None and colour[0] is not b.colorized:
+            # the same key and generation again is a duplicate compose: keep the array on screen
+            duplicate = b.colorized is not None and (b.chroma_key, b.compose_gen) == colour[1:]
+            if not duplicate:
+                self.bundles.update_colorized(res.index, *colour)
+                self.bundleReady.emit(res.index)
+        if stale:                          # composed before a change: ask for it again
             self._refresh(plan=False)
 
     # ---- teardown ----------------------------------------------------------------------------
