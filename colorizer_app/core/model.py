@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -17,8 +18,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-DEFAULT_MODEL = RESOURCES / "models" / "bento_default.keras"
+# The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
+# zip-safe: installed packages are plain folders, so the traversable is a real path).
+DEFAULT_MODEL = Path(str(resources.files("colorizer_app") / "resources" / "models" / "bento_default.keras"))
 
 GEN_DOWN = (64, 128, 256, 512, 512, 512)   # encoder filters; the first block has no batch norm
 GEN_UP = (512, 512, 256, 128, 64)          # decoder filters; dropout on the first two, as pix2pix
