@@ -1,5 +1,6 @@
 """core.writer: round trips through every output format, audio, atomic finish."""
 import os
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -144,7 +145,8 @@ def test_partial_file_is_hidden_until_close(tmp_path):
     w = open_writer(out, 64, 48, 24)
     w.write(clips.synthetic_frame(0, (64, 48)))
     names = os.listdir(tmp_path)
-    assert names == [".film.partial.mp4"] and not out.exists()
+    assert len(names) == 1 and not out.exists()
+    assert re.fullmatch(rf"\.film\.{os.getpid()}-[0-9a-f]{{8}}\.partial\.mp4", names[0])
     w.close()
     assert os.listdir(tmp_path) == ["film.mp4"]
 

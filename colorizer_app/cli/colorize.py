@@ -31,6 +31,12 @@ def add_temporal_arguments(p) -> None:
                         "keyframe whose colours flow through its shot")
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an error: libraries (Keras) put whole reports in their messages."""
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0]
+
+
 def note(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -48,13 +54,34 @@ def load_colorizer(model: str | None, size: int | None, batch_size: int = 4):
     from ..core.inference import DEFAULT_SIZE, Colorizer
     from ..core.model import DEFAULT_MODEL, ModelError
 
-    size = size or DEFAULT_SIZE
+    size = DEFAULT_SIZE if size is None else size
     if size % 64 or size < 64:
         raise CliError(f"--size must be a positive multiple of 64, got {size}")
     try:
         return Colorizer(model or DEFAULT_MODEL, size=size, batch_size=batch_size)
     except ModelError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(one_line(exc)) from None
+
+
+def check_not_input(out: str, *inputs: str) -> None:
+    """Refuse, before any work, an output that is or would write into an input."""
+    from ..core.writer import WriterError, refuse_input_as_output
+    try:
+        refuse_input_as_output(out, inputs)
+    except WriterError as exc:
+        raise CliError(one_line(exc)) from None
+
+
+def report_losses(src: str, info, replaced: list, first_error) -> bool:
+    """Warnings for every frame that did not come from the film; True when there were any."""
+    from ..core.media_fill import lost_frames_warning
+    if replaced:
+        print(f"warning: {lost_frames_warning(src, replaced, first_error)}")
+    if info.lost_frames:
+        what = "the file is truncated" if info.truncated else "frame numbers are missing"
+        print(f"warning: {info.lost_frames} frame(s) of '{src}' could not be decoded ({what}; "
+              f"{info.frame_count} of {info.frame_count + info.lost_frames} frames are there)")
+    return bool(replaced or info.lost_frames)
 
 
 def run(args) -> int:
@@ -65,12 +92,13 @@ def run(args) -> int:
     if not Path(args.input).exists() and "%" not in args.input:
         raise CliError(f"{args.input}: no such file")
     check_output_writable(args.output)
+    check_not_input(args.output, args.input)
     try:
         with open_media(args.input) as reader:
             info = reader.info
         parse_range(args.frames, info.frame_count)
     except (MediaError, ValueError) as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(one_line(exc)) from None
     colorizer = load_colorizer(args.model, args.size, args.batch_size)
     bit_depth = args.bit_depth or (16 if Path(args.output).suffix.lower() in (".tif", ".tiff")
                                    or args.output.lower().endswith((".tif", ".tiff")) else 8)
@@ -85,11 +113,10 @@ def run(args) -> int:
             result = colorize_film(args.input, args.output, colorizer, frames=args.frames,
                                    progress=ProgressBar("colorize"), bit_depth=bit_depth)
     except (MediaError, ValueError, OSError) as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(one_line(exc)) from None
     print(f"{args.output}: {result.frames_written} frames at {info.fps} fps in {result.seconds:.1f} s "
           f"({result.fps:.1f} fps)")
-    if result.lost_frames or info.lost_frames:
-        print(f"warning: {max(result.lost_frames, info.lost_frames)} frame(s) could not be decoded "
-              f"from {args.input} (truncated or damaged file)")
-        return 1
-    return 0
+    for e in result.errors:
+        print(f"warning: {e}")
+    lost = report_losses(args.input, info, result.replaced, result.first_error)
+    return 1 if lost or result.lost_frames or result.errors else 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import CliError
-from .colorize import add_temporal_arguments, note
+from .colorize import add_temporal_arguments, check_not_input, note, report_losses
 
 
 def register(sub) -> None:
@@ -66,6 +66,7 @@ def run_render(args) -> int:
         raise CliError(f"{args.model}: no such model file")
     try:
         project = open_project(path)
+        check_not_input(args.output, project.source_path, str(path))
         for w in project.warnings:
             print(f"warning: {w}")
         job = RenderJob.from_project(project, model=args.model, size=args.size)
@@ -86,7 +87,10 @@ def run_render(args) -> int:
           f"written, {result.cache_hits} from the chroma cache) in {result.seconds:.1f} s")
     for e in result.errors:
         print(f"warning: {e}")
-    return 1 if result.frames_written < result.stop - result.start else 0
+    lost = report_losses(project.source_path, result.source_info, result.replaced,
+                         result.first_error)
+    short = result.frames_written < result.stop - result.start
+    return 1 if short or lost or result.errors else 0
 
 
 def run_join(args) -> int:

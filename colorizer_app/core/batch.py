@@ -17,6 +17,7 @@ import numpy as np
 from . import color
 from .inference import Colorizer
 from .media import MediaError, open_media
+from .media_fill import FrameFiller
 from .stages import END, Stages
 from .writer import open_writer
 
@@ -28,6 +29,8 @@ class BatchResult:
     lost_frames: int
     seconds: float
     errors: list[str] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)   # undecodable frames, written as stand-ins
+    first_error: str | None = None
 
     @property
     def fps(self) -> float:
@@ -35,9 +38,12 @@ class BatchResult:
 
 
 def parse_range(text: str | None, frame_count: int) -> tuple[int, int]:
-    """'A-B' (inclusive, 0-based), 'A-' or '-B' → (start, stop) half-open; ValueError if outside the film."""
-    if not text:
+    """'A-B' (inclusive, 0-based), 'A-' or '-B' → (start, stop) half-open; ValueError if outside the film.
+    None means the whole film; an empty or blank text is an error, not frame 0."""
+    if text is None:
         return 0, frame_count
+    if not text.strip():
+        raise ValueError(f"empty frame range '{text}' (expected A-B, e.g. 0-99)")
     a, sep, b = text.partition("-")
     try:
         start = int(a) if a.strip() else 0
@@ -56,14 +62,23 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
 
     `chroma_filter(index, frame, ab_full) -> ab_full` lets temporal tools (deflicker, keyframes)
     change the chroma before encoding. A truncated source colorizes what decodes and reports the
-    loss. The output appears under its real name only when complete.
+    loss; a frame that cannot be decoded is replaced by the previous one (BatchResult.replaced),
+    so the rest of the film and its timing survive. Variable-rate films keep every frame's time.
+    The output appears under its real name only when complete, and never over the input.
     """
     reader = open_media(src)
     info = reader.info
-    start, stop_i = parse_range(frames, info.frame_count)
-    total = stop_i - start
-    writer = open_writer(out, info.width, info.height, info.fps, audio_from=src if info.audio_codec else None,
-                         bit_depth=bit_depth, start_number=start, audio_start_frame=start)
+    try:
+        start, stop_i = parse_range(frames, info.frame_count)
+        total = stop_i - start
+        timing = _timing(reader, start)
+        writer = open_writer(out, info.width, info.height, info.fps,
+                             audio_from=src if info.audio_codec else None, bit_depth=bit_depth,
+                             start_number=start, audio_start_frame=start, protect=[src], **timing)
+    except BaseException:
+        reader.close()
+        raise
+    fill = FrameFiller(reader.read, (info.height, info.width, 3), "uint8")
     pipe = Stages()
     q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
     q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
@@ -72,11 +87,12 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
 
     def decode() -> None:
         try:
-            for i, frame in reader.iter_frames(start, stop_i):
+            for i in range(start, stop_i):
+                frame = fill(i)
                 # L once, here: the model needs it and so does the recombination after it
                 if not pipe.put(q_in, (i, frame, color.luminance(frame))):
                     return
-        except MediaError as exc:  # a truncated film: keep what decoded, say what was lost
+        except MediaError as exc:  # a closed reader and the like: keep what came, say why
             errors.append(str(exc))
         finally:
             pipe.put(q_in, END)
@@ -87,18 +103,20 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
             if chroma_filter is not None:
                 ab = chroma_filter(i, frame, ab)
             rgb01 = color.recombine(L, ab)
-            writer.write(color.to_uint16(rgb01) if bit_depth == 16 else color.to_uint8(rgb01))
+            t = reader.frame_time(i) - t0_src if timing else None
+            writer.write(color.to_uint16(rgb01) if bit_depth == 16 else color.to_uint8(rgb01), t)
             written[0] += 1
             if progress:
                 progress(written[0], total)
 
+    t0_src = reader.frame_time(start) if timing else 0
     t0 = time.perf_counter()
     pipe.start(decode, "colorize-decode")
     pipe.start(encode, "colorize-encode")
     try:
         pipe.feed_batches(q_in, colorizer.batch_size, lambda batch: _infer(colorizer, batch, q_out, pipe))
         pipe.finish(q_out)
-        if written[0] == 0:
+        if written[0] == 0 or len(fill.lost) >= written[0]:
             raise MediaError(f"{src}: no frame could be decoded in the requested range")
         writer.close()
     except BaseException:
@@ -108,7 +126,16 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     finally:
         reader.close()
     lost = max(0, total - written[0])
-    return BatchResult(written[0], total, lost, time.perf_counter() - t0, errors)
+    return BatchResult(written[0], total, lost, time.perf_counter() - t0, errors,
+                       sorted(fill.lost), fill.first_error)
+
+
+def _timing(reader, start: int) -> dict:
+    """open_writer arguments that keep a variable-rate film's frame times (and start its sound
+    at the first written frame's true time); empty for constant-rate films."""
+    if not reader.info.vfr or reader.time_base is None:
+        return {}
+    return {"time_base": reader.time_base, "audio_start": reader.frame_time(start)}
 
 
 def _infer(colorizer: Colorizer, batch: list, q_out: queue.Queue, pipe: Stages) -> None:

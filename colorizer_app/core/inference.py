@@ -44,6 +44,12 @@ class Colorizer:
             self.model = load_generator(self.model_path)
         else:
             self.model_path, self.model = None, model
+        fixed = tuple(getattr(self.model, "input_shape", (None, None, None))[1:3])
+        if any(d is not None for d in fixed) and fixed != (size, size):
+            # a model saved with a fixed input size runs at that size only: say which file
+            raise ModelError(f"{self.model_path or self.model.name}: the model takes "
+                             f"{fixed[1]}x{fixed[0]} input only, not the working size {size}"
+                             + (f" (use --size {fixed[0]})" if fixed[0] == fixed[1] else ""))
         self.size = size
         self.batch_size = max(1, int(batch_size))
         self._digest = _weights_digest(self.model)

@@ -183,6 +183,15 @@ class MediaReader:
         return Fraction(i) / self.info.fps
 
     @property
+    def time_base(self) -> Fraction | None:
+        """Resolution of frame_time for video files (the stream's time base); None when frames
+        only have their order (image sequences, streams without timestamps)."""
+        src = self._source
+        if isinstance(src, VideoSource) and not src.index.ordinal:
+            return src.index.time_base
+        return None
+
+    @property
     def stats(self) -> dict:
         """Counters for tests and benchmarks: seeks and frames decoded so far."""
         src = self._source

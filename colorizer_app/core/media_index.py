@@ -149,7 +149,39 @@ def file_cut_short(path: str) -> bool:
         return int.from_bytes(head[4:8], "little") + 8 > size
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return _ebml_segment_end(head) > size
+    if head[4:8] in _ISO_TOP_BOXES:
+        return _iso_boxes_end(path, size) > size
     return False
+
+
+# top-level boxes an MP4/MOV starts with (ftyp, or moov/mdat/wide in old QuickTime files)
+_ISO_TOP_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"styp"}
+
+
+def _iso_boxes_end(path: str, size: int) -> int:
+    """Byte offset where the last top-level MP4/MOV box ends by its size field: past the file's
+    size when the file was cut inside a box (the media data, usually). 0 when unreadable."""
+    pos = 0
+    try:
+        with open(path, "rb") as fh:
+            while pos < size:
+                fh.seek(pos)
+                header = fh.read(16)
+                if len(header) < 8:
+                    return pos + 8          # a box header cut in half
+                box = int.from_bytes(header[:4], "big")
+                if box == 1:
+                    if len(header) < 16:
+                        return pos + 16
+                    box = int.from_bytes(header[8:16], "big")
+                elif box == 0:              # "to the end of the file"
+                    return size
+                if box < 8:
+                    return 0                # not a box structure we understand: no claim
+                pos += box
+    except OSError:
+        return 0
+    return pos
 
 
 def _ebml_vint(buf: bytes, pos: int, strip_marker: bool) -> tuple[int, int, bool]:

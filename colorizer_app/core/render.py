@@ -89,6 +89,9 @@ class RenderResult:
     cache_hits: int = 0
     audio_codec: Optional[str] = None
     errors: List[str] = field(default_factory=list)
+    replaced: List[int] = field(default_factory=list)  # undecodable frames, written as stand-ins
+    first_error: Optional[str] = None
+    source_info: Any = None              # the film's MediaInfo (lost_frames: truncated/gaps)
 
     @property
     def fps(self) -> float:
@@ -147,7 +150,9 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     hook, e.g. core.temporal.film's) does too, in frame order, after job.temporal.
     progress(done, total) is called from the encoder thread. Raises RenderCancelled when
     ``cancel`` is set, RenderError / MediaError / WriterError (one line) for bad input."""
+    from .batch import _timing
     from .media import MediaError, open_media
+    from .media_fill import FrameFiller
     from .temporal.film import RefsError
     from .temporal.render_stage import RenderTemporal
     from .writer import open_writer
@@ -194,9 +199,11 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
             except OSError:
                 cache = None   # read-only sidecar: render without the cache
         depth = bit_depth or default_bit_depth(out)
+        timing = _timing(reader, start)
         writer = open_writer(out, info.width, info.height, info.fps,
                              audio_from=job.source if info.audio_codec else None,
-                             bit_depth=depth, start_number=start, audio_start_frame=start)
+                             bit_depth=depth, start_number=start, audio_start_frame=start,
+                             protect=[job.source], **timing)
     except BaseException:
         reader.close()
         raise
@@ -208,20 +215,24 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     decode_errors: List[str] = []
     written, hits = [0], [0]
     deep = info.bit_depth == 16
+    # 16-bit sources keep their precision all the way to a 16-bit output; an undecodable frame
+    # becomes the previous one (reported), so one bad frame never ends the film
+    fill = FrameFiller(reader.read_float if deep else reader.read, (info.height, info.width, 3),
+                       np.float32 if deep else np.uint8)
+    t0_src = reader.frame_time(start) if timing else 0
 
     def decode() -> None:
         try:
             for i in range(lo, hi):
                 if pipe.stopped():
                     return
-                # 16-bit sources keep their precision all the way to a 16-bit output
-                frame = reader.read_float(i) if deep else reader.read(i)
+                frame = fill(i)
                 # the frame rides along only when a temporal stage needs its pixels
                 keep = chroma_filter is not None or temporal is not None
                 item = (i, color.luminance(frame), frame if keep else None)
                 if not pipe.put(q_in, item):
                     return
-        except MediaError as exc:        # truncated film: render what decodes, report the rest
+        except MediaError as exc:        # a closed reader and the like: keep what came, say why
             decode_errors.append(str(exc))
         finally:
             pipe.put(q_in, END)
@@ -231,7 +242,8 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
             ab = chroma_filter(i, frame, ab)
         if job.corrections is not None:
             ab = job.corrections.composite(ab, i, shot_of)
-        writer.write(color.recombine(L, ab))           # float RGB: writer converts to its depth
+        t = reader.frame_time(i) - t0_src if timing else None
+        writer.write(color.recombine(L, ab), t)        # float RGB: writer converts to its depth
         written[0] += 1
         if progress is not None:
             progress(written[0], total)
@@ -264,7 +276,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
             preds = colorizer.predict_work_from_L([batch[k][1] for k in todo])
             for k, (ab_work, _box) in zip(todo, preds):
                 ab_works[k] = ab_work
-                if cache is not None:
+                if cache is not None and batch[k][0] not in fill.lost:  # never cache a stand-in
                     cache.put(batch[k][0], ab_work)
         for (i, L, frame), ab_work in zip(batch, ab_works):
             if not pipe.put(q_out, (i, L, frame, ab_work)):
@@ -276,7 +288,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         pipe.start(encode, "render-encode")
         pipe.feed_batches(q_in, colorizer.batch_size, infer)
         pipe.finish(q_out, RenderCancelled, "render cancelled")
-        if written[0] == 0:
+        if written[0] == 0 or sum(start <= k < stop for k in fill.lost) >= written[0]:
             raise RenderError(f"Cannot render '{job.source}': no frame could be decoded in "
                               f"{start}-{stop - 1}")
         writer.close()
@@ -289,7 +301,8 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         if temporal is not None:
             temporal.close()
     return RenderResult(out, start, stop, written[0], time.perf_counter() - t0, hits[0],
-                        getattr(writer, "audio_codec", None), decode_errors)
+                        getattr(writer, "audio_codec", None), decode_errors,
+                        sorted(k for k in fill.lost if start <= k < stop), fill.first_error, info)
 
 
 # ------------------------------------------------------------------------------------------
@@ -348,7 +361,8 @@ def join_segments(parts: Sequence[Union[str, os.PathLike]], out: Union[str, os.P
         done = 0
         with open_writer(out, first.width, first.height, fps, audio_from=with_audio,
                          bit_depth=depth, start_number=audio_start_frame,
-                         audio_start_frame=audio_start_frame) as writer:
+                         audio_start_frame=audio_start_frame,
+                         protect=[os.fspath(p) for p in parts]) as writer:
             for r in readers:
                 deep = r.info.bit_depth == 16
                 for i in range(r.info.frame_count):

@@ -1,11 +1,15 @@
 """Film output: H.264 .mp4, ProRes 422 HQ .mov, FFV1 .mkv, or PNG/TIFF image sequences.
 
-Atomic: frames go to a temp file (".name.partial.ext") or temp folder (".name.partial/") next to
-the output, renamed into place by close(); abort() (or an exception inside `with`) removes it,
-so a name that looks complete is always a complete film.
+Atomic: frames go to a temp file (".name.<pid>-<id>.partial.ext") or temp folder
+(".name.<pid>-<id>.partial/") next to the output, unique to the writer and renamed into place by
+close(); abort() (or an exception inside `with`) removes it, so a name that looks complete is
+always a complete film, and of two runs writing one output the last to finish wins whole (see
+core.writer_paths, which also removes what killed runs left and refuses to write over the input).
 
 Timing is exact: the stream time base is 1/fps as a Fraction and frame k has pts k (Matroska
 stores milliseconds, so there pts are k/fps rounded; its default duration keeps the exact rate).
+Variable-rate sources: with `time_base`, write(rgb, t) keeps each frame's own time t (seconds
+from the first written frame) in mp4/mov/mkv, so picture and sound stay as the source had them.
 
 Odd sizes: 4:2:0 H.264 and 4:2:2 ProRes need even dimensions and the H.264 crop fields work in
 2-pixel units, so the picture is padded by repeating its last row/column, and the true size is
@@ -17,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
 from fractions import Fraction
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 from .media import MediaError
 from .media_audio import LEAD, AudioFeed
 from .media_video import CROP_TAG
+from .writer_paths import input_conflict, remove_stale_temps, temp_name
 
 # RGB -> YUV with proper chroma filtering (the fast path aliases fine colour detail).
 _INTERP = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
@@ -51,24 +55,38 @@ class WriterError(MediaError):
 
 def open_writer(out, width: int, height: int, fps, audio_from: str | None = None,
                 bit_depth: int = 8, start_number: int = 0, *, audio_start_frame: int = 0,
-                crf: int = 16, preset: str = "medium") -> "FrameWriter":
+                crf: int = 16, preset: str = "medium", protect=(), time_base=None,
+                audio_start=None) -> "FrameWriter":
     """Open an atomic writer; the format follows OUT (see module doc). `audio_start_frame`: the
-    source frame the first written frame corresponds to (audio is taken from there on).
-    `start_number`: first number of an image sequence."""
+    source frame the first written frame corresponds to (audio is taken from there on;
+    `audio_start`, in seconds from the source's first frame, overrides it for VFR sources).
+    `start_number`: first number of an image sequence. `protect`: the inputs being read (the film,
+    the audio source is always one): writing over or into them is refused. `time_base`: keep the
+    per-frame times given to write() (variable frame rate) at this resolution."""
     out = os.fspath(out)
     fps = Fraction(fps)
     if width <= 0 or height <= 0 or fps <= 0:
         raise WriterError(f"Cannot write '{out}': bad size {width}x{height} or rate {fps}")
     if bit_depth not in (8, 16):
         raise WriterError(f"Cannot write '{out}': bit depth must be 8 or 16, not {bit_depth}")
+    refuse_input_as_output(out, list(protect) + ([audio_from] if audio_from else []))
     suffix = Path(out).suffix.lower()
     if suffix in _VIDEO:
-        return _VideoWriter(out, width, height, fps, audio_from, bit_depth, audio_start_frame,
-                            crf, preset)
+        start = Fraction(audio_start) if audio_start is not None else Fraction(audio_start_frame) / fps
+        return _VideoWriter(out, width, height, fps, audio_from, bit_depth, start,
+                            crf, preset, Fraction(time_base) if time_base else None)
     if _PATTERN.search(Path(out).name) or suffix == "" or os.path.isdir(out):
         return _ImageWriter(out, width, height, fps, bit_depth, start_number)
     raise WriterError(f"Cannot write '{out}': unknown output type (use .mp4, .mov, .mkv, "
                       f"a folder or a pattern like shot_%04d.png / .tif)")
+
+
+def refuse_input_as_output(out, inputs) -> None:
+    """WriterError when `out` is, or would write into, one of `inputs` (writer_paths)."""
+    for src in inputs:
+        why = input_conflict(os.fspath(out), os.fspath(src))
+        if why:
+            raise WriterError(f"Cannot write '{os.fspath(out)}': {why}; choose another output")
 
 
 class FrameWriter:
@@ -80,10 +98,12 @@ class FrameWriter:
         self.frames_written = 0
         self.closed = False
 
-    def write(self, rgb) -> None:
+    def write(self, rgb, t=None) -> None:
+        """Append a frame; `t`: its time in seconds from the first written frame (kept only by
+        a video writer opened with a time_base; others space frames at 1/fps)."""
         if self.closed:
             raise WriterError(f"'{self.path}': the writer is closed")
-        self._write(self._check(rgb))
+        self._write(self._check(rgb), t)
         self.frames_written += 1
 
     def close(self) -> None:
@@ -123,7 +143,7 @@ class FrameWriter:
         return arr
 
     # subclass hooks
-    def _write(self, arr: np.ndarray) -> None: ...
+    def _write(self, arr: np.ndarray, t) -> None: ...
     def _finish(self) -> None: ...
     def _discard(self) -> None: ...
 
@@ -153,16 +173,19 @@ def _check_folder_writable(folder: Path, out: str) -> None:
 
 # ---------------------------------------------------------------------------- video files
 class _VideoWriter(FrameWriter):
-    def __init__(self, out, width, height, fps, audio_from, bit_depth, audio_start_frame, crf, preset):
+    def __init__(self, out, width, height, fps, audio_from, bit_depth, audio_start: Fraction,
+                 crf, preset, time_base: Fraction | None = None):
         super().__init__(out, width, height, fps, bit_depth)
         target = Path(out)
         _check_folder_writable(target.parent, out)
         if target.is_dir():
             raise WriterError(f"Cannot write '{out}': a folder has that name")
-        if audio_from is not None and os.path.abspath(audio_from) == os.path.abspath(out):
-            raise WriterError(f"Cannot write '{out}': it is also the audio source")
         self._muxer, encoder = _VIDEO[target.suffix.lower()]
-        self.temp_path = str(target.with_name(f".{target.stem}.partial{target.suffix}"))
+        self._tb = time_base or Fraction(1) / fps
+        self._timed = time_base is not None
+        self._last_pts = -1
+        remove_stale_temps(target.parent)
+        self.temp_path = str(temp_name(target.parent, target.stem, target.suffix))
         # 4:2:0 / 4:2:2 need even sizes: pad and record the true size (module doc)
         even = encoder in ("libx264", "prores_ks")
         self._pad = (width % 2 if even else 0, height % 2 if even else 0)
@@ -182,7 +205,7 @@ class _VideoWriter(FrameWriter):
             if any(self._pad):
                 self._c.metadata[CROP_TAG] = f"{width}x{height}"
             if audio_from is not None:
-                self._audio = self._add_audio(audio_from, Fraction(audio_start_frame) / fps)
+                self._audio = self._add_audio(audio_from, audio_start)
         except BaseException:
             self._discard()
             raise
@@ -190,8 +213,8 @@ class _VideoWriter(FrameWriter):
     def _add_video(self, encoder: str, crf: int, preset: str):
         s = self._c.add_stream(encoder, rate=self.fps)
         s.width, s.height = self.width + self._pad[0], self.height + self._pad[1]
-        s.time_base = Fraction(1) / self.fps
-        s.codec_context.time_base = Fraction(1) / self.fps
+        s.time_base = self._tb
+        s.codec_context.time_base = self._tb
         cc = s.codec_context
         if encoder == "libx264":
             s.pix_fmt = "yuv420p"  # the only H.264 flavour every player decodes
@@ -225,7 +248,7 @@ class _VideoWriter(FrameWriter):
     def audio_codec(self) -> str | None:
         return self._audio.codec if self._audio else None
 
-    def _write(self, arr: np.ndarray) -> None:
+    def _write(self, arr: np.ndarray, t) -> None:
         if self._deep and arr.dtype != np.uint8:
             data, fmt = as_uint16(arr), "rgb48le"
         else:
@@ -236,13 +259,19 @@ class _VideoWriter(FrameWriter):
         if self._yuv:
             frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace=Colorspace.ITU709,
                                    dst_color_range=ColorRange.MPEG, interpolation=_INTERP)
-        frame.pts = self.frames_written
+        if self._timed and t is not None:
+            # the source's own time, never equal to or before the previous frame's
+            pts = max(int(round(Fraction(t) / self._tb)), self._last_pts + 1)
+        else:
+            pts = self._last_pts + 1 if self._timed else self.frames_written
+        self._last_pts = pts
+        frame.pts = pts
         frame.time_base = self._stream.codec_context.time_base
         try:
             for pkt in self._stream.encode(frame):
                 self._c.mux(pkt)
             if self._audio is not None:
-                self._audio.feed_until(Fraction(self.frames_written + 1) / self.fps - LEAD)
+                self._audio.feed_until(self._end_time() - LEAD)
         except av.FFmpegError as exc:
             raise WriterError(f"'{self.path}': writing failed: {exc}") from None
 
@@ -251,11 +280,18 @@ class _VideoWriter(FrameWriter):
             for pkt in self._stream.encode(None):
                 self._c.mux(pkt)
             if self._audio is not None:
-                self._audio.feed_until(Fraction(self.frames_written) / self.fps, final=True)
+                self._audio.feed_until(self._end_time(), final=True)
             self._c.close()
         except av.FFmpegError as exc:
             raise WriterError(f"'{self.path}': finishing the file failed: {exc}") from None
         os.replace(self.temp_path, self.path)
+
+    def _end_time(self) -> Fraction:
+        """Output time where the last written frame ends (its pts plus an average frame)."""
+        if self._last_pts < 0:
+            return Fraction(0)
+        return self._last_pts * self._tb + Fraction(1) / self.fps if self._timed \
+            else Fraction(self._last_pts + 1) / self.fps
 
     def _discard(self) -> None:
         if self._audio is not None:
@@ -296,7 +332,8 @@ class _ImageWriter(FrameWriter):
         base = self.folder if self.folder.is_dir() else self.folder.parent
         prefix = f".{self.folder.name}" if base is not self.folder else f".{tag}"
         # unique per writer: render-farm nodes write ranges of one pattern into one folder at once
-        self.temp_path = str(base / f"{prefix}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+        remove_stale_temps(base)
+        self.temp_path = str(temp_name(base, prefix[1:]))
         try:
             os.mkdir(self.temp_path)
         except OSError as exc:
@@ -312,7 +349,7 @@ class _ImageWriter(FrameWriter):
     def audio_codec(self) -> None:
         return None
 
-    def _write(self, arr: np.ndarray) -> None:
+    def _write(self, arr: np.ndarray, t) -> None:
         data = as_uint16(arr) if self.bit_depth == 16 else as_uint8(arr)
         name = self._printf % self._number
         target = os.path.join(self.temp_path, name)
