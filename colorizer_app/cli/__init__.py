@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
-COMMAND_MODULES = ("colorize", "render", "dataset", "train", "evaluate")
+COMMAND_MODULES = ("colorize", "render", "farm", "dataset", "train", "evaluate")
 
 
 class CliError(Exception):
@@ -18,7 +17,11 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     parser = argparse.ArgumentParser(prog="colorizer", description="BentoColor Studio command line")
+    parser.add_argument("--version", action="version", version=f"colorizer {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow/Keras log output (hidden by default)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         try:
@@ -28,12 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    _add_verbose(sub)
     return parser
 
 
+def _add_verbose(subparsers) -> None:
+    """`--verbose` also after the command (`colorizer colorize IN OUT --verbose`), at any depth."""
+    for child in set(subparsers.choices.values()):
+        child.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                           help="show TensorFlow/Keras log output")
+        for action in child._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_verbose(action)
+
+
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    from ..quiet import configure
+    configure(verbose=args.verbose)  # before any command imports Keras
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Optional, Sequence
 
-# Before Keras is imported anywhere (the colorize worker imports it lazily).
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from .. import __version__
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -18,11 +15,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                            "or a film's .bento project folder")
     p.add_argument("--model", help="a .keras generator to colorize with (default: the shipped model)")
     p.add_argument("--size", type=int, help="working size in pixels (a multiple of 64)")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow/Keras log output")
+    p.add_argument("--version", action="version", version=f"colorizer-app {__version__}")
     return p.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from ..quiet import configure
+    configure(verbose=args.verbose)  # before the colorize worker imports Keras
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
