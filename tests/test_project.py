@@ -222,3 +222,63 @@ def test_untitled_autosave_in_user_dir(tmp_path):
     b = make_project(tmp_path).autosave()
     find_recovery()[0].discard()
     assert not b.exists() and find_recovery() == []
+
+
+def test_second_instance_saving_is_detected_not_silently_overwritten(tmp_path):
+    from colorizer_app.core.project import ProjectChangedOnDisk
+    path = make_project(tmp_path).save(tmp_path / "reel.bento.json")
+    a, b = open_project(path), open_project(path)          # two app instances
+    a.corrections.rename(a.corrections[0].id, "from A")
+    a.save()
+    b.corrections.rename(b.corrections[1].id, "from B")
+    with pytest.raises(ProjectChangedOnDisk) as ei:
+        b.save()
+    assert "changed on disk" in str(ei.value) and "\n" not in str(ei.value)
+    assert open_project(path).corrections[0].name == "from A"        # A's work is intact
+    b.save(force=True)                                               # the artist said so
+    assert open_project(path).corrections[1].name == "from B"
+    b.corrections.rename(b.corrections[2].id, "again")
+    b.save()                                                         # its own save is no conflict
+
+
+def test_moved_project_folder_recovers_to_its_new_place(tmp_path):
+    folder = tmp_path / "job"
+    folder.mkdir()
+    p = make_project(folder)
+    path = p.save(folder / "reel.bento.json")
+    p.corrections.rename(p.corrections[0].id, "unsaved")
+    p.autosave()
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(folder), str(moved))
+    rec = find_recovery(moved / "reel.bento.json")
+    assert len(rec) == 1
+    q = open_project(rec[0].autosave_path)
+    assert q.path == moved / "reel.bento.json" and not q.source_missing
+    assert q.source_path == str(moved / "films" / "reel.mp4")
+    q.save()
+    assert not path.exists() and not (tmp_path / "job").exists()     # nothing at the old place
+    assert open_project(moved / "reel.bento.json").corrections[0].name == "unsaved"
+
+
+def test_film_moved_beside_the_project_is_found(tmp_path):
+    p = make_project(tmp_path)
+    (tmp_path / "proj").mkdir()
+    path = p.save(tmp_path / "proj" / "reel.bento.json")
+    shutil.move(str(tmp_path / "films" / "reel.mp4"), str(tmp_path / "proj" / "reel.mp4"))
+    q = open_project(path)
+    assert not q.source_missing and q.source_path == str(tmp_path / "proj" / "reel.mp4")
+
+
+def test_save_keeps_an_autosave_it_never_offered(tmp_path):
+    """Another session's newer autosave of the target is work nobody was asked about."""
+    path = make_project(tmp_path).save(tmp_path / "reel.bento.json")
+    other = open_project(path)
+    other.corrections.rename(other.corrections[0].id, "other session")
+    auto = other.autosave()
+    mine = open_project(path)
+    mine._disk_stamp = None                    # (this test is about the autosave only)
+    mine.save()
+    assert auto.exists()
+    # its masks survive the save's garbage collection too
+    q = open_project(auto)
+    assert q.corrections[0].name == "other session" and not q.warnings

@@ -34,6 +34,7 @@ import numpy as np
 
 from .composite import Affine, build_affine, refresh_region
 from .masks import BBox, SparseMask, bbox_slices
+from . import project_schema as ps
 
 # Bump when tracking changes what it computes (tracked masks saved by older code are then stale).
 TRACK_VERSION = 1
@@ -108,13 +109,9 @@ class Lifetime:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Lifetime":
-        d = dict(d)
-        kind = d.pop("kind")
-        if kind not in cls.KINDS:
-            raise ValueError(f"unknown lifetime kind {kind!r}")
-        start = int(d.pop("start"))
-        end = d.pop("end", None)
-        return cls(kind, start, None if end is None else int(end), d)
+        d = ps.as_dict(d, "lifetime")
+        kind, start, end = ps.lifetime_fields(d, cls.KINDS)
+        return cls(kind, start, end, d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,10 +190,8 @@ class Correction:
 
     @classmethod
     def from_meta(cls, d: dict, shape: Tuple[int, int]) -> "Correction":
-        d = dict(d)
-        c = cls(shape=shape, id=str(d.pop("id")), name=str(d.pop("name", "Correction")),
-                chroma=tuple(float(v) for v in d.pop("chroma")),  # type: ignore[arg-type]
-                opacity=float(d.pop("opacity", 1.0)), visible=bool(d.pop("visible", True)),
+        d = ps.as_dict(d, "correction")   # checked: a NaN opacity loads, then breaks every save
+        c = cls(shape=shape, **ps.correction_fields(d),
                 lifetime=Lifetime.from_dict(d.pop("lifetime")))
         c.extra = d
         return c

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import zipfile
 from typing import Optional, Tuple
 
 import numpy as np
@@ -174,10 +175,53 @@ class SparseMask:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "SparseMask":
-        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-            shape = tuple(int(v) for v in z["shape"])
-            bbox = tuple(int(v) for v in z["bbox"])
-            data = z["data"].astype(np.float32, copy=False)
+        """The mask saved by to_bytes. Anything damaged (not a zip, truncated, a zlib error,
+        wrong shapes, NaN) raises ValueError only, so a loader can drop that one mask."""
+        try:
+            return cls._from_bytes(blob)
+        except ValueError:
+            raise
+        except Exception as exc:     # BadZipFile, EOFError, zlib.error, KeyError, OSError...
+            raise ValueError(f"damaged mask file ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_bytes(cls, blob: bytes) -> "SparseMask":
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            shape = tuple(int(v) for v in _read_npy(zf, "shape", 2))
+            bbox = tuple(int(v) for v in _read_npy(zf, "bbox", 4))
+            if len(shape) != 2 or not all(0 < v <= MAX_SIDE for v in shape) or len(bbox) != 4:
+                raise ValueError(f"mask shape {shape} / bbox {bbox} is not a frame's")
+            y0, x0, y1, x1 = bbox
+            if bbox == (0, 0, 0, 0):
+                return cls(shape)
+            if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
+                raise ValueError(f"mask bbox {bbox} is outside the {shape} frame")
+            # the header is checked before anything is decompressed: a damaged size field
+            # cannot make us allocate gigabytes
+            data = _read_npy(zf, "data", (y1 - y0) * (x1 - x0))
+        data = data.astype(np.float32).reshape(-1)
         if data.size == 0:
             return cls(shape)
+        if not np.isfinite(data).all():
+            raise ValueError("mask holds NaN or infinite values")
+        data = np.clip(data, 0.0, 1.0).reshape(y1 - y0, x1 - x0)
         return cls(shape, bbox, data)
+
+
+MAX_SIDE = 32768
+
+
+def _read_npy(zf: "zipfile.ZipFile", name: str, max_items: int) -> np.ndarray:
+    """One numeric array of an npz, at most max_items values (checked from its header)."""
+    with zf.open(name + ".npy") as fh:
+        major, _ = np.lib.format.read_magic(fh)
+        read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(fh)
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if dtype.kind not in "iuf" or count > max_items:
+            raise ValueError(f"{name} is {dtype} {shape}, not a mask's")
+        raw = fh.read(count * dtype.itemsize + 1)
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError(f"{name} is truncated")
+    return np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")

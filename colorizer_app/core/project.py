@@ -37,33 +37,20 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .corrections import Correction, CorrectionStack
+from . import project_schema as ps
 from .masks import SparseMask
-from .project_io import (ProjectError, atomic_write_bytes, autosave_dir, path_entry,
-                         read_project_json, resolve_path_entry)
+from .project_io import (AUTOSAVE_SUFFIX, PROJECT_SUFFIX, ProjectChangedOnDisk, ProjectError,
+                         atomic_write_bytes, autosave_dir, autosave_path_for, file_stamp,
+                         loads_json, path_entry, read_project_json, resolve_path_entry,
+                         sidecar_for)
+from .recovery import Recovery, find_recovery, remove_autosave
 
 FORMAT_VERSION = 1
-PROJECT_SUFFIX = ".bento.json"
-AUTOSAVE_SUFFIX = ".autosave.json"
 _MASK_RE = re.compile(r"^[0-9a-f]{32}\.[0-9a-f]{20}(\.track)?\.npz$")
+_MASK_REF_RE = re.compile(r"^masks/(?!\.\.?$)[^/\\]+$")
 
-__all__ = ["Project", "ProjectError", "Recovery", "open_project", "find_recovery",
+__all__ = ["Project", "ProjectError", "ProjectChangedOnDisk", "Recovery", "open_project", "find_recovery",
            "default_project_path", "FORMAT_VERSION", "PROJECT_SUFFIX"]
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in (AUTOSAVE_SUFFIX, PROJECT_SUFFIX, ".json"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return path.stem
-
-
-def sidecar_for(path: Path) -> Path:
-    return path.with_name(_stem(path) + ".bento")
-
-
-def autosave_path_for(path: Path) -> Path:
-    return path.with_name(_stem(path) + AUTOSAVE_SUFFIX)
 
 
 def default_project_path(source: str) -> Path:
@@ -71,18 +58,6 @@ def default_project_path(source: str) -> Path:
     p = Path(os.path.abspath(source))
     name = re.sub(r"%0?(\d*)d", lambda m: "#" * max(1, int(m.group(1) or 1)), p.name)
     return p.with_name(name + PROJECT_SUFFIX)
-
-
-@dataclass
-class Recovery:
-    """An autosave holding newer state than the saved project (or an untitled session's)."""
-    autosave_path: Path
-    project_path: Optional[Path]     # None for an untitled project
-    autosaved_at: float
-    saved_at: Optional[float]        # of the project file, if it exists and is readable
-
-    def discard(self) -> None:
-        _remove_autosave(self.autosave_path, untitled=self.project_path is None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -115,6 +90,8 @@ class Project:
         self._new_hashes: Dict[tuple, str] = {}
         self._saved_version = self.corrections.version
         self._touched = False
+        self._disk_stamp = None                     # file_stamp(path) when opened/saved here
+        self._own_autosaves: set = set()            # autosave files this session wrote
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
@@ -156,12 +133,14 @@ class Project:
         return autosave_dir() / f"untitled-{self._session}{AUTOSAVE_SUFFIX}"
 
     def shot_of(self):
-        """For CorrectionStack.composite: shots from the temporal section, if any."""
+        """For CorrectionStack.composite: the cuts from the temporal section, if any (an open
+        section: values that are no frame numbers are ignored, never an error)."""
         shots = self.temporal.get("shots")
-        if isinstance(shots, dict) and "cuts" in shots:
-            return sorted(int(c) for c in shots["cuts"])
-        cuts = self.temporal.get("cuts")
-        return sorted(int(c) for c in cuts) if isinstance(cuts, list) else None
+        cuts = shots["cuts"] if isinstance(shots, dict) and "cuts" in shots else \
+            self.temporal.get("cuts")
+        if not isinstance(cuts, list):
+            return None
+        return sorted({c for c in cuts if type(c) is int and 0 < c <= ps.MAX_FRAME})
 
     def frame_range(self, frame_count: int) -> Tuple[int, int]:
         """(start, stop) half-open from in/out, clipped to the film."""
@@ -237,61 +216,78 @@ class Project:
         try:
             key = tuple(ref["key"])
             name = str(ref["file"])
+            if not _MASK_REF_RE.match(name):
+                return
             got_key, masks = tracked_from_bytes((root / name).read_bytes())
             if got_key != key or any(m.shape != c.shape for m in masks.values()):
                 return
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except Exception:   # noqa: BLE001 (derived data: any damage means "track again")
             return
         c.tracked, c.track_key = masks, key
         self._hashes[("tracked", c.id, c.tracked_rev, key)] = name.split(".")[1]
 
     @classmethod
     def from_json(cls, doc: dict, path: Path, load_masks: bool = True) -> "Project":
-        """Build a project from a parsed document read from ``path`` (ProjectError if bad)."""
-        d = dict(doc)
+        """Build a project from a parsed document read from ``path``. Every value is checked
+        (core.project_schema): whatever is wrong, only ProjectError escapes, and whatever loads
+        can be saved again. A damaged mask file costs that mask only (see warnings)."""
         try:
-            d.pop("format_version"); d.pop("app", None); d.pop("saved_at", None)
-            d.pop("autosave_of", None); d.pop("autosaved_at", None)
-            source = dict(d.pop("source"))
-            src_abs, missing = resolve_path_entry(source, path.parent)
-            w, h = (int(v) for v in d.pop("frame_size"))
-            model = d.pop("model", None)
-            model_abs = None
-            if model is not None:
-                model = dict(model)
-                model_abs, _ = resolve_path_entry(model, path.parent)
-            rng = dict(d.pop("range", {}))
-            in_point = int(rng.pop("in", 0))
-            out_point = rng.pop("out", None)
-            p = cls(source_path=src_abs, frame_size=(w, h), model_path=model_abs,
-                    working_size=int(d.pop("working_size", 256)), in_point=in_point,
-                    out_point=None if out_point is None else int(out_point),
-                    temporal=dict(d.pop("temporal", {}) or {}), view=dict(d.pop("view", {}) or {}),
-                    source_missing=missing)
-            p._extra_source = source
-            p._extra_model = model or {}
-            p._extra_range = rng
-            masks_root = sidecar_for(path)
-            for cd in d.pop("corrections", []):
-                cd = dict(cd)
-                mask_ref = cd.pop("mask", None)
-                frame_refs = cd.pop("frame_masks", {}) or {}
-                tracked_ref = cd.pop("tracked", None)
-                c = Correction.from_meta(cd, (h, w))
-                if load_masks:
-                    c.mask = p._read_mask(masks_root, mask_ref, c.name, (h, w))
-                    c.frame_masks = {int(f): p._read_mask(masks_root, ref, c.name, (h, w))
-                                     for f, ref in frame_refs.items()}
-                    if tracked_ref is not None:
-                        p._read_tracked(masks_root, tracked_ref, c)
-                p.corrections.add(c)
-            p.extra = d
+            p = cls._from_doc(dict(doc), path, load_masks)
         except ProjectError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except RecursionError:
             raise ProjectError(f"Cannot open project '{path}': the file is damaged "
-                               f"(bad or missing field: {exc})") from None
+                               f"(nested too deeply)") from None
+        except Exception as exc:    # noqa: BLE001 (any bad value: one line, never a traceback)
+            detail = f"{exc}" if isinstance(exc, ValueError) else \
+                f"bad or missing field: {type(exc).__name__} {exc}"
+            raise ProjectError(f"Cannot open project '{path}': the file is damaged "
+                               f"({detail[:200]})") from None
         p._saved_version = p.corrections.version
+        return p
+
+    @classmethod
+    def _from_doc(cls, d: dict, path: Path, load_masks: bool) -> "Project":
+        for k in ("format_version", "app", "saved_at", "autosave_of", "autosaved_at"):
+            d.pop(k, None)
+        source = ps.as_dict(d.pop("source"), "source")
+        src_abs, missing = resolve_path_entry(source, path.parent)
+        w, h = (ps.as_int(v, "frame_size", 1, ps.MAX_SIDE)
+                for v in ps.as_list(d.pop("frame_size"), "frame_size", 2))
+        model = d.pop("model", None)
+        model_abs = None
+        if model is not None:
+            model = ps.as_dict(model, "model")
+            model_abs, _ = resolve_path_entry(model, path.parent)
+        rng = ps.as_dict(d.pop("range", {}), "range", none_ok=True)
+        in_point = ps.as_int(rng.pop("in", 0), "in point")
+        out_point = ps.as_opt_int(rng.pop("out", None), "out point")
+        p = cls(source_path=src_abs, frame_size=(w, h), model_path=model_abs,
+                working_size=ps.as_int(d.pop("working_size", 256), "working_size", 16, 8192),
+                in_point=in_point, out_point=out_point,
+                temporal=ps.as_dict(d.pop("temporal", {}), "temporal", none_ok=True),
+                view=ps.as_dict(d.pop("view", {}), "view", none_ok=True), source_missing=missing)
+        p._extra_source = source
+        p._extra_model = model or {}
+        p._extra_range = rng
+        masks_root = sidecar_for(path)
+        for cd in ps.as_list(d.pop("corrections", []), "corrections"):
+            cd = ps.as_dict(cd, "correction")
+            mask_ref = ps.as_path_text(cd.pop("mask", None), "mask")
+            frame_refs = {ps.as_frame_key(f): ps.as_text(ref, "frame mask") for f, ref in
+                          ps.as_dict(cd.pop("frame_masks", {}), "frame_masks", True).items()}
+            tracked_ref = cd.pop("tracked", None)
+            c = Correction.from_meta(cd, (h, w))
+            if any(x.id == c.id for x in p.corrections):
+                raise ValueError(f"two corrections have the id {c.id[:40]}")
+            if load_masks:
+                c.mask = p._read_mask(masks_root, mask_ref, c.name, (h, w))
+                c.frame_masks = {f: p._read_mask(masks_root, ref, c.name, (h, w))
+                                 for f, ref in frame_refs.items()}
+                if tracked_ref is not None:
+                    p._read_tracked(masks_root, tracked_ref, c)
+            p.corrections.add(c)
+        p.extra = d
         return p
 
     def _read_mask(self, root: Path, ref: Optional[str], name: str, shape) -> SparseMask:
@@ -299,35 +295,50 @@ class Project:
             return SparseMask(shape)
         f = root / ref
         try:
+            if not _MASK_REF_RE.match(ref):   # only files in our own masks/ folder are read
+                raise ValueError(f"'{ref[:60]}' is not a mask file of this project")
             m = SparseMask.from_bytes(f.read_bytes())
             if m.shape != tuple(shape):
                 raise ValueError(f"mask is {m.shape}, frames are {tuple(shape)}")
             return m
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:    # noqa: BLE001 (from_bytes says ValueError; OSError, ...)
             # Losing one mask must not lose the whole project: open, empty it, and say so.
             self.warnings.append(f"mask of correction '{name}' could not be read ({f.name}: "
                                  f"{getattr(exc, 'strerror', None) or exc}); it is empty now")
             return SparseMask(shape)
 
     # ----- saving -------------------------------------------------------------------------
-    def save(self, path: Optional[os.PathLike] = None) -> Path:
-        """Atomic save (to ``path``: Save As). Masks first, then the JSON, then cleanup."""
+    def save(self, path: Optional[os.PathLike] = None, force: bool = False) -> Path:
+        """Atomic save (to ``path``: Save As). Masks first, then the JSON, then cleanup.
+        ProjectChangedOnDisk when the file changed since it was opened or last saved here (two
+        instances on one project), unless ``force``."""
         target = Path(os.path.abspath(path if path is not None else self.path or
                                       default_project_path(self.source_path)))
+        if not force and self._disk_stamp is not None and target == self.path:
+            now = file_stamp(target)
+            if now is not None and now != self._disk_stamp:
+                raise ProjectChangedOnDisk(
+                    f"'{target.name}' was changed on disk since it was opened here (saved by "
+                    f"another BentoColor Studio?); saving would overwrite that work")
         _refuse_foreign(target)
-        doc = self.to_json(target, sidecar_for(target) / "masks")
-        atomic_write_bytes(target, _dumps(doc))
-        # The state is on disk now: autosaves of it (this session's, the one it was recovered
-        # from) are stale. An untitled session's autosave also owns its own sidecar.
-        stale = {self.autosave_path, autosave_path_for(target)}
+        # Autosaves this state makes stale: our own, the one it was recovered from, and the
+        # target's unless that holds work newer than the file (never offered: it stays).
+        stale = set(self._own_autosaves)
         if self.recovered_from is not None:
             stale.add(self.recovered_from)
+        theirs = autosave_path_for(target)
+        if theirs not in stale and not find_recovery(target):
+            stale.add(theirs)
+        doc = self.to_json(target, sidecar_for(target) / "masks")
+        atomic_write_bytes(target, _dumps(doc))
+        self._disk_stamp = file_stamp(target)
         self.path = target
         self._saved_version = self.corrections.version
         self._touched = False
         self.recovered_from = None
-        for a in stale:
-            _remove_autosave(a, untitled=a.parent == autosave_dir() and a != self.autosave_path)
+        self._own_autosaves = set()
+        for a in stale:   # an untitled session's autosave also owns its own sidecar
+            remove_autosave(a, untitled=a.parent == autosave_dir() and a != self.autosave_path)
         _collect_garbage(sidecar_for(target) / "masks", doc, self.autosave_path)
         return target
 
@@ -340,6 +351,7 @@ class Project:
         doc["autosave_of"] = None if self.path is None else str(self.path)
         doc["autosaved_at"] = doc["saved_at"]
         atomic_write_bytes(target, _dumps(doc))
+        self._own_autosaves.add(target)
         return target
 
 
@@ -363,32 +375,25 @@ def _refuse_foreign(target: Path) -> None:
             raise ProjectError(str(exc).replace("Cannot open", "Will not overwrite", 1)) from None
 
 
-def _remove_autosave(path: Path, untitled: bool) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    if untitled:  # an untitled session's masks live in its own sidecar: remove it too
-        import shutil
-        shutil.rmtree(sidecar_for(path), ignore_errors=True)
-
-
 def _collect_garbage(masks_dir: Path, doc: dict, autosave: Path) -> None:
     """Delete mask files the saved JSON (or a remaining autosave) no longer names."""
     keep = set()
     docs = [doc]
     if autosave.exists():
         try:
-            docs.append(json.loads(autosave.read_text("utf-8")))
+            docs.append(loads_json(autosave.read_bytes()))
         except (OSError, ValueError):
             return  # unsure what an unreadable autosave needs: keep everything
-    for dd in docs:
-        for c in dd.get("corrections", []):
-            keep.add(str(c.get("mask")))
-            keep.update(str(v) for v in (c.get("frame_masks") or {}).values())
-            tracked = c.get("tracked")
-            if isinstance(tracked, dict):
-                keep.add(str(tracked.get("file")))
+    try:
+        for dd in docs:
+            for c in dd.get("corrections", []):
+                keep.add(str(c.get("mask")))
+                keep.update(str(v) for v in (c.get("frame_masks") or {}).values())
+                tracked = c.get("tracked")
+                if isinstance(tracked, dict):
+                    keep.add(str(tracked.get("file")))
+    except (AttributeError, TypeError, ValueError):
+        return  # an autosave of an odd shape: keep everything
     if not masks_dir.is_dir():
         return
     for f in masks_dir.iterdir():
@@ -406,41 +411,20 @@ def open_project(path: os.PathLike) -> Project:
     p = Project.from_json(doc, path)
     if path.name.endswith(AUTOSAVE_SUFFIX):
         original = doc.get("autosave_of")
-        p.path = Path(original) if original else None
+        if isinstance(original, str) and original and "\x00" not in original:
+            # a named project's autosave sits beside it: a moved folder recovers to the
+            # project beside the autosave, not to the old path
+            beside = path.with_name(Path(original).name)
+            p.path = beside if autosave_path_for(beside) == path else Path(original)
+        else:
+            p.path = None
         p.recovered_from = path
+        p._disk_stamp = None if p.path is None else file_stamp(p.path)
         m = re.match(r"^untitled-([0-9a-f]+)" + re.escape(AUTOSAVE_SUFFIX) + "$", path.name)
         if p.path is None and m:
             p._session = m.group(1)          # keep autosaving into the same untitled file
         p._touched = True                      # recovered state is unsaved until saved
     else:
         p.path = path
+        p._disk_stamp = file_stamp(path)
     return p
-
-
-def find_recovery(project_path: Optional[os.PathLike] = None) -> List[Recovery]:
-    """Autosaves newer than their saved project. With a path: that project's (0 or 1); without:
-    every untitled session's autosave in the per-user folder (e.g. after a crash)."""
-    found: List[Recovery] = []
-    if project_path is not None:
-        pp = Path(os.path.abspath(project_path))
-        candidates = [(autosave_path_for(pp), pp)]
-    else:
-        d = autosave_dir()
-        candidates = [(a, None) for a in sorted(d.glob(f"untitled-*{AUTOSAVE_SUFFIX}"))] \
-            if d.is_dir() else []
-    for a, pp in candidates:
-        if not a.exists():
-            continue
-        try:
-            auto_t = float(json.loads(a.read_text("utf-8")).get("autosaved_at", 0.0))
-        except (OSError, ValueError, AttributeError):
-            auto_t = a.stat().st_mtime
-        saved_t = None
-        if pp is not None and pp.exists():
-            try:
-                saved_t = float(json.loads(pp.read_text("utf-8")).get("saved_at", 0.0))
-            except (OSError, ValueError, AttributeError):
-                saved_t = None     # unreadable project: the autosave is worth offering
-        if saved_t is None or auto_t > saved_t:
-            found.append(Recovery(a, pp, auto_t, saved_t))
-    return found

@@ -4,14 +4,55 @@ per-user autosave folder. Kept apart from project.py so the data model stays rea
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
+
+# Deeper nesting than any section we write: deepcopy and json.dumps recurse (RecursionError on
+# save), so a deeper document is refused at load, never half-used.
+MAX_DEPTH = 64
+
+
+PROJECT_SUFFIX = ".bento.json"
+AUTOSAVE_SUFFIX = ".autosave.json"
 
 
 class ProjectError(Exception):
     """One clear user-facing line naming the project file."""
+
+
+class ProjectChangedOnDisk(ProjectError):
+    """The project file changed on disk since it was opened or saved (another instance saved
+    it): saving now would silently drop that work. Project.save(force=True) overwrites."""
+
+
+def stem(path: Path) -> str:
+    name = path.name
+    for suffix in (AUTOSAVE_SUFFIX, PROJECT_SUFFIX, ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def sidecar_for(path: Path) -> Path:
+    return path.with_name(stem(path) + ".bento")
+
+
+def autosave_path_for(path: Path) -> Path:
+    return path.with_name(stem(path) + AUTOSAVE_SUFFIX)
+
+
+
+def file_stamp(path: Path) -> Optional[Tuple[int, int, int]]:
+    """What "changed on disk" means: (inode, mtime in ns, size); None when there is no file.
+    Every atomic save makes a new inode, so even a save within one mtime tick is seen."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -67,10 +108,12 @@ def path_entry(target: str, base: Path) -> dict:
 
 
 def resolve_path_entry(entry: dict, base: Path) -> Tuple[str, bool]:
-    """Relative first (the project and film moved together), then absolute. Pops the two keys
+    """Relative first (the project and film moved together), then absolute, then the same name
+    in the project's folder. Pops the two keys
     so what is left in entry are unknown keys to keep. Returns (path, missing)."""
-    rel = entry.pop("relative", None)
-    absolute = entry.pop("absolute", None)
+    from .project_schema import as_path_text
+    rel = as_path_text(entry.pop("relative", None), "relative path")
+    absolute = as_path_text(entry.pop("absolute", None), "absolute path")
     if rel is None and absolute is None:
         raise ValueError("path has neither 'relative' nor 'absolute'")
     if rel is not None:
@@ -79,9 +122,53 @@ def resolve_path_entry(entry: dict, base: Path) -> Tuple[str, bool]:
             return cand, False
     if absolute is not None and os.path.exists(absolute):
         return absolute, False
+    # the film moved into the project's own folder (a project handed over with its film)
+    name = os.path.basename((absolute or rel or "").rstrip("/\\"))
+    if name and "%" not in name and os.path.exists(os.path.join(base, name)):
+        return os.path.join(base, name), False
     # Neither exists: keep what we knew so the GUI can offer to relocate the film.
     fallback = absolute if absolute is not None else os.path.normpath(os.path.join(base, rel))
     return fallback, not ("%" in fallback)
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):           # 1e999 parses as inf: as unsaveable as Infinity itself
+        raise ValueError(f"number out of range: {text}")
+    return v
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number a project may hold")
+
+
+def _check_tree(doc: Any) -> None:
+    """Nesting depth and text that UTF-8 can hold (a lone surrogate such as "\\ud800" loads,
+    then fails every save). Iterative: recursion would overflow on what it must refuse."""
+    todo = [(doc, 1)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, (dict, list)):
+            if d > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            if isinstance(v, dict):
+                todo.extend((k, d) for k in v)
+            todo.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+        elif isinstance(v, str):
+            v.encode("utf-8")          # UnicodeEncodeError is a ValueError
+
+
+def loads_json(raw: bytes) -> Any:
+    """Strict JSON for project and autosave files: NaN, Infinity and numbers that overflow to
+    inf are refused (they load, then make every save fail), as is nesting deeper than
+    MAX_DEPTH. Raises ValueError (UnicodeDecodeError and RecursionError included) only."""
+    try:
+        doc = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw,
+                         parse_float=_finite_float, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+    _check_tree(doc)
+    return doc
 
 
 def read_project_json(path: Path, max_version: int, purpose: str = "open") -> dict:
@@ -94,11 +181,11 @@ def read_project_json(path: Path, max_version: int, purpose: str = "open") -> di
     except OSError as exc:
         raise ProjectError(f"Cannot {verb} project '{path}': {exc.strerror}") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        doc = loads_json(raw)
+    except ValueError as exc:
         raise ProjectError(f"Cannot {verb} project '{path}': the file is damaged or not a "
                            f"BentoColor project ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("format_version"), int):
+    if not isinstance(doc, dict) or type(doc.get("format_version")) is not int:
         raise ProjectError(f"Cannot {verb} project '{path}': not a BentoColor project "
                            f"(no integer format_version)")
     v = doc["format_version"]
