@@ -387,3 +387,65 @@ def pan_clip_from_photo(photo_path, out, n: int = 48, size: tuple[int, int] = (3
 
     kw.setdefault("audio", False)
     return write_frames(out, frames(), fps=fps, codec=codec, **kw)
+
+
+def _n_vop(slot: int, fps: int) -> bytes:
+    """A DivX 'not coded' P-VOP for display slot `slot` (time resolution = fps, as the mpeg4
+    encoder writes it when the time base is 1/fps)."""
+    bits = max(1, (fps - 1).bit_length())
+    b = "01" + "1" * (slot // fps) + "0" + "1" + format(slot % fps, f"0{bits}b") + "1" + "0"
+    b += "0" + "1" * ((-len(b) - 1) % 8)          # MPEG-4 stuffing up to the byte boundary
+    return b"\x00\x00\x01\xb6" + int(b, 2).to_bytes(len(b) // 8, "big")
+
+
+def make_divx_packed_avi(path, n_frames: int = 30, size: tuple[int, int] = (96, 64),
+                         fps: int = 15, bframes: int = 1, gop: int = 12) -> Path:
+    """An old DivX/Xvid-style AVI: MPEG-4 Part 2 with B-frames in 'packed bitstream' form. The
+    anchor (I/P) travels in one packet with the first B-frame shown before it, further B-frames
+    follow one per packet, then an empty N-VOP holds the anchor's display slot; user data
+    'DivX503b1393p' marks the stream as packed (as those encoders did)."""
+    path = Path(path)
+    enc = av.CodecContext.create("mpeg4", "w")
+    enc.width, enc.height = size
+    enc.pix_fmt = "yuv420p"
+    enc.time_base = Fraction(1, fps)
+    enc.framerate = Fraction(fps)
+    enc.max_b_frames = bframes
+    enc.gop_size = gop
+    enc.options = {"qscale": "3"}
+    coded = []  # (display index, bytes) in decode order
+    for i in range(n_frames):
+        vf = av.VideoFrame.from_ndarray(synthetic_frame(i, size), format="rgb24")
+        vf.pts = i
+        coded += [(p.pts, bytes(p)) for p in enc.encode(vf)]
+    coded += [(p.pts, bytes(p)) for p in enc.encode(None)]
+    first = coded[0][1]
+    k = first.find(b"\x00\x00\x01\xb6")
+    coded[0] = (coded[0][0], first[:k] + b"\x00\x00\x01\xb2DivX503b1393p" + first[k:])
+    chunks, q = [], 0           # (bytes, keyframe) per display slot
+    while q < len(coded):
+        shown, data = coded[q]
+        bs = []
+        while q + 1 + len(bs) < len(coded) and coded[q + 1 + len(bs)][0] < shown:
+            bs.append(coded[q + 1 + len(bs)][1])
+        key = data[data.find(b"\x00\x00\x01\xb6") + 4] >> 6 == 0
+        if not bs:
+            chunks.append((data, key))
+        else:
+            chunks.append((data + bs[0], key))
+            chunks += [(b, False) for b in bs[1:]]
+            chunks.append((_n_vop(shown, fps), False))
+        q += 1 + len(bs)
+    out = av.open(str(path), "w")
+    s = out.add_stream("mpeg4", rate=fps)
+    s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+    s.time_base = Fraction(1, fps)
+    for slot, (data, key) in enumerate(chunks):
+        p = av.Packet(data)
+        p.pts = p.dts = slot
+        p.time_base = Fraction(1, fps)
+        p.stream = s
+        p.is_keyframe = key
+        out.mux(p)
+    out.close()
+    return path

@@ -334,3 +334,65 @@ def test_raw_stream_without_timestamps(tmp_path):
         assert r.info.frame_count == 20 and r.info.fps == Fraction(24000, 1001)
         for i in (19, 3, 11, 0, 10):
             assert np.array_equal(r.read(i), seq[i])
+
+
+# ----------------------------------------------------------------------------- old and damaged files
+@pytest.mark.parametrize("bframes", [1, 2])
+def test_divx_packed_bframes_avi_decodes_every_frame_in_any_order(tmp_path, bframes):
+    path = clips.make_divx_packed_avi(tmp_path / "divx.avi", n_frames=30, bframes=bframes)
+    with av.open(str(path)) as c:  # the file really is packed: a packet holds two VOPs
+        assert any(bytes(p).count(b"\x00\x00\x01\xb6") == 2 for p in c.demux(video=0) if p.size)
+    with open_media(path, cache_bytes=0) as r:
+        assert r.info.frame_count == 30 and r.info.lost_frames == 0 and not r.info.truncated
+        for i, frame in r.iter_frames():
+            assert clips.frame_index(frame) == i
+            assert np.abs(frame.astype(int) - clips.synthetic_frame(i, (96, 64))).mean() < 8
+        order = list(range(30))
+        random.Random(bframes).shuffle(order)
+        for i in order + list(range(29, -1, -1)):  # jumps, including onto packed keyframes
+            assert clips.frame_index(r.read(i)) == i
+
+
+def test_plain_mpeg4_bframes_avi(tmp_path):
+    path = tmp_path / "xvid.avi"
+    clips.write_frames(path, (clips.synthetic_frame(i, (96, 64)) for i in range(26)),
+                       fps=Fraction(15), codec="mpeg4", gop=12)
+    with open_media(path) as r:
+        assert r.info.frame_count == 26
+        assert [clips.frame_index(f) for _, f in r.iter_frames()] == list(range(26))
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov"])
+def test_truncated_mp4_with_audio_reports_lost_frames(tmp_path, ext):
+    # the cut lands anywhere: in an audio packet the video demuxer never sees as partial too
+    full = clips.make_clip(tmp_path / f"full.{ext}", n_frames=40, size=(96, 64), audio=True,
+                           gop=12, container_options={"movflags": "faststart"})
+    with open_media(full) as r:
+        assert not r.info.truncated and r.info.lost_frames == 0 and r.info.frame_count == 40
+    data = full.read_bytes()
+    for keep in (0.5, 0.8, 0.95):
+        cut = tmp_path / f"cut{int(keep * 100)}.{ext}"
+        cut.write_bytes(data[:int(len(data) * keep)])
+        with open_media(cut) as r:
+            assert r.info.truncated and r.info.frame_count < 40
+            assert r.info.lost_frames == 40 - r.info.frame_count
+
+
+def test_damaged_middle_costs_only_the_damaged_frames(tmp_path):
+    path = clips.make_clip(tmp_path / "hurt.mp4", n_frames=72, size=(96, 64), gop=12, audio=False)
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(7)
+    n = len(data)
+    for k in rng.integers(int(n * 0.45), int(n * 0.55), size=n // 20):
+        data[k] = int(rng.integers(0, 256))
+    path.write_bytes(bytes(data))
+    with open_media(path) as r:
+        bad = []
+        for i in range(r.info.frame_count):
+            try:
+                r.read(i)
+            except MediaError:
+                bad.append(i)
+        assert 0 < len(bad) < 24                      # some frames are lost, not the rest
+        last = r.info.frame_count - 1
+        assert clips.frame_index(r.read(last)) == last  # the film goes on after the damage

@@ -6,6 +6,7 @@ frame count, per-frame timestamps and keyframes come from the packets themselves
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -27,6 +28,9 @@ class StreamIndex:
     truncated: bool = False         # demuxing ended early / partial packets / header says more
     ordinal: bool = False           # no timestamps (raw .h264 and the like): pts = frame order
     notes: list = field(default_factory=list)
+    # DivX/Xvid "packed B-frames" (MPEG-4 Part 2, mostly AVI): one picture per packet slot in
+    # display order, but the decoder's output timestamps are shuffled, so frames are counted
+    packed: bool = False
 
     @property
     def frame_count(self) -> int:
@@ -51,9 +55,13 @@ def build_index(path: str, stream_index: int) -> StreamIndex:
     ordinal = False
     notes: list[str] = []
     order = 0
+    packed = False
     with av.open(path) as container:
         stream = container.streams.video[stream_index]
         tb = stream.time_base or Fraction(1, 90000)
+        mpeg4 = stream.codec_context.name == "mpeg4"
+        if mpeg4 and _divx_packed(bytes(stream.codec_context.extradata or b"")):
+            packed = True
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:  # the flush packet at end of stream
@@ -61,7 +69,13 @@ def build_index(path: str, stream_index: int) -> StreamIndex:
                 if packet.is_corrupt:  # a partial packet: the file was cut inside it
                     truncated = True
                     continue
+                if mpeg4 and order < 4 and not packed:  # the headers come with the first packets
+                    packed = _divx_packed(bytes(packet))
                 ts = packet.pts if packet.pts is not None else packet.dts
+                if packed and packet.dts is not None:
+                    # one packet per display slot: the stored (decode) time is the slot's; the
+                    # pts a parser guessed for B-frame reordering is not
+                    ts = packet.dts
                 if ts is None:  # no timestamps at all (raw streams): order is all we know
                     ordinal = True
                     ts = order
@@ -82,7 +96,15 @@ def build_index(path: str, stream_index: int) -> StreamIndex:
         pts = np.unique(np.asarray(pts_list, dtype=np.int64))
         keys = np.unique(np.asarray(key_list, dtype=np.int64))
     return StreamIndex(pts=pts, key_pts=keys, time_base=Fraction(tb), truncated=truncated,
-                       ordinal=ordinal, notes=notes)
+                       ordinal=ordinal, notes=notes, packed=packed)
+
+
+# The user data DivX/Xvid write; a trailing "p" tells FFmpeg's decoder to unpack B-frames.
+_DIVX_PACKED = re.compile(rb"\x00\x00\x01\xb2DivX\d+(?:Build|b)\d+p")
+
+
+def _divx_packed(data: bytes) -> bool:
+    return bool(_DIVX_PACKED.search(data[:4096]))
 
 
 def detect_rate(pts: np.ndarray, time_base: Fraction, claimed: list) -> tuple[Fraction, bool]:

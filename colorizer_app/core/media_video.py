@@ -15,6 +15,7 @@ import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 
+from . import media_divx
 from .media_index import StreamIndex
 
 # Accurate chroma upsampling: colourists judge colour, the default fast path smears it
@@ -76,7 +77,7 @@ class VideoSource:
         depends on them, and with B-frames that roughly halves the cost of a long-GOP seek."""
         ctx = self._stream.codec_context
         skipping = False
-        for packet in self._container.demux(self._stream):
+        for packet in self._packets(self._container, self._stream):
             if packet.is_corrupt:
                 continue
             want_skip = packet.pts is not None and packet.pts < self._skip_below
@@ -90,6 +91,11 @@ class VideoSource:
             yield from frames
         if skipping:
             ctx.skip_frame = "DEFAULT"
+
+    def _packets(self, container, stream):
+        """The stream's packets; DivX packed B-frames unpacked with true times (media_divx)."""
+        packets = container.demux(stream)
+        return media_divx.unpack(packets) if self.index.packed else packets
 
     def _seek(self, key_pts: int | None) -> None:
         self.seeks += 1
@@ -116,7 +122,7 @@ class VideoSource:
             return 0
         with av.open(self.path) as c:
             stream = c.streams.video[self._stream_index]
-            for packet in c.demux(stream):
+            for packet in self._packets(c, stream):
                 if packet.is_corrupt:
                     continue
                 try:
