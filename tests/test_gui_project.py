@@ -114,3 +114,102 @@ def test_autosave_recovery_and_unsaved_prompt(qtbot, tmp_path, assets, clip):
     assert not find_recovery(path)
     assert w2.shutdown()
     w.project.ask = lambda kind, text: "discard"
+
+
+def test_shot_detection_is_not_an_edit(qtbot, tmp_path, assets, clip):
+    """Derived data: detection finishing must not make the film 'modified' (no Save changes?,
+    no autosave, no false recovery offer after a crash)."""
+    w, ctl = make_window(qtbot, tmp_path, assets["const"])
+    open_and_wait(qtbot, w, clip)
+    qtbot.waitUntil(lambda: not w.temporal.detecting, timeout=30000)
+    assert w.project.project.temporal["shots"]["detected"]          # the result is kept...
+    assert not w.project.modified and "*" not in w.windowTitle()    # ...but is no change
+    assert w.project.autosave() is None
+    assert not find_recovery() and not (tmp_path / "autosave").exists()
+    asked = []
+    w.project.ask = lambda kind, text: asked.append(kind) or "discard"
+    w.close()
+    assert asked == []
+    assert w.shutdown()
+
+
+def test_reopening_the_film_offers_the_newer_autosave(qtbot, tmp_path, assets, clip):
+    from colorizer_app.core.project import default_project_path
+    w, ctl, _ = _painted_window(qtbot, tmp_path, assets, clip)
+    path = default_project_path(clip)
+    assert w.project.save_as(path)
+    ctl.colour_panel.set_colour(20.0, -40.0)
+    stroke(qtbot, w, [(120, 30), (130, 70)])
+    wait_shows_expected(qtbot, w, ctl)
+    auto = w.project.autosave()
+    w.project.ask = lambda kind, text: "cancel"      # the app dies: nothing saved on the way out
+    assert w.shutdown()
+
+    w2, ctl2 = make_window(qtbot, tmp_path, assets["const"], name="settings2.ini")
+    asked = []
+    w2.project.ask = lambda kind, text: asked.append((kind, text)) or "recover"
+    with qtbot.waitSignal(w2.project.projectChanged, timeout=30000):
+        w2.open_path(clip)                           # the film, not the project
+    assert [k for k, _ in asked] == ["recover"] and "reel.mp4.bento.json" in asked[0][1]
+    assert len(ctl2.stack) == 2 and w2.project.modified
+    assert w2.project.project.path == path and auto.exists()
+    assert w2.project.save()                         # the next save keeps both strokes
+    assert not auto.exists() and not find_recovery(path)
+    from colorizer_app.core.project import open_project
+    assert len(open_project(path).corrections) == 2
+    assert w2.shutdown()
+    w.project.ask = lambda kind, text: "discard"
+
+
+def test_two_instances_on_one_project_warn_before_overwriting(qtbot, tmp_path, assets, clip):
+    from colorizer_app.core.project import open_project
+    w, ctl, _ = _painted_window(qtbot, tmp_path, assets, clip)
+    path = tmp_path / "reel.bento.json"
+    assert w.project.save_as(path)
+    other = open_project(path)                       # a second instance saves meanwhile
+    other.corrections.rename(other.corrections[0].id, "saved by the other one")
+    other.save()
+    ctl.colour_panel.set_colour(20.0, -40.0)
+    stroke(qtbot, w, [(120, 30), (130, 70)])
+    asked = []
+    w.project.ask = lambda kind, text: asked.append((kind, text)) or "cancel"
+    assert not w.project.save()
+    assert asked[0][0] == "changed" and "changed on disk" in asked[0][1]
+    assert open_project(path).corrections[0].name == "saved by the other one"
+    assert w.project.modified
+    w.project.ask = lambda kind, text: "overwrite"
+    assert w.project.save()
+    assert len(open_project(path).corrections) == 2 and not w.project.modified
+    assert w.shutdown()
+
+
+def test_a_project_whose_film_moved_lets_the_artist_locate_it(qtbot, tmp_path, assets):
+    import shutil
+    from colorizer_app.core.project import open_project
+    films = tmp_path / "films"
+    films.mkdir()
+    film = str(make_clip(films / "reel.mp4", n_frames=6, size=(160, 96), audio=False))
+    w, ctl, _ = _painted_window(qtbot, tmp_path, assets, film)
+    proj = tmp_path / "projects"
+    proj.mkdir()
+    path = proj / "reel.bento.json"
+    assert w.project.save_as(path)
+    assert w.shutdown()
+    elsewhere = tmp_path / "archive"
+    elsewhere.mkdir()
+    shutil.move(film, elsewhere / "renamed.mp4")
+
+    w2, ctl2 = make_window(qtbot, tmp_path, assets["const"], name="settings2.ini")
+    w2.project.locate_film = lambda project, pfile: None          # the artist cancels
+    assert not w2.project.open_project_file(path)
+    assert "was not found" in w2.last_message
+    offered = []
+    w2.project.locate_film = lambda project, pfile: offered.append(pfile) or \
+        str(elsewhere / "renamed.mp4")
+    with qtbot.waitSignal(w2.project.projectChanged, timeout=30000):
+        assert w2.project.open_project_file(path)
+    assert offered == [str(path)] and len(ctl2.stack) == 1
+    assert w2.project.modified                      # the new place is a change to save
+    assert w2.project.save()
+    assert open_project(path).source_path == str(elsewhere / "renamed.mp4")
+    assert w2.shutdown()

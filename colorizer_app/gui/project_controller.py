@@ -18,13 +18,14 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from ..core.project import (Project, ProjectError, default_project_path, find_recovery,
-                            open_project)
+from ..core.project import (Project, ProjectChangedOnDisk, ProjectError, default_project_path,
+                            find_recovery, open_project)
+from ..core.recovery import Recovery, untitled_recoveries_for
 
 PROJECT_FILTER = "BentoColor projects (*.bento.json);;All files (*)"
 MAX_RECENT = 10
 AUTOSAVE_MS = 60_000
-SAVE, DISCARD, CANCEL, RECOVER = "save", "discard", "cancel", "recover"
+SAVE, DISCARD, CANCEL, RECOVER, OVERWRITE = "save", "discard", "cancel", "recover", "overwrite"
 
 
 class ProjectController(QObject):
@@ -84,12 +85,17 @@ class ProjectController(QObject):
 
     # ---- questions (tests replace this) ----------------------------------------------------
     def ask(self, kind: str, text: str) -> str:
-        """kind 'unsaved' -> SAVE/DISCARD/CANCEL; 'recover' -> RECOVER/DISCARD."""
+        """kind 'unsaved' -> SAVE/DISCARD/CANCEL; 'recover' -> RECOVER/DISCARD;
+        'changed' (the file changed on disk) -> OVERWRITE/CANCEL."""
         B = QMessageBox.StandardButton
         if kind == "recover":
             r = QMessageBox.question(self.window, "Recover unsaved work", text,
                                      B.Yes | B.No, B.Yes)
             return RECOVER if r == B.Yes else DISCARD
+        if kind == "changed":
+            r = QMessageBox.question(self.window, "Project changed on disk", text,
+                                     B.Save | B.Cancel, B.Cancel)
+            return OVERWRITE if r == B.Save else CANCEL
         r = QMessageBox.question(self.window, "Unsaved changes", text,
                                  B.Save | B.Discard | B.Cancel, B.Save)
         return {B.Save: SAVE, B.Discard: DISCARD}.get(r, CANCEL)
@@ -153,22 +159,13 @@ class ProjectController(QObject):
             return False
         path = os.path.abspath(os.fspath(path))
         if not recovered:
-            for r in find_recovery(path):
-                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.autosaved_at))
-                if self.ask("recover", f"{os.path.basename(path)} has unsaved changes from "
-                                       f"{when} (autosaved). Recover them?") == RECOVER:
-                    path = str(r.autosave_path)
-                else:
-                    r.discard()
+            path = self._offer_recovery(path, find_recovery(path))
         try:
             project = open_project(path)
         except ProjectError as exc:
             self.window.show_message("Cannot open project", str(exc))
             return False
-        if project.source_missing:
-            self.window.show_message("Cannot open project",
-                                     f"{os.path.basename(path)}: the film '{project.source_path}'"
-                                     " was not found")
+        if project.source_missing and not self._relocate(project, path):
             return False
         for warning in project.warnings:
             self.window.show_message("Project opened with a problem", warning)
@@ -176,6 +173,38 @@ class ProjectController(QObject):
             self._add_recent(str(project.path))
         self._pending = project
         self._open_film(project.source_path)
+        return True
+
+    def _offer_recovery(self, path: str, recs: list[Recovery], name: str = "") -> str:
+        """Ask about each newer autosave: the path to open (an autosave if the artist wants
+        it back; a declined one is discarded, which is then the artist's answer)."""
+        for r in recs:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.autosaved_at))
+            if self.ask("recover", f"{name or os.path.basename(path)} has unsaved changes from "
+                                   f"{when} (autosaved). Recover them?") == RECOVER:
+                return str(r.autosave_path)
+            r.discard()
+        return path
+
+    def locate_film(self, project: Project, project_file: str) -> Optional[str]:
+        """Ask where the film went (tests replace this)."""
+        start = os.path.dirname(project_file)
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, f"Locate the film '{os.path.basename(project.source_path)}'", start,
+            "Films and image sequences (*)")
+        return path or None
+
+    def _relocate(self, project: Project, project_file: str) -> bool:
+        """The film is neither at its path relative to the project, nor at its old absolute
+        path, nor beside the project (core tried those): the artist may point at it."""
+        where = self.locate_film(project, project_file)
+        if not where or not os.path.exists(where):
+            self.window.show_message("Cannot open project",
+                                     f"{os.path.basename(project_file)}: the film "
+                                     f"'{project.source_path}' was not found")
+            return False
+        project.source_path, project.source_missing = os.path.abspath(where), False
+        project.touch()                     # the new place is a change to save
         return True
 
     def check_recovery(self) -> None:
@@ -197,14 +226,31 @@ class ProjectController(QObject):
             self._install(None)
             return
         if pending is not None and _same(pending.source_path, film.path):
-            self._install(pending)
-            return
+            if pending.frame_size == (film.width, film.height):
+                self._install(pending)
+                return
+            self.window.show_message(
+                "Project not opened", f"the film is {film.width}×{film.height}, the project was "
+                f"made on a {pending.frame_size[0]}×{pending.frame_size[1]} film")
+        # Opening the film is a path back to the work too: its project's newer autosave, or an
+        # untitled session's autosave on this film, is offered before anything is installed.
         project = None
         default = default_project_path(film.path)
+        to_open = None
         if default.exists():
+            to_open = self._offer_recovery(str(default), find_recovery(default))
+        else:
+            rec = untitled_recoveries_for(film.path)
+            if rec:
+                picked = self._offer_recovery(str(default), rec[:1], name=film.name)
+                to_open = picked if picked != str(default) else None
+        if to_open is not None:
             try:
-                project = open_project(default)
-                self._add_recent(str(default))
+                project = open_project(to_open)
+                if project.path is not None:
+                    self._add_recent(str(project.path))
+                for warning in project.warnings:
+                    self.window.show_message("Project opened with a problem", warning)
             except ProjectError as exc:
                 self.window.show_message("Cannot open project", str(exc))
         if project is None or project.frame_size != (film.width, film.height):
@@ -232,7 +278,8 @@ class ProjectController(QObject):
                     s.set_view_mode(view["mode"])
             else:
                 self.painting.set_stack(None)
-            self._recovered = project is not None and project.recovered_from is not None
+            # recovered from an autosave, or the film was located elsewhere: unsaved until saved
+            self._recovered = project is not None and project.dirty
             self._meta_dirty = self._recovered
             self._clean_range = (s.in_point, s.out_point)
         finally:
@@ -280,7 +327,13 @@ class ProjectController(QObject):
             return False
         self._sync_to_project()
         try:
-            target = self.project.save(path)
+            try:
+                target = self.project.save(path)
+            except ProjectChangedOnDisk as exc:
+                if self.ask("changed", f"{exc}. Save anyway?") != OVERWRITE:
+                    self.window.statusBar().showMessage("Project not saved", 6000)
+                    return False
+                target = self.project.save(path, force=True)
         except (ProjectError, OSError) as exc:
             self.window.show_message("Project not saved", str(exc))
             return False

@@ -103,7 +103,7 @@ class TemporalController(QObject):
             d = t.get("shots")
             if isinstance(d, dict) and int(d.get("n_frames", -1)) == n:
                 stored = ShotList.from_dict(d)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, KeyError, OverflowError):
             stored = None
         self.shots = stored if stored is not None else ShotList(n)
         self.keys, problems = load_project_keyframes(project, n, film.width, film.height)
@@ -188,7 +188,9 @@ class TemporalController(QObject):
         self.detecting = False
         # cuts the artist added while the scan ran are kept
         self.shots = ShotList(self.shots.n_frames, tuple(cuts) + self.shots.cuts)
-        self._save_to_project(meta=True)
+        # derived data, not an edit: kept with the next save, but the project is not "modified"
+        # (no "Save changes?", no autosave, no recovery offer for detection alone)
+        self._save_to_project(meta=False)
         self._after_shots()
         self.window.statusBar().showMessage(f"Shot detection: {len(self.shots)} shot(s)", 5000)
 
