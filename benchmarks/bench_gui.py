@@ -10,6 +10,9 @@ Figures (goals from the issue):
     pixels replacing the proxy picture)
   * colorized view of a newly visited frame, default size     (goal <= 300 ms)
   * playback at the film's rate: dropped frames
+  * playback of the colorized, split-wipe and side-by-side views once the range is colorized,
+    10 s at 1x and 2x/4x shuttle: frames shown / dropped, longest stall  (goal: none dropped)
+    (`--playback-only` runs just this part)
 
 Without --clip a 1080p H.264 clip with a 2-second GOP (48 frames at 23.976, like phone footage)
 is written to a temporary folder.  Without --model the shipped model is used, or when it is not
@@ -96,7 +99,7 @@ def make_clip(folder: Path) -> str:
     except ImportError:
         sys.exit("tests/clips.py is needed to make the benchmark clip (or pass --clip)")
     path = folder / "bench_1080p_gop48.mp4"
-    mk(path, n_frames=192, size=(1920, 1080), gop=48, audio=False)
+    mk(path, n_frames=264, size=(1920, 1080), gop=48, audio=False)    # 11 s: 10 s of playback
     return str(path)
 
 
@@ -149,6 +152,8 @@ def main() -> int:
     ap.add_argument("--clip")
     ap.add_argument("--model")
     ap.add_argument("--seconds", type=float, default=8.0, help="length of the scrub stress test")
+    ap.add_argument("--playback-only", action="store_true",
+                    help="only the playback figures of the colorized views (range colorized first)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
     # a private home: the user's autosaves would open a modal recovery prompt and stall the run
@@ -195,6 +200,11 @@ def main() -> int:
     n = s.frame_count
     print(f"film: {s.film.width}x{s.film.height}, {n} frames at {float(s.film.fps):.3f} fps")
     pump_until(app, lambda: viewer.shown_index == 0, 30)
+    if args.playback_only:
+        playback_cached(app, win, model, hb)
+        ok = win.shutdown()
+        print(f"workers stopped cleanly: {ok}; load average {os.getloadavg()[0]:.1f} at the end")
+        return 0
 
     # 1. Raw decoder seek (no GUI) and uncached seek to gray on screen.
     rnd = random.Random(7)
@@ -343,9 +353,46 @@ def main() -> int:
     print(f"playback 4 s at {float(s.film.fps):.3f} fps (colorized view, 1080p): "
           f"{win.player.shown} frames shown, {win.player.dropped} dropped; "
           f"longest stall {hb.stall_ms():.1f} ms (playhead at {played})")
+    playback_cached(app, win, model, hb)
     ok = win.shutdown()
     print(f"workers stopped cleanly: {ok}; load average {os.getloadavg()[0]:.1f} at the end")
     return 0
+
+
+def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
+    """Playback once the whole range is colorized (chroma cached): 10 s of the colorized view,
+    5 s of split wipe and side by side, 5 s of 2x and 4x shuttle, each started from frame 0
+    after the paused look-ahead had 2 s to fill, as an artist pressing Space would."""
+    from colorizer_app.gui.session import COLORIZED, SIDE_BY_SIDE, SPLIT
+    s, pipe, viewer, player = win.session, win.pipeline, win.viewer, win.player
+    s.set_view_mode(COLORIZED)
+    if pipe.chroma is None:
+        win.set_model(model)
+        pump_until(app, lambda: win.model_panel.state in ("ready", "error") and
+                   pipe.chroma is not None, 120)
+    pipe.set_background(True)
+    n = s.frame_count
+    t0 = time.perf_counter()
+    done = pump_until(app, lambda: all(pipe.chroma.has(i) for i in range(n)), 900)
+    print(f"range colorized ({n} frames): {done} after {time.perf_counter() - t0:.1f} s")
+    fps = float(s.film.fps)
+    for label, mode, speed, secs in (("colorized", COLORIZED, 1, 10.0), ("split wipe", SPLIT, 1, 5.0),
+                                     ("side by side", SIDE_BY_SIDE, 1, 5.0),
+                                     ("colorized", COLORIZED, 2, 5.0), ("colorized", COLORIZED, 4, 5.0)):
+        s.set_view_mode(mode)
+        s.set_frame(0)
+        pump_until(app, lambda: False, 2.0)            # the paused look-ahead fills
+        shape, ahead = pipe.play_shape(), len(pipe.composed)
+        load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else "?"
+        hb.start()
+        player.play(float(speed))
+        pump_until(app, lambda: False, secs)
+        player.stop()
+        hb.stop()
+        size = f"{shape[1]}x{shape[0]}" if shape else "full size"
+        print(f"playback {secs:g} s at {fps:.3f} fps x{speed} ({label} view, 1080p composed at "
+              f"{size}, {ahead} frames ahead at start): {player.shown} frames shown, "
+              f"{player.dropped} dropped; longest stall {hb.stall_ms():.1f} ms; load {' '.join(load)}")
 
 
 if __name__ == "__main__":

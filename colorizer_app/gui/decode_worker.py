@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
 
-from . import compose
+from . import compose, display_compose
 from .frames import SharedFrames
 from .workers import LoopWorker, close_quietly
 
@@ -35,6 +35,7 @@ class Want:
     color: bool        # compose the colorized picture (needs chroma in the cache)
     playhead: bool = False  # the frame on screen: done in one step; prefetches take three
     gen: tuple = ()    # the pipeline's compose generation of the frame, echoed in the result
+    display: tuple | None = None  # (h, w): compose display-size pictures for playback instead
 
 
 @dataclass
@@ -50,6 +51,7 @@ class FrameResult:
     error: str | None = None
     proxy: bool = False         # source/gray are the display proxy scaled up, not the film's pixels
     gen: tuple = ()             # Want.gen: a result composed before a later change is not current
+    display: object = None      # display_compose.DisplayPictures for Want.display
 
 
 class DisplayWorker(LoopWorker):
@@ -66,6 +68,7 @@ class DisplayWorker(LoopWorker):
         self._wanted: list[Want] = []
         self._chroma = None                 # ChromaCache or None (set from the GUI thread)
         self._override = None               # corrections hook, see compose.ChromaOverride
+        self._affects = None                # index -> does the override change that frame?
         self._reader = None
         self._generation = 0
         self._path = ""
@@ -103,9 +106,9 @@ class DisplayWorker(LoopWorker):
             self._chroma = cache
         self.kick()
 
-    def set_override(self, override) -> None:
+    def set_override(self, override, affects=None) -> None:
         with self._lock:
-            self._override = override
+            self._override, self._affects = override, affects
 
     # ---- worker thread -----------------------------------------------------------------------
     def step(self) -> bool:
@@ -118,14 +121,15 @@ class DisplayWorker(LoopWorker):
             if not self._wanted:
                 return False
             want = self._wanted[0]
-            chroma, override, proxy = self._chroma, self._override, self._proxy
+            chroma, hooks, proxy = self._chroma, (self._override, self._affects), self._proxy
             moved_at, moved_before = self._moved_at, self._moved_before
         if self._reader is None:
             with self._lock:
                 self._take(want)
                 return bool(self._wanted)
-        to_decode = want.source and self._shared.get(self._path, want.index) is None
-        if to_decode and want.playhead and proxy is not None:
+        needs_frame = want.source or want.display is not None
+        to_decode = needs_frame and self._shared.get(self._path, want.index) is None
+        if to_decode and want.playhead and want.source and proxy is not None:
             handled = self._proxy_step(want, proxy, moved_at, moved_before)
             if handled is not None:
                 return handled
@@ -136,7 +140,7 @@ class DisplayWorker(LoopWorker):
             return True
         with self._lock:
             self._take(want)
-        self.frameDecoded.emit(self._make(want, chroma, override))
+        self.frameDecoded.emit(self._make(want, chroma, hooks))
         with self._lock:
             return bool(self._wanted)
 
@@ -210,7 +214,8 @@ class DisplayWorker(LoopWorker):
         self._info = info
         self.filmOpened.emit(generation, info, project)
 
-    def _make(self, want: Want, chroma, override) -> FrameResult:
+    def _make(self, want: Want, chroma, hooks) -> FrameResult:
+        override, affects = hooks
         res = FrameResult(self._generation, want.index, gen=want.gen)
         try:
             frame = self._shared.get(self._path, want.index)
@@ -226,6 +231,13 @@ class DisplayWorker(LoopWorker):
                     res.colorized = compose.compose_colorized(
                         frame, ab, self._letterbox(chroma.size, frame), index=want.index,
                         override=override)
+                    res.chroma_key = chroma.key
+            if want.display is not None and chroma is not None:
+                ab = chroma.get(want.index)
+                if ab is not None:
+                    res.display = display_compose.compose_display(
+                        frame, ab, self._letterbox(chroma.size, frame), want.display, has_color,
+                        index=want.index, override=override, affects=affects)
                     res.chroma_key = chroma.key
         except Exception as exc:
             res.error = _one_line(exc, self._path)

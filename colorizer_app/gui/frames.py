@@ -34,10 +34,16 @@ class FrameBundle:
     chroma_key: str | None = None
     proxy: bool = False     # source/gray come from the display proxy: a stand-in while scrubbing
     compose_gen: tuple = ()  # the pipeline's compose generation `colorized` was made for
+    full_shape: tuple | None = None  # (h, w) of the film when these are display-size pictures
     nbytes: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.recount()
+
+    @property
+    def image_shape(self) -> tuple:
+        """(h, w) of the film's frame, whatever size the pictures are."""
+        return self.full_shape or self.source.shape[:2]
 
     def recount(self) -> None:
         arrays = {id(a): a for a in (self.source, self.gray, self.colorized) if a is not None}

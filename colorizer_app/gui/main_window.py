@@ -14,7 +14,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout,
                                QWidget)
 
+from . import window_layout
 from .actions import build_actions
+from .focus import FocusKeeper
 from .model_panel import ModelPanel
 from .pipeline import Pipeline, default_model_path
 from .playback import Player
@@ -57,12 +59,13 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else default_settings()
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
         self.last_message = ""
         self._closed = False
 
         self.session = Session(self)
-        self.pipeline = Pipeline(self.session, self)
+        # RAM for the look-ahead cache of frames composed for playback (a setting, in MiB)
+        play_mib = max(64, self.settings.value("playback/cacheMiB", 1024, int))
+        self.pipeline = Pipeline(self.session, self, play_budget=play_mib << 20)
         self.player = Player(self.session, self)
         self.viewer = Viewer(self.session, self.pipeline)
         self.timeline = Timeline(self.session, self.pipeline)
@@ -83,11 +86,18 @@ class MainWindow(QMainWindow):
         self.painting = attach_painting(self)
         from .temporal import attach_temporal  # shots, keyframes, deflicker, curves
         self.temporal = attach_temporal(self)
+        window_layout.install(self)           # every panel exists now: scroll areas, tab groups
+        self._add_layout_menu()
+        self.focus_keeper = FocusKeeper(self, self.viewer)
 
         self.viewer.frameShown.connect(self.player.frame_shown)
         QApplication.instance().installEventFilter(_ActivityFilter(self.pipeline, self))
         self.player.speedChanged.connect(
-            lambda sp: self.pipeline.set_direction(-1 if sp < 0 else 1, sp != 0))
+            lambda sp: self.pipeline.set_direction(-1 if sp < 0 else 1, sp != 0,
+                                                   self.player.stride))
+        # playback composes colour frames at the size they are drawn (device pixels)
+        self.viewer.zoomChanged.connect(
+            lambda z: self.pipeline.set_view_zoom(z * self.viewer.devicePixelRatioF()))
         self.session.viewModeChanged.connect(self._sync_view_actions)
         self.session.filmChanged.connect(self._on_film)
         self.pipeline.filmFailed.connect(lambda msg: self.show_message("Cannot open film", msg))
@@ -145,6 +155,7 @@ class MainWindow(QMainWindow):
         if film is None:
             self.setWindowTitle(APP_NAME)
             return
+        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)   # keys work at once
         self.setWindowTitle(f"{film.name} — {APP_NAME}")
         self._add_recent(film.path)
 
@@ -220,13 +231,23 @@ class MainWindow(QMainWindow):
             a.blockSignals(False)
 
     # ---- settings and shutdown -----------------------------------------------------------------
+    def _add_layout_menu(self) -> None:
+        m = self.view_menu.addMenu("Pa&nels")
+        for dock in window_layout.docks(self).values():
+            m.addAction(dock.toggleViewAction())
+        self.view_menu.addAction(self._reset_layout_action)
+
+    def reset_layout(self) -> None:
+        window_layout.reset(self)
+        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if not ev.spontaneous():
+            self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def _restore_settings(self) -> None:
-        geo = self.settings.value("window/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
+        window_layout.restore(self, self.settings)
         mode = self.settings.value("view/mode", "", str)
         if mode in VIEW_MODES:
             self.session.set_view_mode(mode)
@@ -253,8 +274,7 @@ class MainWindow(QMainWindow):
             return True
         self._closed = True
         self.player.stop()
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        window_layout.save(self, self.settings)
         self.settings.sync()
         ok = self.temporal.shutdown() if getattr(self, "temporal", None) else True
         return self.pipeline.shutdown() and ok

@@ -9,6 +9,10 @@ in-memory frames ready for the viewer, and turns session changes into worker req
 A third worker builds the film's display proxy in the background (proxy_worker.py); the display
 worker shows proxy frames while the artist scrubs a long-GOP film.
 
+Playback of the colour views comes from a look-ahead cache of frames composed at the size the
+viewer shows them (play_cache.py, display_compose.py): filled ahead of the playhead while paused
+and during playback, dropped frame by frame the moment a compose generation moves on.
+
 Widgets never see a worker: they read `bundle(i)` and listen to `bundleReady`.
 """
 from __future__ import annotations
@@ -22,7 +26,9 @@ from PySide6.QtCore import QObject, Signal
 
 from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
+from .display_compose import display_shape
 from .frames import BundleCache, FrameBundle, SharedFrames
+from .play_cache import DEFAULT_BUDGET, ComposedCache
 from .proxy_worker import ProxyWorker, wants_proxy
 from .scheduler import Plan
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
@@ -30,6 +36,8 @@ from .workers import WorkerThread
 
 PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of travel)
 PREFETCH_BEHIND = 2
+PLAY_AHEAD = 240       # display-size frames composed ahead during playback (10 s), budget allowing
+PAUSED_AHEAD = 72      # and while paused, so Space starts on a full cache (3 s)
 COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 
 
@@ -63,12 +71,16 @@ class Pipeline(QObject):
     workerError = Signal(str)
     cacheInvalidated = Signal()        # in-memory frames changed wholesale (timeline redraw)
     proxyProgress = Signal(int, int)   # display proxy: frames built, frames (0, 0: no proxy)
+    composedChanged = Signal()         # the look-ahead cache of composed frames changed
 
     def __init__(self, session: Session, parent: QObject | None = None,
-                 memory_budget: int = 768 << 20):
+                 memory_budget: int = 768 << 20, play_budget: int = DEFAULT_BUDGET):
         super().__init__(parent)
         self.session = session
         self.bundles = BundleCache(memory_budget)
+        self.composed = ComposedCache(play_budget)
+        self._zoom = 0.0                   # screen pixels per image pixel, from the viewer
+        self.stride = 1                    # frames the playhead advances per shown frame
         self.shared = SharedFrames()
         self.chroma = None
         self.model_name = ""
@@ -77,8 +89,8 @@ class Pipeline(QObject):
         self.playing = False
         self._generation = 0
         self._reported_errors: set[tuple[int, int]] = set()
-        self._paint_override = None
-        self._temporal_hook = None
+        self._paint_override = self._paint_affects = None
+        self._temporal_hook = self._temporal_affects = None
         self.proxies_enabled = True
         # Compose generations: a result composed before the corrections, the temporal chroma or
         # the model changed is stale even when it arrives after the change (the worker may have
@@ -122,6 +134,7 @@ class Pipeline(QObject):
         self._generation += 1
         self._new_compose_gen()
         self.bundles.clear()
+        self.composed.clear()
         self.shared.clear()
         self.cacheInvalidated.emit()
         self._opened = None
@@ -217,22 +230,25 @@ class Pipeline(QObject):
     def bundle(self, index: int) -> FrameBundle | None:
         return self.bundles.get(index)
 
-    def set_direction(self, direction: int, playing: bool) -> None:
+    def set_direction(self, direction: int, playing: bool, stride: int = 1) -> None:
         self.direction = 1 if direction >= 0 else -1
         self.playing = playing
+        self.stride = max(1, int(stride))
         self._refresh()
 
     def set_background(self, enabled: bool) -> None:
         self.colorizer.set_background(enabled)
 
-    def set_override(self, override) -> None:
-        """Install the corrections hook (compose.ChromaOverride) and recompose what is shown."""
-        self._paint_override = override
+    def set_override(self, override, affects=None) -> None:
+        """Install the corrections hook (compose.ChromaOverride) and recompose what is shown.
+        `affects(i)`, when given, says cheaply whether the hook changes frame i at all (never
+        False for a frame it changes): untouched frames are then composed at display size."""
+        self._paint_override, self._paint_affects = override, affects
         self._install_override()
 
-    def set_temporal(self, hook) -> None:
+    def set_temporal(self, hook, affects=None) -> None:
         """Install the temporal stage (a ChromaOverride that runs before the corrections)."""
-        self._temporal_hook = hook
+        self._temporal_hook, self._temporal_affects = hook, affects
         self._install_override()
 
     def _install_override(self) -> None:
@@ -242,13 +258,22 @@ class Pipeline(QObject):
         else:
             def override(i, ab, L, t=t, p=p):
                 return p(i, t(i, ab, L), L)
-        self.display.set_override(override)
+        probes = [a for h, a in ((t, self._temporal_affects), (p, self._paint_affects))
+                  if h is not None]
+        affects = None
+        if probes and all(a is not None for a in probes):   # a hook without a probe: always
+            def affects(i, probes=tuple(probes)):
+                return any(a(i) for a in probes)
+        self.display.set_override(override, affects)
         self._new_compose_gen()
         self.bundles.drop_colorized(keep_key=None)
         self._refresh(plan=False)
 
     def recompose_frames(self, indices) -> None:
         """Compose these frames again; the viewer keeps the current picture until then."""
+        indices = list(indices)
+        if self.composed.drop(indices):
+            self.composedChanged.emit()
         for i in indices:
             self._frame_gen[i] = self._frame_gen.get(i, 0) + 1
             b = self.bundles.peek(i)
@@ -259,9 +284,69 @@ class Pipeline(QObject):
     def _new_compose_gen(self) -> None:
         self._gen_base += 1
         self._frame_gen.clear()
+        if len(self.composed):
+            self.composed.clear()
+            self.composedChanged.emit()
 
     def _gen(self, index: int) -> tuple:
         return self._gen_base, self._frame_gen.get(index, 0)
+
+    # ---- composed frames at display size (playback) -------------------------------------------
+    def set_view_zoom(self, zoom: float) -> None:
+        """The viewer draws `zoom` screen pixels per image pixel: compose playback frames at that
+        size (below 100 %); another size makes the composed frames useless."""
+        old = self.play_shape()
+        self._zoom = float(zoom)
+        if self.play_shape() != old:
+            if len(self.composed):
+                self.composed.clear()
+                self.composedChanged.emit()
+            self._refresh(plan=False)
+
+    def play_shape(self) -> tuple | None:
+        """(h, w) playback frames are composed at, or None: full resolution."""
+        film = self.session.film
+        return None if film is None else display_shape(film.height, film.width, self._zoom)
+
+    def view_bundle(self, index: int) -> FrameBundle | None:
+        """What the viewer shows for frame `index`: the composed display-size frame while playing
+        a colour view (or while the full-size picture is still being composed), else bundle(i)."""
+        full = self.bundles.get(index)
+        shape = self.play_shape()
+        if shape is None or self.chroma is None or self.session.view_mode not in COLOR_MODES:
+            return full
+        if not self.playing and full is not None and full.colorized is not None:
+            return full
+        d = self.composed.current(index, self.chroma.key, self._gen(index), shape)
+        return d if d is not None else full
+
+    def composed_frames(self) -> list[int]:
+        """Frames of the look-ahead cache (the timeline draws them apart from chroma-only ones)."""
+        return self.composed.indices()
+
+    def _play_wants(self, shape: tuple, paused: bool) -> list[Want]:
+        """Display-size composes ahead of the playhead, stepping as playback will (stride, around
+        the in/out loop), as far as the budget holds."""
+        s, chroma, film = self.session, self.chroma, self.session.film
+        pictures = 2 if not film.has_color else 3          # gray is the source for b/w films
+        reach = self.composed.frames_in_budget(shape[0] * shape[1] * 3 * pictures) - 2
+        reach = max(1, min(reach, PAUSED_AHEAD if paused else PLAY_AHEAD))
+        lo, hi = s.in_point, s.out_point
+        p = s.frame
+        if not lo <= p <= hi:
+            lo, hi = 0, s.frame_count - 1
+        span = hi - lo + 1
+        step = self.direction * (self.stride if not paused else 1)
+        wants, seen = [], set()
+        for k in range(0 if not paused else 1, reach + 1):
+            i = (p + k * step - lo) % span + lo
+            if i in seen:
+                break
+            seen.add(i)
+            if chroma.has(i) and self.composed.current(i, chroma.key, self._gen(i), shape) is None:
+                wants.append(Want(i, False, False, playhead=i == p and not paused,
+                                  gen=self._gen(i), display=shape))
+        return wants
 
     def _wanted(self) -> list[Want]:
         s = self.session
@@ -269,6 +354,12 @@ class Pipeline(QObject):
         p = s.frame
         need_color = s.view_mode in COLOR_MODES
         chroma = self.chroma
+        shape = self.play_shape() if need_color and chroma is not None else None
+        if shape is not None and self.playing:
+            wants = self._play_wants(shape, paused=False)
+            if not chroma.has(p) and (self.bundles.peek(p) is None or self.bundles.peek(p).proxy):
+                wants.insert(0, Want(p, True, False, playhead=True, gen=self._gen(p)))
+            return wants
         order = [p]
         ahead = PREFETCH_AHEAD * (2 if self.playing else 1)
         if not self.playing and need_color and chroma is not None and not chroma.has(p):
@@ -292,6 +383,8 @@ class Pipeline(QObject):
                    and (b is None or b.colorized is None or b.chroma_key != chroma.key))
             if src or col:
                 wants.append(Want(i, src, col, playhead=i == p, gen=self._gen(i)))
+        if shape is not None and chroma.has(p):    # else the cores go to the network first
+            wants += self._play_wants(shape, paused=True)   # after the frame on screen and prefetches
         return wants
 
     def _refresh(self, *_args, plan: bool = True) -> None:
@@ -313,6 +406,9 @@ class Pipeline(QObject):
             if key not in self._reported_errors:
                 self._reported_errors.add(key)
                 self.workerError.emit(f"Frame {res.index}: {res.error}")
+            return
+        if res.display is not None:
+            self._on_composed(res)
             return
         b = self.bundles.peek(res.index)
         if res.proxy and b is not None and not b.proxy:
@@ -338,6 +434,20 @@ class Pipeline(QObject):
                 self.bundleReady.emit(res.index)
         if stale:                          # composed before a change: ask for it again
             self._refresh(plan=False)
+
+    def _on_composed(self, res: FrameResult) -> None:
+        """A display-size frame for playback: kept only when made with what is current now."""
+        s, d = self.session, res.display
+        if self.chroma is None or res.chroma_key != self.chroma.key or \
+                res.gen != self._gen(res.index) or d.colorized.shape[:2] != self.play_shape():
+            self._refresh(plan=False)          # composed before a change: ask for it again
+            return
+        film = s.film
+        b = FrameBundle(res.index, d.source, d.gray, d.colorized, res.chroma_key,
+                        compose_gen=res.gen, full_shape=(film.height, film.width))
+        if self.composed.put(b, s.frame, self.direction, (s.in_point, s.out_point)):
+            self.composedChanged.emit()
+            self.bundleReady.emit(res.index)
 
     # ---- teardown ----------------------------------------------------------------------------
     def shutdown(self) -> bool:

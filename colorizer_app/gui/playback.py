@@ -45,6 +45,14 @@ class Player(QObject):
     def playing(self) -> bool:
         return self.speed != 0
 
+    @property
+    def stride(self) -> int:
+        """Frames the playhead advances per frame shown.  A 2x/4x/8x shuttle shows every 2nd/4th/
+        8th frame at the film's rate, so frames drop evenly and each one shown can be composed
+        in time, instead of chasing 4x the film's rate and dropping whatever was late."""
+        sp = abs(self.speed)
+        return int(sp) if sp >= 2 and sp == int(sp) else 1
+
     def play(self, speed: float = 1.0) -> None:
         if self.session.film is None or speed == 0:
             self.stop()
@@ -61,7 +69,7 @@ class Player(QObject):
             self.droppedChanged.emit(0)
         self.speed = float(speed)
         self._restart_clock()
-        fps = float(s.film.fps) * abs(self.speed)
+        fps = float(s.film.fps) * abs(self.speed) / self.stride
         # Tick at twice the frame rate so a frame is never late by more than half a frame.
         self._timer.start(max(1, int(1000.0 / fps / 2)))
         self.speedChanged.emit(self.speed)
@@ -111,7 +119,8 @@ class Player(QObject):
             self.stop()
             return
         elapsed = time.perf_counter() - self._t0
-        steps = math.floor(elapsed * float(s.film.fps) * abs(self.speed) + 1e-9)
+        stride = self.stride
+        steps = math.floor(elapsed * float(s.film.fps) * abs(self.speed) / stride + 1e-9)
         if steps == self._steps:
             return
         advanced, self._steps = steps - self._steps, steps
@@ -123,7 +132,7 @@ class Player(QObject):
             self.droppedChanged.emit(self.dropped)
         lo, hi = s.in_point, s.out_point
         span = hi - lo + 1
-        raw = self._f0 + (1 if self.speed > 0 else -1) * steps
+        raw = self._f0 + (1 if self.speed > 0 else -1) * steps * stride
         target = (raw - lo) % span + lo if span > 0 else lo
         self._last_target = target
         s.set_frame(target)

@@ -2,7 +2,8 @@
 
 Built on one pyqtgraph plot whose x axis is the frame index and whose y axis is split in lanes:
 
-    y 0.00-0.10  cache bar (top row: colorized frames; bottom row: frames in memory)
+    y 0.00-0.10  cache bar (top row: colorized frames, brighter where composed for playback;
+                 bottom row: frames in memory)
     y 0.12-1.00  overlay curves (flicker, colourfulness, ... normalised to the lane)
     full height  in/out shading, cut markers, playhead
 
@@ -29,6 +30,7 @@ CACHE_Y, CACHE_H = 0.0, 0.10
 CURVE_Y0, CURVE_Y1 = 0.14, 0.98
 COLORIZED_RGBA = (70, 190, 110, 255)
 MEMORY_RGBA = (90, 130, 200, 255)
+COMPOSED_RGBA = (150, 250, 170, 255)   # composed for playback: brighter than chroma only
 EMPTY_RGBA = (55, 55, 60, 255)
 
 
@@ -136,6 +138,9 @@ class Timeline(QWidget):
             pipeline.chromaReset.connect(self._reload_cache)
             pipeline.bundleReady.connect(lambda *_: self._redraw.start())
             pipeline.cacheInvalidated.connect(lambda: self._redraw.start())
+            composed = getattr(pipeline, "composedChanged", None)
+            if composed is not None:      # steady during playback: never postponed indefinitely
+                composed.connect(lambda: self._redraw.isActive() or self._redraw.start())
 
     # ---- overlay API (for shot cuts and per-frame curves) -------------------------------------
     def add_curve(self, name: str, values: Sequence[float], color=(240, 200, 80),
@@ -238,6 +243,10 @@ class Timeline(QWidget):
             if mem:
                 rgba[0, mem] = MEMORY_RGBA
         rgba[1, self._colorized] = COLORIZED_RGBA
+        # frames composed for playback (look-ahead cache), apart from those with chroma only
+        composed = [i for i in getattr(self.pipeline, "composed_frames", list)() if 0 <= i < self._n]
+        if composed:
+            rgba[1, composed] = COMPOSED_RGBA
         self.cache_img.setImage(rgba, autoLevels=False)
         self.cache_img.setRect(QRectF(-0.5, CACHE_Y, self._n, CACHE_H))
 

@@ -43,6 +43,7 @@ class Viewer(QWidget):
         self.pipeline = pipeline
         self.shown_index = -1
         self._shape: Optional[tuple[int, int]] = None
+        self._image_shape: Optional[tuple[int, int]] = None   # the film's (h, w) being shown
         self._fit = True                 # keep fitting on resize until the artist zooms or pans
         self._pics: dict[str, object] = {}
         self._diff_key, self._diff, self._diff_refs = None, None, None
@@ -80,6 +81,10 @@ class Viewer(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.canvas)
+        # The review keys act on whatever has focus in the window: the picture is where it rests.
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusProxy(self.canvas)
 
         self.divider.sigPositionChanged.connect(self._on_divider_dragged)
         self.left.sigRangeChangedManually.connect(self._on_manual_range)
@@ -162,7 +167,8 @@ class Viewer(QWidget):
         if s.film is None:
             self._set("left", self.img_left, None)
             return
-        b = self.pipeline.bundle(s.frame)
+        # playback of a colour view shows display-size composed frames (pipeline.view_bundle)
+        b = getattr(self.pipeline, "view_bundle", self.pipeline.bundle)(s.frame)
         if b is None:
             # Hold the last picture while the new one decodes (no black flashes while scrubbing).
             self.status_badge.setText("decoding…" if self.shown_index >= 0 else "")
@@ -170,6 +176,7 @@ class Viewer(QWidget):
             return
         mode = s.view_mode
         pending = ""
+        self._image_shape = b.image_shape
         if mode in (GRAY, ORIGINAL, COLORIZED):
             pic, pending = self._picture(b, mode)
             self._set("left", self.img_left, pic)
@@ -190,7 +197,7 @@ class Viewer(QWidget):
             self.caption_right.setText(VIEW_LABELS[s.compare_a])
         # a proxy stand-in says so: the artist judges detail only on the film's own pixels
         self.status_badge.setText(" · ".join(t for t in ("proxy" if b.proxy else "", pending) if t))
-        self._adopt_shape(b.source.shape[:2])
+        self._adopt_shape(b.image_shape)
         self._place_badges()
         self.shown_index = b.index
         self.frameShown.emit(b.index)
@@ -222,6 +229,9 @@ class Viewer(QWidget):
             return
         if self._pics.get(key) is not pic:
             item.setImage(pic, autoLevels=False, levels=None)
+            # a display-size picture is stretched over the film's pixel grid (identity at 1:1)
+            h, w = self._image_shape or pic.shape[:2]
+            item.setRect(QRectF(0, 0, w, h))
             self._pics[key] = pic
 
     def _adopt_shape(self, shape: tuple[int, int]) -> None:

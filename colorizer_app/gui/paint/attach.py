@@ -163,7 +163,8 @@ class PaintingController(QObject):
             stack.subscribe(lambda ev, cid, s=stack: ev != "tracked" and self._on_stack_event(s))
         self.tracking.set_stack(stack)
         self.corrections_panel.set_stack(stack)
-        self.pipeline.set_override(self.override if stack is not None else None)
+        self.pipeline.set_override(self.override if stack is not None else None,
+                                   affects=self.affects)
         self._update_ghost()
         self.stackChanged.emit(stack)
 
@@ -173,6 +174,12 @@ class PaintingController(QObject):
         if stack is None or ab.shape[:2] != stack.shape:
             return ab
         return stack.composite(ab, index, self.shot_of)
+
+    def affects(self, index: int) -> bool:
+        """Whether any correction is active on frame `index`: frames none touches are composed
+        for playback at display size (pipeline.set_override).  Never False when one is."""
+        stack = self.stack
+        return stack is not None and bool(stack.active(index, self.shot_of))
 
     def _on_stack_event(self, stack) -> None:
         # Called with the stack's lock held: only schedule the GUI work.
@@ -198,7 +205,7 @@ class PaintingController(QObject):
     def _do_recompose(self) -> None:
         self._recompose_due = False
         if self.stack is not None:
-            self.pipeline.set_override(self.override)
+            self.pipeline.set_override(self.override, affects=self.affects)
         self._update_ghost()
 
     def _on_bundle(self, index: int) -> None:

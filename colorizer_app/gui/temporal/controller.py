@@ -70,7 +70,7 @@ class TemporalController(QObject):
         self.session.frameChanged.connect(self._update_wanted)
         self.pipeline.colorizedFrames.connect(self.worker.colorized)
         self.pipeline.chromaReset.connect(lambda: self.worker.set_chroma(self.pipeline.chroma))
-        self.pipeline.set_temporal(self.store.hook)
+        self.pipeline.set_temporal(self.store.hook, affects=self.store.affects)
         window.project.projectChanged.connect(self._on_project)
         self.undo.indexChanged.connect(lambda *_: self.worker.invalidate_curves())
 

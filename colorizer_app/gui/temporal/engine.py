@@ -63,6 +63,11 @@ class ResultStore:
         with self._lock:
             self._items.clear()
 
+    def affects(self, index: int) -> bool:
+        """Whether `hook` may change frame `index` (it holds a result for it)."""
+        with self._lock:
+            return self.active and index in self._items
+
     def hook(self, index: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
         """compose.ChromaOverride (display worker thread).  Until the worker has the frame, the
         last result it made for it (or the model's chroma) is shown; the GUI recomposes the

@@ -1,0 +1,108 @@
+"""Composing a frame at the size the viewer shows it (playback), Qt-free.
+
+A 1080p film in a review window is rarely shown 1:1: fitted into a ~1100-px wide viewer it is
+drawn at about 0.6x, and most of a full-resolution compose (guided upsampling, recombine with L
+in float LAB) is thrown away by the scaling.  Here the same maths runs at the shown size:
+
+    frame --INTER_AREA--> small frame --> L_small (the guide), gray and source pictures
+    model chroma --guided upsampling to the small size, guided by L_small--> ab_small
+    recombine L_small + ab_small (float LAB, as export)                  --> colorized picture
+
+Corrections and temporal chroma are full-resolution arrays (masks, flow-warped chroma), so a
+frame they touch is composed at full resolution up to the override and only then scaled down:
+never a cheaper approximation of a correction.  `affects(i)` says cheaply whether any
+override changes frame i; unknown overrides count as touching every frame.
+
+Export and the paused viewer never come here: they compose at full resolution (compose.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+
+from ..core import color
+from . import compose
+
+# Zoom is rounded up to a multiple of this before choosing the composed size, so resizing the
+# window by a few pixels reuses the composed frames instead of composing them all again.
+ZOOM_STEP = 1.0 / 16.0
+
+Affects = Callable[[int], bool]
+
+
+@dataclass(frozen=True)
+class DisplayPictures:
+    """The three pictures of one frame at display size (uint8 RGB, read-only)."""
+
+    source: np.ndarray
+    gray: np.ndarray
+    colorized: np.ndarray
+    full_res_override: bool     # the corrections/temporal chroma touched this frame
+
+
+def display_shape(full_h: int, full_w: int, zoom: float) -> Optional[tuple[int, int]]:
+    """(h, w) to compose at for a viewer that draws zoom screen pixels per image pixel, or None
+    when the full picture is needed (zoomed to 100 % or more, or a tiny saving)."""
+    if not zoom or not math.isfinite(zoom) or zoom <= 0:
+        return None
+    z = math.ceil(zoom / ZOOM_STEP) * ZOOM_STEP
+    if z >= 1.0 - 1e-9:
+        return None
+    h, w = max(2, round(full_h * z)), max(2, round(full_w * z))
+    if h * w * 10 >= full_h * full_w * 9:          # < 10 % fewer pixels: not worth a second path
+        return None
+    return h, w
+
+
+def compose_display(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox,
+                    shape: tuple[int, int], has_color: bool, index: int = -1,
+                    override: Optional[compose.ChromaOverride] = None,
+                    affects: Optional[Affects] = None) -> DisplayPictures:
+    """Gray, source and colorized pictures of `frame` at `shape` (h, w)."""
+    h, w = shape
+    # below half size INTER_AREA (no aliasing); above it bilinear, 3x cheaper and sharp enough
+    # (Qt would otherwise draw the full frame scaled with nearest-neighbour sampling)
+    interp = cv2.INTER_AREA if h * 2 <= frame.shape[0] else cv2.INTER_LINEAR
+    small = cv2.resize(frame, (w, h), interpolation=interp)
+    L_small, gray = _lightness(small, has_color)
+    touched = override is not None and (affects is None or bool(affects(index)))
+    if touched:
+        # the corrections work on full-resolution chroma: compose up to them there, then scale
+        L_full = color.luminance(frame)
+        ab_full = override(index, color.upsample_ab(ab_work, box, L_full), L_full)
+        ab = cv2.resize(ab_full, (w, h), interpolation=cv2.INTER_AREA)
+        L = cv2.resize(L_full, (w, h), interpolation=cv2.INTER_AREA)
+    else:
+        L = L_small
+        ab = upsample_ab_to(ab_work, box, L)
+    col = color.recombine_u8(L, ab)
+    for a in (small, gray, col):
+        a.flags.writeable = False
+    return DisplayPictures(small, gray, col, touched)
+
+
+def _lightness(small: np.ndarray, has_color: bool) -> tuple[np.ndarray, np.ndarray]:
+    """L (float32, 0..100) of a display-size frame and its gray picture, in one 8-bit LAB pass.
+
+    8-bit L steps by 0.39 L units: at most one level off the float path after recombining, and
+    a fraction of its cost.  A black-and-white film (R = G = B) is its own gray picture and its L
+    is a table lookup, exactly as core.color does it."""
+    if not has_color:
+        return cv2.LUT(cv2.extractChannel(small, 0), color._gray_to_L()), small
+    L8 = cv2.extractChannel(cv2.cvtColor(small, cv2.COLOR_RGB2Lab), 0)
+    gray = cv2.cvtColor(cv2.LUT(L8, compose._l8_to_gray()), cv2.COLOR_GRAY2RGB)
+    return cv2.multiply(L8, 100.0 / 255.0, dtype=cv2.CV_32F), gray
+
+
+def upsample_ab_to(ab_work: np.ndarray, box: color.Letterbox, L: np.ndarray) -> np.ndarray:
+    """color.upsample_ab, but onto a guide L of any size (the film's letterbox still says where
+    the picture sits in the working square): guided by the L the viewer will show."""
+    ab_low = color.crop_content(ab_work.astype(np.float32, copy=False), box)
+    L32 = L.astype(np.float32, copy=False)
+    g_low = cv2.resize(L32, (box.w, box.h), interpolation=cv2.INTER_AREA) * np.float32(0.01)
+    a, b = color._guided_coefficients(ab_low, g_low, 2, 1e-3)
+    return color._apply_coefficients(a * np.float32(0.01), b, L32)

@@ -1,0 +1,98 @@
+"""The look-ahead cache of composed frames for playback, Qt-free (GUI thread only).
+
+Playback shows a frame every 42 ms at 23.976 fps; composing one takes a good part of that on a
+two-core machine, so the display worker composes frames *ahead* of the playhead, at the size the
+viewer shows them (display_compose.py), and playback takes them from here.  Review tools (RV,
+mrv2, DJV) play from such a cache too.
+
+Each entry is a FrameBundle of display-size pictures stamped with what made it: the chroma key
+(model and working size), the pipeline's compose generation of the frame (corrections, temporal
+chroma, keyframes, deflicker) and its size.  An entry is only ever handed out when all three are
+still current, and the pipeline drops entries the moment they go stale, so the timeline's cache
+bar shows exactly what playback can use.
+
+Bounded by bytes (a setting).  When full, frames the playhead has passed go first, then the
+farthest ahead, counted along the direction of travel around the in/out loop.
+"""
+from __future__ import annotations
+
+from .frames import FrameBundle
+
+DEFAULT_BUDGET = 1024 << 20     # ~330 frames at 960x540 with gray = source (black-and-white)
+
+
+class ComposedCache:
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET):
+        self.budget = int(budget_bytes)
+        self._items: dict[int, FrameBundle] = {}
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, index: int) -> bool:
+        return index in self._items
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def indices(self) -> list[int]:
+        return list(self._items)
+
+    def get(self, index: int) -> FrameBundle | None:
+        return self._items.get(index)
+
+    def current(self, index: int, key: str | None, gen: tuple,
+                shape: tuple | None) -> FrameBundle | None:
+        """The entry of frame `index` if it was made with this chroma key, compose generation
+        and display size; None otherwise."""
+        b = self._items.get(index)
+        if b is None or b.chroma_key != key or b.compose_gen != gen or \
+                b.source.shape[:2] != shape:
+            return None
+        return b
+
+    def frames_in_budget(self, frame_bytes: int) -> int:
+        return max(1, self.budget // max(1, frame_bytes))
+
+    def put(self, bundle: FrameBundle, playhead: int, direction: int,
+            loop: tuple[int, int]) -> bool:
+        """Keep `bundle`; evicts to stay in budget.  False when it was itself the one to go."""
+        self.drop([bundle.index])
+        bundle.recount()
+        self._items[bundle.index] = bundle
+        self._bytes += bundle.nbytes
+        if self._bytes > self.budget:
+            order = sorted(self._items, key=lambda i: _keep_rank(i, playhead, direction, loop))
+            while self._bytes > self.budget and order:
+                self.drop([order.pop()])
+        return bundle.index in self._items
+
+    def drop(self, indices) -> list[int]:
+        """Forget these frames; returns those that were here."""
+        gone = []
+        for i in indices:
+            b = self._items.pop(i, None)
+            if b is not None:
+                self._bytes -= b.nbytes
+                gone.append(i)
+        return gone
+
+    def drop_if(self, stale) -> list[int]:
+        """Forget every entry for which stale(bundle) is true; returns their indices."""
+        return self.drop([i for i, b in self._items.items() if stale(b)])
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+
+def _keep_rank(i: int, playhead: int, direction: int, loop: tuple[int, int]) -> tuple:
+    """Sort key: the lower, the longer a frame is worth keeping.  Frames ahead in the direction of
+    travel (wrapping around the in/out loop) rank by distance; frames outside the loop last."""
+    lo, hi = loop
+    if not lo <= i <= hi:
+        return (1, abs(i - playhead))
+    span = hi - lo + 1
+    return (0, ((i - playhead) * (1 if direction >= 0 else -1)) % span)
