@@ -181,3 +181,29 @@ def test_render_command_takes_deflicker(tmp_path):
     with open_media(out) as r:
         assert r.info.frame_count == 10
     assert main(["render", str(path), str(tmp_path / "x.mkv"), "--deflicker", "2"]) == 2
+
+
+def test_render_onto_the_film_is_refused_and_the_film_survives(setup, tmp_path, capsys):
+    import hashlib
+    import os
+    d, film, project, path, _ = setup
+    digest = hashlib.sha256(film.read_bytes()).hexdigest()
+    os.link(film, tmp_path / "same.mp4")
+    for out in (film, tmp_path / "same.mp4", d / "." / "film.mp4", path):
+        assert main(["render", str(path), str(out), "--frames", "0-3"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "input" in err[0], err
+    assert hashlib.sha256(film.read_bytes()).hexdigest() == digest
+    with pytest.raises(Exception, match="input"):        # the core refuses too, not only the CLI
+        render(RenderJob.from_project(project), film, frames="0-1")
+
+
+def test_render_of_a_truncated_film_reports_the_lost_frames(setup, tmp_path, capsys):
+    _, _, _, _, colorizer = setup
+    cut = clips.make_truncated_clip(tmp_path / "cut.mp4", n_frames=24, size=SIZE, keep=0.7,
+                                    audio=True)
+    p = Project.new(str(cut), model_path=setup[2].model_path, working_size=64)
+    ppath = p.save(tmp_path / "cut.bento.json")
+    assert main(["render", str(ppath), str(tmp_path / "o.mkv")]) == 1
+    out = capsys.readouterr().out
+    assert "truncated" in out and "could not be decoded" in out

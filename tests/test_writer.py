@@ -200,3 +200,94 @@ def test_wrong_frame_shape(tmp_path):
         with pytest.raises(WriterError, match="does not match"):
             w.write(np.zeros((48, 65, 3), np.uint8))
         w.write(np.zeros((48, 64), np.uint8))  # gray is accepted
+
+
+# ----------------------------------------------------------------------------- safety
+def test_two_writers_of_one_output_never_share_a_temp_and_the_last_complete_wins(tmp_path):
+    out = tmp_path / "film.mp4"
+    a = open_writer(out, 64, 48, 24)
+    b = open_writer(out, 64, 48, 24)
+    assert a.temp_path != b.temp_path
+    for i in range(3):
+        a.write(clips.synthetic_frame(i, (64, 48)))
+    for i in range(5):
+        b.write(clips.synthetic_frame(10 + i, (64, 48)))
+    b.close()
+    with open_media(out) as r:
+        assert r.info.frame_count == 5
+    a.close()  # the later complete file replaces it whole; never a file without streams
+    with open_media(out) as r:
+        assert r.info.frame_count == 3 and clips.frame_index(r.read(2)) == 2
+    assert os.listdir(tmp_path) == ["film.mp4"]
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path):
+    from colorizer_app.core import writer_paths
+    dead = _dead_pid()
+    old = writer_paths.STALE_SECONDS + 60
+    stale_dir = tmp_path / f".seq.{dead}-0123abcd.partial"
+    stale_dir.mkdir()
+    (stale_dir / "frame_000001.png").write_bytes(b"x")
+    stale_file = tmp_path / f".film.{dead}-89abcdef.partial.mp4"
+    stale_file.write_bytes(b"x")
+    fresh = tmp_path / f".film.{dead}-00000000.partial.mkv"      # dead, but touched just now
+    fresh.write_bytes(b"x")
+    live = tmp_path / f".film.{os.getppid()}-11111111.partial.mp4"  # a live process's work
+    live.write_bytes(b"x")
+    other = tmp_path / ".notes.partial"                                # not one of ours
+    other.write_bytes(b"x")
+    for p in (stale_dir / "frame_000001.png", stale_dir, stale_file, live, other):
+        os.utime(p, (os.path.getmtime(p) - old,) * 2)
+    with open_writer(tmp_path / "seq", 64, 48, 24) as w:
+        w.write(clips.synthetic_frame(0, (64, 48)))
+    left = sorted(os.listdir(tmp_path))
+    assert left == sorted([fresh.name, live.name, other.name, "seq"])
+
+
+def test_output_that_is_the_input_is_refused(tmp_path, sources):
+    from colorizer_app.core.writer_paths import input_conflict
+    src = str(sources["silent"])
+    link = tmp_path / "hard.mp4"
+    os.link(src, link)
+    sym = tmp_path / "sym.mkv"
+    sym.symlink_to(src)
+    seq = clips.make_image_sequence(tmp_path / "seq", n_frames=3)
+    for out, inp in [(src, src), (str(link), src), (str(sym), src),
+                     (str(tmp_path / "seq"), seq), (str(tmp_path / "seq" / "c_%04d.png"), seq),
+                     (str(tmp_path / "seq" / "x" / ".." / "c_%04d.tif"), str(tmp_path / "seq"))]:
+        assert input_conflict(out, inp), (out, inp)
+        with pytest.raises(WriterError, match="input"):
+            open_writer(out, 64, 48, 24, protect=[inp])
+    for out, inp in [(str(tmp_path / "new.mp4"), src), (str(tmp_path / "other"), seq),
+                     (str(tmp_path / "seq" / "film.mp4"), seq)]:
+        assert input_conflict(out, inp) is None, (out, inp)
+    assert sorted(os.listdir(tmp_path / "seq")) == ["shot_0001.png", "shot_0002.png", "shot_0003.png"]
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov", "mkv"])
+def test_variable_rate_frame_times_and_sound_are_kept(tmp_path, ext):
+    src = clips.make_vfr_clip(tmp_path / "vfr.mkv", n_frames=40, audio=True)
+    out = tmp_path / f"out.{ext}"
+    with open_media(src) as r:
+        assert r.info.vfr and r.time_base == Fraction(1, 1000)
+        times = [r.frame_time(i) for i in range(40)]
+        start = 5
+        with open_writer(out, 96, 64, r.info.fps, audio_from=str(src), time_base=r.time_base,
+                         audio_start=times[start]) as w:
+            for i in range(start, 40):
+                w.write(r.read(i), times[i] - times[start])
+    with open_media(out) as o:
+        assert o.info.frame_count == 35 and o.info.vfr
+        got = [o.frame_time(k) for k in range(35)]
+        assert max(abs(float(g - (t - times[start]))) for g, t in zip(got, times[start:])) <= 0.001
+        assert clips.frame_index(o.read(34)) == 39
+    err, corr = _audio_offset_error(out, float(times[start]))
+    assert abs(err) <= 0.002 and corr > 0.8

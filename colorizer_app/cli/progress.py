@@ -6,7 +6,9 @@ import time
 
 
 class ProgressBar:
-    def __init__(self, label: str, stream=sys.stderr, width: int = 30):
+    def __init__(self, label: str, stream=None, width: int = 30):
+        # the current stderr, not the one at import time (it may have been replaced and closed)
+        stream = sys.stderr if stream is None else stream
         self.label, self.stream, self.width = label, stream, width
         self.t0 = time.perf_counter()
         self._last = 0.0

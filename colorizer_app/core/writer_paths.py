@@ -112,9 +112,8 @@ def input_conflict(out: str, src: str) -> str | None:
     folder, is_sequence = output_folder(out)
     src_folder = _source_folder(src)
     if src_folder is None:
-        if not is_sequence and (_same(out, src) or
-                                os.path.realpath(out) == os.path.realpath(src)):
-            return f"it is the input film '{src}'"
+        if _same(out, src) or os.path.realpath(out) == os.path.realpath(src):
+            return f"it is the input '{src}'"
         return None
     if is_sequence and (_same(folder, src_folder) or
                         os.path.realpath(folder) == os.path.realpath(src_folder)):
