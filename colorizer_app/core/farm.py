@@ -1,0 +1,265 @@
+"""Render a film, or a library of films, on a Ray cluster (core.farm_plan decides the chunks).
+
+    driver (this process)                        Ray workers (any node)
+      plan: chunks, names, cuts  ──tasks──►  render_chunk: core.render of one range
+      progress over the film     ◄─tally──   (model loaded once per worker process)
+      join, frame-exact + audio                into a hidden temp, renamed under the chunk name
+
+Ray does the scheduling: a worker killed mid-chunk (kill -9, a lost node) is retried by Ray
+(``max_retries``); an exception inside a chunk (bad frames, a bad still) is not retried and fails
+the run with one line naming the chunk. Finished chunks are files under names that hash their
+inputs, so an interrupted run resumes. The film appears under its real name only when every chunk
+is done and the join (core.render.join_segments, atomic) has finished; the chunks are then
+removed. Every node must see the film, the model, the project and the output folder under the
+same paths (a shared file system); see the README's farm section.
+
+Without an address, ``ray.init`` starts a local cluster on this machine; with one, it joins.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+from .farm_plan import Chunk, FarmError, FilmPlan
+
+MAX_RETRIES = 3                      # per chunk, for lost workers (not for exceptions)
+HOOK_ENV = "BENTO_FARM_HOOK_DIR"     # tests: a chunk pauses while <dir>/pause exists
+_COLORIZERS: Dict[tuple, object] = {}
+
+
+class FarmCancelled(Exception):
+    """The cancel event was set; finished chunks are kept for the next run."""
+
+
+@dataclass
+class FilmResult:
+    out: str
+    frames: int
+    chunks_rendered: int
+    chunks_skipped: int
+    seconds: float
+    join_seconds: float
+    audio_codec: Optional[str] = None
+    skipped: bool = False             # the output already existed (library rerun)
+
+
+def ray_module():
+    try:
+        import ray
+    except ImportError:
+        raise FarmError("the farm needs Ray: pip install 'bentocolor-studio[farm]' "
+                        "(or pip install ray)") from None
+    return ray
+
+
+def connect(address: Optional[str] = None, num_cpus: Optional[int] = None) -> None:
+    """Join the cluster at ``address``, else start a local one (no dashboard)."""
+    ray = ray_module()
+    if ray.is_initialized():
+        return
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+        raise FarmError(f"cannot reach {where}: {str(exc).strip().splitlines()[0]}") from None
+
+
+# ------------------------------------------------------------------------------- worker side
+def _colorizer(model: str, size: int):
+    """One loaded model per worker process and (model, size): chunks after the first skip the load."""
+    from .inference import Colorizer
+    st = os.stat(model)
+    key = (model, st.st_size, st.st_mtime_ns, size)
+    if key not in _COLORIZERS:
+        _COLORIZERS.clear()
+        _COLORIZERS[key] = Colorizer(model, size=size, batch_size=4)
+    return _COLORIZERS[key]
+
+
+def _test_pause(chunk: Chunk) -> None:
+    d = os.environ.get(HOOK_ENV)
+    if not d or not os.path.exists(os.path.join(d, "pause")):
+        return
+    with open(os.path.join(d, f"pid_{chunk.index}"), "w") as f:
+        f.write(str(os.getpid()))
+    t_end = time.monotonic() + 120
+    while os.path.exists(os.path.join(d, "pause")) and time.monotonic() < t_end:
+        time.sleep(0.05)
+
+
+def render_chunk(spec: dict, chunk: Chunk, tally=None) -> int:
+    """Render one chunk into its file (atomic). Runs in a Ray worker; also callable directly."""
+    from .render import RenderJob, render
+
+    if os.path.isfile(chunk.path):              # a retry after the first try finished
+        return chunk.stop - chunk.start
+    os.makedirs(os.path.dirname(chunk.path), exist_ok=True)
+    _test_pause(chunk)
+    colorizer = _colorizer(spec["model"], spec["size"])
+    if spec["project"]:
+        from .project import open_project
+        from pathlib import Path
+        job = RenderJob.from_project(open_project(Path(spec["project"])), model=colorizer,
+                                     size=spec["size"])
+    else:
+        job = RenderJob(source=spec["source"], model=colorizer, working_size=spec["size"])
+    job.temporal = spec["temporal"]
+    job.data_dir = None                         # chroma caches are per machine, not shared
+    total = chunk.stop - chunk.start
+    last = [0.0]
+
+    def progress(done: int, _total: int) -> None:
+        now = time.monotonic()
+        if tally is not None and (now - last[0] > 0.5 or done == total):
+            last[0] = now
+            tally.report.remote(chunk.path, done)
+
+    # a name unique to this try: a retry never writes into a dead try's file
+    base, ext = os.path.splitext(chunk.path)
+    temp = f"{os.path.dirname(base)}/.try-{os.getpid()}-{os.path.basename(base)}{ext}"
+    try:
+        result = render(job, temp, frames=(chunk.start, chunk.stop),
+                        bit_depth=spec["bit_depth"], progress=progress, use_cache=False)
+    except Exception as exc:
+        raise FarmError(f"{chunk.label}: {_line(exc)}") from None
+    if result.replaced or result.frames_written != total:
+        # render keeps a damaged film going with stand-ins; a farm run stops and says where
+        _unlink(temp)
+        from .media_fill import frame_ranges
+        lost = result.replaced or range(chunk.start + result.frames_written, chunk.stop)
+        why = result.first_error or (result.errors[0] if result.errors else None)
+        raise FarmError(f"{chunk.label}: frame(s) {frame_ranges(lost)} could not be decoded"
+                        + (f" ({why})" if why else ""))
+    os.replace(temp, chunk.path)
+    return total
+
+
+# ------------------------------------------------------------------------------- driver side
+class _Tally:
+    """Frames done per chunk, reported by the workers, read by the driver's progress bar."""
+
+    def __init__(self):
+        self.done: Dict[str, int] = {}
+
+    def report(self, key: str, n: int) -> None:
+        self.done[key] = n
+
+    def get(self) -> Dict[str, int]:
+        return dict(self.done)
+
+
+def farm_film(plan: FilmPlan, *, progress: Optional[Callable[[int, int], None]] = None,
+              cancel: Optional[threading.Event] = None, retries: int = MAX_RETRIES,
+              log: Callable[[str], None] = lambda m: None) -> FilmResult:
+    """Render ``plan``'s missing chunks on the connected cluster, then join them into its output."""
+    from .render import RenderCancelled, RenderError, join_segments
+    ray = ray_module()
+
+    t0 = time.perf_counter()
+    os.makedirs(plan.workdir, exist_ok=True)
+    done = plan.done()
+    todo = plan.todo()
+    if done:
+        log(f"{plan.input}: {len(done)} of {len(plan.chunks)} chunks already rendered")
+    finished = sum(c.stop - c.start for c in done)
+    task = ray.remote(render_chunk).options(max_retries=retries, retry_exceptions=False,
+                                            num_cpus=1)
+    tally = ray.remote(_Tally).options(num_cpus=0).remote() if todo else None
+    spec_ref = ray.put(plan.spec)
+    pending = {task.remote(spec_ref, c, tally): c for c in todo}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            for ref in ready:
+                chunk = pending.pop(ref)
+                try:
+                    finished += ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    raise FarmError(_task_line(exc, chunk)) from None
+                except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
+                    raise FarmError(f"{plan.input}: {chunk.label} lost its worker "
+                                    f"{retries + 1} times ({type(exc).__name__})") from None
+            if cancel is not None and cancel.is_set():
+                raise FarmCancelled("farm cancelled")
+            if progress is not None:
+                partial = ray.get(tally.get.remote()) if pending else {}
+                running = sum(n for k, n in partial.items()
+                              if any(c.path == k for c in pending.values()))
+                progress(finished + running, plan.frame_count)
+    except BaseException:
+        for ref in pending:                     # interrupts the chunk (its temp is removed);
+            ray.cancel(ref)                     # the worker lives on, its model loaded
+        raise
+    finally:
+        if tally is not None:
+            ray.kill(tally)
+    render_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    try:
+        joined = join_segments([c.path for c in plan.chunks], plan.out,
+                               audio_from=plan.source, audio_start_frame=0,
+                               expected_frames=plan.frame_count, bit_depth=plan.bit_depth,
+                               cancel=cancel)
+    except RenderCancelled:
+        raise FarmCancelled("farm cancelled") from None
+    except RenderError as exc:
+        raise FarmError(f"{plan.input}: {_line(exc)}") from None
+    for c in plan.chunks:                       # the film is complete: its chunks are spent
+        _unlink(c.path)
+    _remove_quietly(plan.workdir)
+    return FilmResult(plan.out, joined.frames_written, len(todo), len(done),
+                      render_s + time.perf_counter() - t1, time.perf_counter() - t1,
+                      joined.audio_codec)
+
+
+def farm_library(plans: List[FilmPlan], *, progress=None, cancel=None, retries: int = MAX_RETRIES,
+                 log: Callable[[str], None] = lambda m: None) -> List[FilmResult]:
+    """Films one after another (each film's chunks fill the cluster); a film whose output
+    exists is done and skipped, so a rerun resumes at the film (and chunk) it stopped in."""
+    results = []
+    for plan in plans:
+        if os.path.exists(plan.out):
+            log(f"{plan.out}: exists, skipped")
+            results.append(FilmResult(plan.out, 0, 0, len(plan.chunks), 0.0, 0.0, skipped=True))
+            continue
+        bar = progress(plan) if progress is not None else None
+        results.append(farm_film(plan, progress=bar, cancel=cancel, retries=retries, log=log))
+    return results
+
+
+# ------------------------------------------------------------------------------- helpers
+def _task_line(exc, chunk: Chunk) -> str:
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, FarmError):
+        return str(cause)
+    text = _line(cause) if cause is not None else _line(exc)
+    return f"{chunk.label}: {text}"
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0]
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _remove_quietly(folder: str) -> None:
+    """The work folder, with what dead tries left in it; never anything else."""
+    try:
+        for name in os.listdir(folder):
+            if name.startswith((".try-", "..try-")):      # a try, or a try's partial file
+                _unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+    except OSError:
+        pass
