@@ -277,7 +277,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
             for k, (ab_work, _box) in zip(todo, preds):
                 ab_works[k] = ab_work
                 if cache is not None and batch[k][0] not in fill.lost:  # never cache a stand-in
-                    cache.put(batch[k][0], ab_work)
+                    ab_works[k] = cache.put(batch[k][0], ab_work)   # as a cached run reads it
         for (i, L, frame), ab_work in zip(batch, ab_works):
             if not pipe.put(q_out, (i, L, frame, ab_work)):
                 return
