@@ -52,7 +52,7 @@ def build_actions(win) -> None:
     m.addAction(_act(win, "&Quit", win.close, [QKeySequence.StandardKey.Quit], name="quit"))
 
     # View
-    m = mb.addMenu("&View")
+    m = win.view_menu = mb.addMenu("&View")
     group = QActionGroup(win)
     win.view_actions = {}
     for mode in VIEW_MODES:
@@ -75,6 +75,8 @@ def build_actions(win) -> None:
     a.setChecked(win.pipeline.proxies_enabled)
     m.addAction(a)
     m.addAction(win.model_panel.toggleViewAction())
+    # added at the end of the View menu once every panel exists (MainWindow._add_layout_menu)
+    win._reset_layout_action = _act(win, "&Reset layout", win.reset_layout, name="resetLayout")
 
     # Playback
     m = mb.addMenu("&Playback")

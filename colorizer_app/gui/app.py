@@ -27,9 +27,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
+    app = QApplication.instance()
+    if app is None:
+        from .platform_check import problem
+        reason = problem()
+        if reason:     # instead of Qt's multi-line plugin message and abort
+            print(f"colorizer-app: error: {reason}", file=sys.stderr)
+            return 2
+
     from .main_window import APP_NAME, MainWindow
 
-    app = QApplication.instance()
     if app is None:
         # Fractional scaling (125 %, 150 %) without rounding: pixel-accurate review at 100 %.
         QApplication.setHighDpiScaleFactorRoundingPolicy(

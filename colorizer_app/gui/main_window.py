@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         window_layout.reset(self)
+        self.activateWindow()      # a panel that floated may have been the active window
         self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def showEvent(self, ev) -> None:
