@@ -182,14 +182,26 @@ def main() -> int:
     s, pipe, viewer = win.session, win.pipeline, win.viewer
     hb = Heartbeat()
 
-    def to_screen(i: int, need_color: bool, timeout: float = 30.0) -> float:
+    def to_screen(i: int, need_color: bool, timeout: float = 30.0, first: list | None = None) -> float:
+        """ms until frame i is on screen (full size); `first` gets the ms until its first colour
+        picture was, maybe the display-size one (pipeline.view_bundle)."""
         t0 = time.perf_counter()
         s.set_frame(i)
+
+        def first_colour():
+            b = pipe.view_bundle(i)
+            return viewer.shown_index == i and b is not None and b.colorized is not None and \
+                viewer.current_pictures().get("left") is b.colorized
 
         def shown():
             b = pipe.bundle(i)
             return viewer.shown_index == i and b is not None and (
                 not need_color or viewer.current_pictures().get("left") is b.colorized)
+        if first is not None:
+            if not pump_until(app, first_colour, timeout):
+                return float("nan")
+            viewer.canvas.viewport().repaint()
+            first.append((time.perf_counter() - t0) * 1000)
         if not pump_until(app, shown, timeout):
             return float("nan")
         viewer.canvas.viewport().repaint()
@@ -267,12 +279,14 @@ def main() -> int:
                     pipe.chroma is not None, 120)
     print(f"model ready: {ok} ({win.model_panel.status_label.text()})")
     pump_until(app, lambda: False, 1.0)
-    fresh = []
+    fresh, first = [], []
     for i in rnd.sample(range(n), 8):
         if not pipe.chroma.has(i):
-            fresh.append(to_screen(i, True))
+            fresh.append(to_screen(i, True, first=first))
             pump_until(app, lambda: False, 0.3)
-    print(f"colorized view of a new frame ({s.work_size}px, idle)  {fmt(fresh)}   goal <= 300 ms")
+    print(f"colorized view of a new frame ({s.work_size}px, idle): first colour picture "
+          f"(display size {pipe.play_shape()}) {fmt(first)}   goal <= 150 ms")
+    print(f"  then the full-size picture                {fmt(fresh)}")
     cached_col = []
     done = [i for i in range(n) if pipe.chroma.has(i)]
     for i in done[:6]:

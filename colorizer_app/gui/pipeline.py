@@ -232,9 +232,12 @@ class Pipeline(QObject):
 
     def set_direction(self, direction: int, playing: bool, stride: int = 1) -> None:
         self.direction = 1 if direction >= 0 else -1
+        stopped = self.playing and not playing
         self.playing = playing
         self.stride = max(1, int(stride))
         self._refresh()
+        if stopped and self.session.film is not None:
+            self.bundleReady.emit(self.session.frame)   # the full-size picture, if it is here
 
     def set_background(self, enabled: bool) -> None:
         self.colorizer.set_background(enabled)
@@ -384,6 +387,13 @@ class Pipeline(QObject):
             if src or col:
                 wants.append(Want(i, src, col, playhead=i == p, gen=self._gen(i)))
         if shape is not None and chroma.has(p):    # else the cores go to the network first
+            b = self.bundles.peek(p)
+            if b is not None and not b.proxy and b.colorized is None and \
+                    self.composed.current(p, chroma.key, self._gen(p), shape) is None:
+                # the frame on screen (decoded, gray) just got its chroma: its display-size
+                # picture first, a third of the full compose; the full size follows
+                wants.insert(0, Want(p, False, False, playhead=True, gen=self._gen(p),
+                                     display=shape))
             wants += self._play_wants(shape, paused=True)   # after the frame on screen and prefetches
         return wants
 
