@@ -89,3 +89,25 @@ def test_cli_error_is_one_line_and_tensorflow_talks_only_when_verbose(tmp_path):
     assert verbose.returncode == 2
     assert verbose.stderr.count("\n") > 1 and verbose.stderr.rstrip().endswith(quiet.stderr.strip()[-40:])
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_app_names_the_missing_qt_library_and_the_apt_line(monkeypatch):
+    from colorizer_app.gui import platform_check as pc
+    assert pc.problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+    assert pc.problem({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"}) is None
+    monkeypatch.setattr(pc, "RUNTIME_LIBS", ("libxcb-bento-absent.so.0",))
+    line = pc.problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"})
+    assert "libxcb-bento-absent.so.0 is missing" in line and pc.APT_LINE in line and "\n" not in line
+    # the README's apt line is this one
+    assert pc.APT_LINE in (ROOT / "README.md").read_text()
+
+
+def test_app_that_cannot_open_a_window_says_so_in_one_line(tmp_path):
+    """Qt would print its plugin lines and abort; the app prints one line and exits with 2."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    run = subprocess.run([sys.executable, "-m", "colorizer_app"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("colorizer-app: error: ")
+    assert "apt-get install" in run.stderr or "DISPLAY is not set" in run.stderr

@@ -36,7 +36,7 @@ def xcb_plugin() -> Optional[Path]:
     return path if path.exists() else None
 
 
-def missing_library(plugin: Optional[Path], extra: tuple[str, ...] = RUNTIME_LIBS) -> Optional[str]:
+def missing_library(plugin: Optional[Path], extra: tuple[str, ...] = ()) -> Optional[str]:
     """The first shared library the plugin (or Qt at run time) needs and the system lacks."""
     candidates = ([str(plugin)] if plugin is not None else []) + list(extra)
     for lib in candidates:
@@ -54,7 +54,7 @@ def problem(env=None) -> Optional[str]:
     env = os.environ if env is None else env
     if not sys.platform.startswith("linux") or not _uses_xcb(env):
         return None
-    missing = missing_library(xcb_plugin())
+    missing = missing_library(xcb_plugin(), RUNTIME_LIBS)
     if missing:
         return (f"Qt cannot start its X11 platform plugin (xcb): {missing} is missing. "
                 f"On Debian/Ubuntu install Qt's libraries with: {APT_LINE}")
