@@ -176,14 +176,16 @@ def decode_audio(path) -> tuple[np.ndarray, float]:
 def write_frames(path, frames, fps: Fraction = FPS, codec: str = "h264", gop: int = 48,
                  audio: bool = False, pts_list=None, time_base: Fraction | None = None,
                  container_options: dict | None = None, crf: int = 18, preset: str = "veryfast",
-                 bframes: int = 3) -> Path:
+                 bframes: int = 3, pix_fmt: str | None = None) -> Path:
     """Encode an iterable of uint8 RGB frames. `pts_list` (with `time_base`) gives irregular
-    timestamps for variable-frame-rate clips; otherwise frame k has pts k at 1/fps."""
+    timestamps for variable-frame-rate clips; otherwise frame k has pts k at 1/fps. `pix_fmt`
+    overrides the codec's usual one (e.g. H.264 'yuv420p10le' or 'yuv444p')."""
     path = Path(path)
     frames = iter(frames)
     first = next(frames)
     height, width = first.shape[:2]
-    encoder, pix_fmt, even = _CODECS[codec]
+    encoder, usual_fmt, even = _CODECS[codec]
+    pix_fmt = pix_fmt or usual_fmt
     if even and (width % 2 or height % 2):
         raise ValueError(f"{codec} needs even dimensions, got {width}x{height}")
     container = av.open(str(path), "w", options=container_options or {})
