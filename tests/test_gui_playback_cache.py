@@ -44,8 +44,8 @@ def test_display_shape_follows_zoom_in_steps():
     assert display_compose.display_shape(1080, 1920, 0.97) is None         # not worth it
     assert display_compose.display_shape(1080, 1920, 0.5) == (540, 960)
     # a few pixels of window resize keep the same size (and the cache)
-    assert display_compose.display_shape(1080, 1920, 0.57) == \
-        display_compose.display_shape(1080, 1920, 0.62) == (675, 1200)
+    assert display_compose.display_shape(1080, 1920, 0.575) == \
+        display_compose.display_shape(1080, 1920, 0.59) == (641, 1140)
 
 
 @pytest.mark.parametrize("has_color", [True, False])
@@ -333,3 +333,22 @@ def test_stale_composed_frames_are_dropped_exactly(qtbot, win, assets):
     qtbot.waitUntil(lambda: pipe.play_shape() != shape, timeout=TIMEOUT)
     assert all(pipe.composed.get(i).colorized.shape[:2] == pipe.play_shape()
                for i in pipe.composed.indices())
+
+
+def test_frame_waiting_for_its_full_size_picture_shows_the_display_size_one(qtbot, win):
+    w, ctl, clip = win
+    s, pipe, v = w.session, w.pipeline, w.viewer
+    s.set_frame(3)
+    wait_colorized(qtbot, w, 3)
+    shapes = []
+    v.frameShown.connect(lambda i: shapes.append(v.current_pictures()["left"].shape[:2]))
+    # as when the chroma of the frame on screen has just arrived: no full-size picture yet
+    pipe.composed.drop([3])
+    pipe.bundles.update_colorized(3, None, None)
+    pipe._refresh(plan=False)
+    wait_colorized(qtbot, w, 3)
+    full = (540, 960)
+    assert shapes and shapes[-1] == full
+    # neither a gray stand-in nor a wait: the display-size colour picture came first
+    assert shapes[0] == pipe.play_shape(), shapes
+    assert pipe.composed.get(3) is not None

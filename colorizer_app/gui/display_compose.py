@@ -29,7 +29,7 @@ from . import compose
 
 # Zoom is rounded up to a multiple of this before choosing the composed size, so resizing the
 # window by a few pixels reuses the composed frames instead of composing them all again.
-ZOOM_STEP = 1.0 / 16.0
+ZOOM_STEP = 1.0 / 32.0
 
 Affects = Callable[[int], bool]
 

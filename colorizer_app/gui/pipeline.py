@@ -22,7 +22,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
@@ -38,6 +38,7 @@ PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of trav
 PREFETCH_BEHIND = 2
 PLAY_AHEAD = 240       # display-size frames composed ahead during playback (10 s), budget allowing
 PAUSED_AHEAD = 72      # and while paused, so Space starts on a full cache (3 s)
+REST_MS = 300          # ... once the playhead has rested this long (not for every scrub position)
 COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 
 
@@ -81,6 +82,9 @@ class Pipeline(QObject):
         self.composed = ComposedCache(play_budget)
         self._zoom = 0.0                   # screen pixels per image pixel, from the viewer
         self.stride = 1                    # frames the playhead advances per shown frame
+        self._resting = True               # the playhead has not moved for REST_MS
+        self._rest_timer = QTimer(self, singleShot=True, interval=REST_MS)
+        self._rest_timer.timeout.connect(self._on_rest)
         self.shared = SharedFrames()
         self.chroma = None
         self.model_name = ""
@@ -394,7 +398,8 @@ class Pipeline(QObject):
                 # picture first, a third of the full compose; the full size follows
                 wants.insert(0, Want(p, False, False, playhead=True, gen=self._gen(p),
                                      display=shape))
-            wants += self._play_wants(shape, paused=True)   # after the frame on screen and prefetches
+            if self._resting:    # the look-ahead, after the frame on screen and its prefetches
+                wants += self._play_wants(shape, paused=True)
         return wants
 
     def _refresh(self, *_args, plan: bool = True) -> None:
@@ -403,10 +408,16 @@ class Pipeline(QObject):
             return
         if plan:                           # the playhead or the range moved: the artist is busy
             self.proxy.note_activity()
+            self._resting = False
+            self._rest_timer.start()
         self.display.set_wanted(self._wanted())
         if plan:
             self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
                                          direction=self.direction))
+
+    def _on_rest(self) -> None:
+        self._resting = True
+        self._refresh(plan=False)          # now the paused look-ahead
 
     def _on_frame(self, res: FrameResult) -> None:
         if res.generation != self._generation:
