@@ -10,7 +10,11 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a generator (MSE or GAN recipe); resumes after an interrupt")
     p.add_argument("--data", required=True, help="a set built by `colorizer dataset build`")
     p.add_argument("--mode", choices=("mse", "gan"), default="gan")
-    p.add_argument("--init", help="start from this generator (.keras): fine-tune or continue")
+    p.add_argument("--init", help="start from this generator (.keras): fine-tune or continue; a plain "
+                   "generator seeds a --hints one (its weights, zero weights for the hint channels)")
+    p.add_argument("--hints", action="store_true",
+                   help="train a hint generator (L + artist's colour hints in), with simulated hints and "
+                        "video-like samples (pan/zoom, grain, compression noise)")
     p.add_argument("--size", type=int, default=256, help="training crop size, a multiple of 64")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int)
@@ -41,10 +45,10 @@ def run(args) -> int:
     cfg = TrainConfig(data=args.data, out=args.out, mode=args.mode, size=args.size, steps=steps,
                       steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, width=args.width,
                       lr=args.lr, init=args.init, seed=args.seed, workers=args.workers,
-                      snapshot_every=args.snapshot_every)
+                      snapshot_every=args.snapshot_every, hints=args.hints)
     try:
         out = train(cfg, stop_after_s=args.time_budget)
-    except (ModelError, FileNotFoundError) as exc:
+    except (ModelError, FileNotFoundError, ValueError) as exc:
         raise CliError(str(exc)) from None
     print(f"saved {out}")
     return 0

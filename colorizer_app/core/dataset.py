@@ -61,6 +61,25 @@ def _thumb(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
+def monochrome_reason(rgb: np.ndarray, chroma_p99: float = 3.0) -> str | None:
+    """Why a picture is monochrome (None: it has real colour, however muted).
+
+    Only truly monochrome material goes: equal channels, or near-zero chroma everywhere (99th
+    percentile of LAB chroma below `chroma_p99`). A muted sunset (mean chroma ≈ 4) is colour.
+    Sepia- or otherwise toned prints are kept: a toner gives one hue with real chroma, which no
+    chroma test tells from a warm sunset, and dropping real photographs costs more than a few
+    toned prints teach the wrong colour."""
+    small = cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA) if max(rgb.shape[:2]) > 256 else rgb
+    c = small.astype(np.int16)
+    if int(np.abs(c[..., 0] - c[..., 1]).max()) <= 1 and int(np.abs(c[..., 1] - c[..., 2]).max()) <= 1:
+        return "gray (R = G = B)"
+    ab = color.rgb_to_lab(small)[..., 1:]
+    p99 = float(np.percentile(np.hypot(ab[..., 0], ab[..., 1]), 99))
+    if p99 < chroma_p99:
+        return f"near-zero chroma everywhere (99th percentile {p99:.1f} < {chroma_p99:g})"
+    return None
+
+
 def _video_frames(path: Path, fps: float) -> Iterator[np.ndarray]:
     """Frames sampled at `fps` (like ffmpeg -vf fps=N): the first frame at or after each tick."""
     from .media import open_media  # local: media pulls in PyAV, not needed for image-only sets
@@ -76,7 +95,8 @@ def _video_frames(path: Path, fps: float) -> Iterator[np.ndarray]:
 
 def build_dataset(sources: list[str | Path], out: str | Path, fps: float = 8.0, size: int = 512,
                   dup_threshold: float = 4.0, log=print) -> dict:
-    """Colour images/videos → a split training set. Drops gray frames and near-duplicates."""
+    """Colour images/videos → a split training set. Drops monochrome frames (saying why) and
+    near-duplicates."""
     out = Path(out)
     files = _sources([Path(s) for s in sources])
     if not files:
@@ -97,8 +117,11 @@ def build_dataset(sources: list[str | Path], out: str | Path, fps: float = 8.0, 
             if not is_video:
                 frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             frame = _resize_max(frame, size)
-            if not color.is_colour(frame):
+            why = monochrome_reason(frame)
+            if why:
                 gray += 1
+                if gray == 1 or not is_video:
+                    log(f"dropped {f.name}{f' frame {k}' if is_video else ''}: {why}")
                 continue
             t = _thumb(frame)
             if any(float(np.abs(t - p).mean()) < dup_threshold for p in last):
@@ -111,7 +134,7 @@ def build_dataset(sources: list[str | Path], out: str | Path, fps: float = 8.0, 
             kept += 1
         manifest["sources"].append({"file": str(f), "split": splits[f.name], "frames": kept,
                                     "dropped_gray": gray, "dropped_duplicates": dups})
-        log(f"{splits[f.name]:5s} {f.name}: {kept} frames ({gray} gray, {dups} near-duplicates dropped)")
+        log(f"{splits[f.name]:5s} {f.name}: {kept} frames ({gray} monochrome, {dups} near-duplicates dropped)")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 
@@ -168,23 +191,78 @@ class Augment:
         return np.ascontiguousarray(crop)
 
 
+def film_like_L(L: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A clean L crop (0..100) as a film frame might carry it: grain, then block-coding noise.
+
+    Film grain: Gaussian noise (σ 0-4 L units), sometimes clumped by a small blur; compression:
+    a JPEG round trip at quality 25-90 stands in for an H.264 intra frame's blocks and ringing."""
+    L = L.astype(np.float32)
+    sigma = rng.uniform(0.0, 4.0)
+    if sigma > 0.3:
+        grain = rng.standard_normal(L.shape).astype(np.float32)
+        if rng.random() < 0.5:
+            grain = cv2.GaussianBlur(grain, (0, 0), 0.7) * 1.8
+        L = L + sigma * grain
+    if rng.random() < 0.7:
+        u8 = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
+        ok, enc = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 91))])
+        L = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 2.55
+    return np.clip(L, 0.0, 100.0)
+
+
+def shot_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One frame of a synthetic camera move across a photo: a pan and zoom between two random
+    windows, sampled at a random moment, so training sees the framings video has."""
+    h, w = rgb.shape[:2]
+    short = min(h, w)
+    s0, s1 = (int(short * rng.uniform(0.3, 1.0)) for _ in range(2))
+    t = rng.random()
+    side = max(16, int(s0 + (s1 - s0) * t))
+    ya, yb = rng.integers(0, h - side + 1, 2)
+    xa, xb = rng.integers(0, w - side + 1, 2)
+    y, x = int(ya + (yb - ya) * t), int(xa + (xb - xa) * t)
+    crop = rgb[y:y + side, x:x + side]
+    crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(crop[:, ::-1] if rng.random() < 0.5 else crop)
+
+
+def hint_sample(rgb_crop: np.ndarray, rng: np.random.Generator, film_like: bool) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB crop → (hint generator input (S, S, 4), true ab / 110 (S, S, 2)) with simulated hints."""
+    from . import hints
+
+    lab = color.rgb_to_lab(rgb_crop)
+    ab = np.clip(lab[..., 1:] / color.AB_SCALE, -1.0, 1.0)
+    L = film_like_L(lab[..., 0], rng) if film_like else lab[..., 0]
+    hab, mask = hints.sample_hints(ab, rng)
+    return hints.model_input(L / 50.0 - 1.0, hab, mask), ab
+
+
 def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0,
-            augment: bool = True, workers: int = 2, prefetch: int = 8) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless (L, ab) float32 batches; decoding and augmentation run in threads ahead of training."""
+            augment: bool = True, workers: int = 2, prefetch: int = 8,
+            hints: bool = False, video_like: float = 0.5) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless (L, ab) float32 batches; decoding and augmentation run in threads ahead of training.
+
+    With `hints`, the first array is the hint generator's 4-channel input (simulated hints), and a
+    `video_like` share of samples are pan/zoom frames with grain and compression noise on L."""
     images = [load_rgb(p) for p in list_split(data_dir, split)]  # sets are small; decode once
     aug = Augment(size) if augment else None
+    chans = 4 if hints else 1
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
     def work(wid: int) -> None:
         rng = np.random.default_rng(seed * 1000 + wid)
         while not stop.is_set():
-            L = np.empty((batch_size, size, size, 1), np.float32)
+            L = np.empty((batch_size, size, size, chans), np.float32)
             ab = np.empty((batch_size, size, size, 2), np.float32)
             for k in range(batch_size):
                 img = images[int(rng.integers(len(images)))]
-                crop = aug(img, rng) if aug else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-                L[k], ab[k] = to_pair(crop)
+                video = hints and aug is not None and rng.random() < video_like
+                if video:
+                    crop = shot_crop(img, size, rng)
+                else:
+                    crop = aug(img, rng) if aug else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+                L[k], ab[k] = hint_sample(crop, rng, video) if hints else to_pair(crop)
             while not stop.is_set():
                 try:
                     q.put((L, ab), timeout=0.2)
@@ -202,11 +280,12 @@ def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: 
         stop.set()
 
 
-def tf_dataset(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0, workers: int = 2):
+def tf_dataset(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0, workers: int = 2,
+               hints: bool = False):
     """The same batches as a tf.data pipeline with prefetch (TensorFlow backend)."""
     import tensorflow as tf
 
-    gen = lambda: batches(data_dir, split, size, batch_size, seed, workers=workers)  # noqa: E731
-    spec = (tf.TensorSpec((batch_size, size, size, 1), tf.float32),
+    gen = lambda: batches(data_dir, split, size, batch_size, seed, workers=workers, hints=hints)  # noqa: E731
+    spec = (tf.TensorSpec((batch_size, size, size, 4 if hints else 1), tf.float32),
             tf.TensorSpec((batch_size, size, size, 2), tf.float32))
     return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(tf.data.AUTOTUNE)

@@ -16,6 +16,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 # The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
@@ -55,9 +56,19 @@ def _up(x, skip, filters, dropout, name=""):
     return layers.Concatenate(name=name + "_skip")([x, skip])
 
 
-def build_generator(width: float = 1.0, size: int | None = None) -> keras.Model:
-    """U-Net: L in [-1, 1] (H, W, 1) → ab in [-1, 1] (H, W, 2). H and W multiples of 64."""
-    inp = keras.Input((size, size, 1), name="L")
+HINT_CHANNELS = 4  # L, hint a, hint b, hint mask
+
+
+def input_channels(model: keras.Model) -> int:
+    """1 for a plain L → ab generator, 4 for a hint generator."""
+    return int(tuple(model.input_shape)[-1])
+
+
+def build_generator(width: float = 1.0, size: int | None = None, hints: bool = False) -> keras.Model:
+    """U-Net: L in [-1, 1] (H, W, 1) → ab in [-1, 1] (H, W, 2). H and W multiples of 64.
+
+    With `hints`, the input is (H, W, 4): L, hint ab (/110) and the hint mask."""
+    inp = keras.Input((size, size, HINT_CHANNELS if hints else 1), name="L_hints" if hints else "L")
     x, skips = inp, []
     for i, f in enumerate(GEN_DOWN):
         x = _down(x, _f(f, width), bn=i > 0, name=f"down{i}")
@@ -67,8 +78,36 @@ def build_generator(width: float = 1.0, size: int | None = None) -> keras.Model:
     out = layers.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh",
                                  kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
                                  name="ab")(x)
-    model = keras.Model(inp, out, name=f"bento_unet_w{width:g}")
-    return model
+    return keras.Model(inp, out, name=f"bento_{'hint' if hints else 'unet'}_w{width:g}")
+
+
+def warm_start(target: keras.Model, source: keras.Model) -> int:
+    """Copy `source`'s weights into `target` layer by layer (matched by name) where shapes allow.
+
+    A 1-channel generator seeds a hint generator: its first convolution's kernel fills the L slice
+    and the hint slices start at zero, so training begins from a working colorizer that ignores
+    hints. A `saturation` gain layer in the source is not copied (the target has none).
+    Returns how many layers were copied."""
+    by_name = {layer.name: layer for layer in source.layers}
+    copied = 0
+    for layer in target.layers:
+        src = by_name.get(layer.name)
+        if src is None or not layer.weights:
+            continue
+        new = []
+        for t, s in zip(layer.get_weights(), src.get_weights()):
+            if t.shape == s.shape:
+                new.append(s)
+            elif t.ndim == 4 and t.shape[:2] == s.shape[:2] and t.shape[3] == s.shape[3] and t.shape[2] > s.shape[2]:
+                w = np.zeros_like(t)
+                w[:, :, :s.shape[2]] = s
+                new.append(w)
+            else:
+                break
+        if len(new) == len(layer.get_weights()):
+            layer.set_weights(new)
+            copied += 1
+    return copied
 
 
 def build_discriminator(width: float = 1.0, size: int | None = None) -> keras.Model:
@@ -98,7 +137,7 @@ def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
 def load_generator(path: str | os.PathLike) -> keras.Model:
     """Load a `.keras` generator with safe_mode; any problem becomes one clear ModelError."""
     path = Path(path)
-    expected = "a Keras 3 .keras generator mapping L (H, W, 1) to ab (H, W, 2)"
+    expected = "a Keras 3 .keras generator mapping L (H, W, 1) or L + hints (H, W, 4) to ab (H, W, 2)"
     if not path.exists():
         raise ModelError(f"model file not found: {path}")
     if path.suffix != ".keras":
@@ -111,6 +150,6 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
         raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
                          f"expected {expected}") from None
     in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
-    if len(in_shape) != 4 or in_shape[-1] != 1 or len(out_shape) != 4 or out_shape[-1] != 2:
+    if len(in_shape) != 4 or in_shape[-1] not in (1, HINT_CHANNELS) or len(out_shape) != 4 or out_shape[-1] != 2:
         raise ModelError(f"{path}: wrong shape: input {in_shape}, output {out_shape}; expected {expected}")
     return model

@@ -3,7 +3,9 @@
 GAN losses (from logits):
   D: BCE(real pair → 0.9) + BCE(generated pair → 0)      the real label smoothed by 0.1
   G: BCE(generated pair → 0.9) + 25 · MSE(ab)             "adversarial + 25 × MSE"
-The discriminator sees gray + chroma. One training step runs per backend (TensorFlow on the CPU,
+The discriminator sees gray + chroma (never the hints). A hint generator (`hints`) trains on
+simulated hints and video-like samples (core.dataset.hint_sample); a plain generator passed as
+`init` seeds it (core.model.warm_start). One training step runs per backend (TensorFlow on the CPU,
 JAX on a GPU machine); everything else — data, checkpoints, logs — is shared.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import build_discriminator, build_generator, load_generator, save_model
+from .model import build_discriminator, build_generator, input_channels, load_generator, save_model, warm_start
 
 import keras  # noqa: E402  (model.py set the backend)
 from keras import ops  # noqa: E402
@@ -42,6 +44,7 @@ class TrainConfig:
     workers: int = 2
     snapshot_every: int = 0        # also keep the generator every N steps, for model selection
     seed: int = 0
+    hints: bool = False            # train a hint generator (L + hint ab + mask in)
 
 
 def _bce(logits, target):
@@ -56,7 +59,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)
-        self.gen = load_generator(cfg.init) if cfg.init else build_generator(cfg.width)
+        self.gen = self._generator(cfg)
         self.disc = build_discriminator(cfg.width) if cfg.mode == "gan" else None
         self.opt_g = keras.optimizers.Adam(cfg.lr, beta_1=0.5)
         self.opt_d = keras.optimizers.Adam(cfg.lr, beta_1=0.5)
@@ -66,6 +69,18 @@ class Trainer:
         self.step = 0
         self._state, self._dirty = None, False
         self._fn = self._make_step()
+
+    @staticmethod
+    def _generator(cfg: TrainConfig):
+        init = load_generator(cfg.init) if cfg.init else None
+        if init is not None and (input_channels(init) == 4) == cfg.hints:
+            return init
+        gen = build_generator(cfg.width, hints=cfg.hints)
+        if init is not None:
+            if not cfg.hints:
+                raise ValueError(f"{cfg.init}: a hint generator cannot seed a plain one")
+            warm_start(gen, init)
+        return gen
 
     # -- one optimisation step, per backend ---------------------------------------------------------
     def _make_step(self):
@@ -91,10 +106,11 @@ class Trainer:
         def step(L, ab):
             with tf.GradientTape() as gt, tf.GradientTape() as dt:
                 fake = gen(L, training=True)
-                d_fake = disc(ops.concatenate([L, fake], -1), training=True) if gan else None
+                gray = L[..., :1]
+                d_fake = disc(ops.concatenate([gray, fake], -1), training=True) if gan else None
                 total, mse, adv = self._losses(fake, L, ab, d_fake)
                 if gan:
-                    d_real = disc(ops.concatenate([L, ab], -1), training=True)
+                    d_real = disc(ops.concatenate([gray, ab], -1), training=True)
                     d_loss = _bce(d_real, 1.0 - SMOOTH) + _bce(d_fake, 0.0)
                 else:
                     d_loss = ops.zeros(())
@@ -115,13 +131,14 @@ class Trainer:
             fake, g_ntv = gen.stateless_call(g_tv, g_ntv, L, training=True)
             d_fake = None
             if gan:
-                d_fake, _ = disc.stateless_call(d_tv, d_ntv, ops.concatenate([L, fake], -1), training=True)
+                d_fake, _ = disc.stateless_call(d_tv, d_ntv, ops.concatenate([L[..., :1], fake], -1), training=True)
             total, mse, adv = self._losses(fake, L, ab, d_fake)
             return total, (g_ntv, fake, mse, adv)
 
         def d_loss_fn(d_tv, d_ntv, L, ab, fake):
-            real, d_ntv = disc.stateless_call(d_tv, d_ntv, ops.concatenate([L, ab], -1), training=True)
-            fk, d_ntv = disc.stateless_call(d_tv, d_ntv, ops.concatenate([L, fake], -1), training=True)
+            gray = L[..., :1]
+            real, d_ntv = disc.stateless_call(d_tv, d_ntv, ops.concatenate([gray, ab], -1), training=True)
+            fk, d_ntv = disc.stateless_call(d_tv, d_ntv, ops.concatenate([gray, fake], -1), training=True)
             return _bce(real, 1.0 - SMOOTH) + _bce(fk, 0.0), d_ntv
 
         @jax.jit
@@ -292,11 +309,11 @@ def train(cfg: TrainConfig, log=print, stop_after_s: float | None = None) -> Pat
     curves = CurveLog(run_dir)
     if keras.backend.backend() == "tensorflow":  # tf.data prefetches ahead of the training step
         data = iter(tf_dataset(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
-                               workers=cfg.workers))
+                               workers=cfg.workers, hints=cfg.hints))
     else:
         data = batches(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
-                       workers=cfg.workers)
-    val_L, val_ab = next(batches(cfg.data, "val", cfg.size, 8, seed=123))
+                       workers=cfg.workers, hints=cfg.hints)
+    val_L, val_ab = next(batches(cfg.data, "val", cfg.size, 8, seed=123, hints=cfg.hints))
     bar = keras.utils.Progbar(cfg.steps, stateful_metrics=CURVES)
     bar.update(trainer.step)
     t0 = time.time()

@@ -1,0 +1,156 @@
+"""Colour hints: rasterisation through the letterbox, simulated hints, the no-learning spread, hint
+generators (warm start from a plain one, learning to follow hints) and old models with hints."""
+import numpy as np
+import pytest
+
+from colorizer_app.core import color, hints
+from colorizer_app.core.hints import Hint
+from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.model import build_generator, input_channels, load_generator, save_model, warm_start
+from colorizer_app.core.spread import spread
+
+
+def test_rasterize_lands_on_the_letterboxed_pixels():
+    box = color.letterbox_for(180, 320, 64)          # 64×36 content, 14 rows of padding on top
+    assert (box.y0, box.h, box.x0, box.w) == (14, 36, 0, 64)
+    ab, mask = hints.rasterize([Hint(x=160, y=90, a=40, b=-20, size=5)], box)
+    ys, xs = np.nonzero(mask[..., 0])
+    # frame centre → content centre; 5 film px → at least one working px
+    assert abs(ys.mean() - (14 + 18)) <= 1 and abs(xs.mean() - 32) <= 1
+    assert np.allclose(ab[mask[..., 0] > 0], [40 / 110, -20 / 110])
+    assert np.all(ab[mask[..., 0] == 0] == 0)
+    # top-left film pixel → first content pixel, never the padding
+    ab, mask = hints.rasterize([Hint(0, 0, 10, 10, size=1)], box)
+    assert np.argwhere(mask[..., 0]).tolist() == [[14, 0]]
+    # a hint outside the frame is dropped; a big one is clipped to the content
+    _, mask = hints.rasterize([Hint(-50, 500, 10, 10, size=3)], box)
+    assert not mask.any()
+    _, mask = hints.rasterize([Hint(160, 90, 10, 10, size=1000)], box)
+    assert mask.sum() == 36 * 64
+
+
+def test_rgba_hint_image_to_planes():
+    h, w = 120, 200
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[40:50, 100:110] = (200, 30, 30, 255)         # a red dab
+    box = color.letterbox_for(h, w, 64)
+    ab, mask = hints.planes_from_rgba(rgba, box)
+    lab = color.rgb_to_lab(np.array([[[200, 30, 30]]], np.uint8))[0, 0]
+    on = mask[..., 0] > 0
+    assert 1 <= on.sum() <= 16
+    np.testing.assert_allclose(ab[on], np.broadcast_to(lab[1:] / 110, (on.sum(), 2)), atol=1e-3)
+    ys, xs = np.nonzero(on)
+    assert abs(xs.mean() - (box.x0 + 105 * box.w / w)) <= 1.5 and abs(ys.mean() - (box.y0 + 45 * box.h / h)) <= 1.5
+    with pytest.raises(ValueError, match="the film is 200×120"):
+        hints.planes_from_rgba(np.zeros((10, 10, 4), np.uint8), box)
+    assert not hints.planes_from_rgba(np.zeros((h, w, 4), np.uint8), box)[1].any()
+
+
+def test_simulated_hints_take_the_patch_mean_and_are_sometimes_none():
+    rng = np.random.default_rng(0)
+    ab = np.zeros((32, 32, 2), np.float32)
+    ab[:, 16:] = (0.5, -0.25)
+    hab, mask = hints.sample_hints(ab, rng, n=20, patch=1)
+    on = mask[..., 0] > 0
+    assert 1 <= on.sum() <= 20 and np.allclose(hab[on], ab[on])
+    counts = [int(hints.sample_hints(ab, rng)[1].sum() > 0) for _ in range(300)]
+    assert 0.05 < 1 - np.mean(counts) < 0.3            # ~15 % of samples get no hint at all
+    hab, mask = hints.sample_hints(ab, np.random.default_rng(1), n=1, patch=32, bias=0.0)
+    assert np.allclose(hab[mask[..., 0] > 0], hab[mask[..., 0] > 0].mean(0))  # one patch, one mean colour
+
+
+def test_spread_follows_lightness_edges():
+    L = np.full((48, 64), 30.0, np.float32)
+    L[:, 32:] = 80.0
+    hab = np.zeros((48, 64, 2), np.float32)
+    mask = np.zeros((48, 64), np.float32)
+    hab[10, 5], mask[10, 5] = (50, 0), 1
+    hab[40, 60], mask[40, 60] = (0, -50), 1
+    ab, weight = spread(L, hab, mask)
+    assert np.allclose(ab[:, :32].mean((0, 1)), (50, 0), atol=1)     # each side takes its own hint
+    assert np.allclose(ab[:, 32:].mean((0, 1)), (0, -50), atol=1)
+    assert weight.min() > 0
+    none = spread(L, hab, np.zeros_like(mask))[0]
+    assert not none.any()
+
+
+def test_warm_start_keeps_the_plain_model_until_hints_are_given():
+    plain = build_generator(width=0.125)
+    hinted = build_generator(width=0.125, hints=True)
+    assert input_channels(plain) == 1 and input_channels(hinted) == 4
+    assert warm_start(hinted, plain) == len([lay for lay in plain.layers if lay.weights])
+    rng = np.random.default_rng(0)
+    L = rng.uniform(-1, 1, (2, 64, 64, 1)).astype(np.float32)
+    x = np.concatenate([L, np.zeros((2, 64, 64, 3), np.float32)], -1)
+    np.testing.assert_allclose(hinted.predict_on_batch(x), plain.predict_on_batch(L), atol=1e-6)
+
+
+def _two_region_batch(rng, n, size=64, n_hints=None):
+    """Dark left / light right at a random column, each region a random colour: without hints
+    nothing tells the colour, so only a model that follows hints can get it right. Training
+    batches put 0-3 simulated 1-5 px hints in each region (none in a tenth of the samples)."""
+    X = np.zeros((n, size, size, 4), np.float32)
+    Y = np.zeros((n, size, size, 2), np.float32)
+    cuts = rng.integers(16, 48, n)
+    for k, cut in enumerate(cuts):
+        L = np.full((size, size), 30.0, np.float32)
+        L[:, cut:] = 70.0
+        Y[k, :, :cut] = rng.uniform(-0.5, 0.5, 2)
+        Y[k, :, cut:] = rng.uniform(-0.5, 0.5, 2)
+        hab, m = hints.empty_planes(size)
+        if n_hints != 0 and rng.random() > 0.1:
+            for lo, hi in ((0, cut), (cut, size)):
+                left = hints.sample_hints(Y[k][:, lo:hi], rng, n=int(rng.integers(0, 4)), patch=int(rng.integers(1, 6)))
+                hab[:, lo:hi] += left[0] * (1 - m[:, lo:hi])
+                m[:, lo:hi] = np.maximum(m[:, lo:hi], left[1])
+        X[k] = hints.model_input(L / 50 - 1, hab, m)
+    return X, Y, cuts
+
+
+def test_tiny_hint_model_learns_to_follow_hints(tmp_path):
+    from colorizer_app.core.train import TrainConfig, Trainer
+
+    rng = np.random.default_rng(0)
+    tr = Trainer(TrainConfig(data="", out="", mode="mse", width=0.125, lr=3e-3, hints=True, size=64))
+    for _ in range(300):
+        X, Y, _ = _two_region_batch(rng, 8)
+        tr.train_step(X, Y)
+    tr.sync()
+    # batch-norm running statistics lag far behind 300 fast steps (momentum 0.99); settle them on
+    # training batches, weights untouched, as thousands of real steps would
+    for _ in range(30):
+        tr.gen(_two_region_batch(rng, 8)[0], training=True)
+    model = load_generator(save_model(tr.gen, tmp_path / "hint.keras"))
+    X, Y, cuts = _two_region_batch(np.random.default_rng(99), 32, n_hints=0)
+    hinted = X.copy()
+    for k, cut in enumerate(cuts):                      # one 3×3 hint in the middle of each region
+        for x in (cut // 2, (cut + 64) // 2):
+            hinted[k, 30:33, x - 1:x + 2, 1:3] = Y[k, 31, x]
+            hinted[k, 30:33, x - 1:x + 2, 3] = 1
+    err_hinted = float(np.mean((model.predict_on_batch(hinted) - Y) ** 2))
+    err_none = float(np.mean((model.predict_on_batch(X) - Y) ** 2))
+    assert err_hinted < 0.85 * err_none, (err_hinted, err_none)
+
+
+def test_old_plain_model_still_colours_and_spreads_given_hints():
+    plain = build_generator(width=0.125)
+    c = Colorizer(plain, size=64, batch_size=2)
+    assert not c.takes_hints
+    frame = np.zeros((90, 160, 3), np.uint8)
+    frame[:, :80], frame[:, 80:] = 60, 180
+    (base, _), (with_hint, _) = c.predict_work([frame, frame], hints=[None, [Hint(40, 45, 60, 40, size=9)]])
+    base, with_hint = base.astype(np.float32), with_hint.astype(np.float32)
+    # the dark half takes the hint's colour, the light half (other lightness) barely moves
+    assert np.abs(with_hint[20:44, 5:27] - (60, 40)).mean() < 12
+    assert np.abs(with_hint[20:44, 40:60] - base[20:44, 40:60]).mean() < np.abs(with_hint[20:44, 5:27] - base[20:44, 5:27]).mean() / 3
+
+
+def test_hint_colorizer_uses_hints_and_empty_planes_without():
+    gen = build_generator(width=0.125, hints=True)
+    c = Colorizer(gen, size=64, batch_size=2)
+    assert c.takes_hints
+    frame = np.full((64, 64, 3), 120, np.uint8)
+    (a, _), (b, _) = c.predict_work([frame, frame], hints=[None, [Hint(32, 32, 80, 80, size=20)]])
+    assert not np.allclose(a, b)   # random weights: any hint changes the output
+    (a2, _), = c.predict_work([frame])
+    np.testing.assert_allclose(a2.astype(np.float32), a.astype(np.float32), atol=0.05)
