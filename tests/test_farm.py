@@ -7,6 +7,7 @@ The shipped model at 64 px on small clips keeps the module short; chunks of ~0.5
 chunks a film so borders (and a cut inside the deflicker window) are exercised."""
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -24,7 +25,7 @@ from colorizer_app.core.farm_plan import (FarmError, FarmSettings, plan_chunks, 
 from colorizer_app.core.media import open_media  # noqa: E402
 from colorizer_app.core.project import Project  # noqa: E402
 from colorizer_app.core.render import RenderJob, render  # noqa: E402
-from tests.clips import make_clip, synthetic_frame, write_frames  # noqa: E402
+from tests.clips import AUDIO_RATE, audio_signal, decode_audio, make_clip, make_vfr_clip, synthetic_frame, write_frames  # noqa: E402
 
 SIZE = 64
 N = 40
@@ -62,6 +63,18 @@ def _assert_same_film(got, want):
         if not np.array_equal(a, b):
             assert M.psnr(a, b) >= 50.0, i
     return gi
+
+
+def _audio_lag(path):
+    """(seconds the file's sound lags the test soundtrack, normalised correlation)."""
+    rate = AUDIO_RATE
+    samples, first = decode_audio(path)
+    seg = samples[rate // 10: rate // 10 + rate // 5]            # past the codec's warm-up
+    t = first + (rate // 10 + np.arange(-480, len(seg) + 480)) / rate
+    ref = audio_signal(t)
+    corr = np.correlate(ref, seg, mode="valid")
+    k = int(np.argmax(corr))
+    return (k - 480) / rate, corr[k] / (np.linalg.norm(seg) * np.linalg.norm(ref[k:k + len(seg)]))
 
 
 def _plan(film, out, **kw):
@@ -116,7 +129,9 @@ def test_an_interrupted_run_resumes_and_equals_single_machine_colorize(cluster, 
     assert res.chunks_rendered == len(plan.chunks) - res.chunks_skipped
     assert res.frames == N
     info = _assert_same_film(out, film["ref"])             # the single machine's film
-    assert info.audio_codec is not None                    # with the source's sound
+    assert info.audio_codec is not None                    # with the source's sound, in sync
+    lag, corr = _audio_lag(out)
+    assert abs(lag) <= 0.001 and corr > 0.8
     assert not os.path.exists(plan.workdir)                # chunks removed once joined
     assert sorted(os.listdir(tmp_path)) == ["farm.mkv"]
     # other settings name other chunks: a stale chunk can never be joined
@@ -142,17 +157,24 @@ def test_bad_frames_fail_the_run_naming_the_chunk(cluster, tmp_path, capsys):
 def test_a_library_folder_gives_one_output_per_film_and_resumes_per_film(cluster, tmp_path, capsys):
     lib = tmp_path / "lib"
     lib.mkdir()
-    for name, n in (("ep1.mp4", 12), ("ep2.mkv", 9)):
-        make_clip(lib / name, n_frames=n, size=(96, 64), color=False,
-                  codec="h264" if name.endswith("mp4") else "ffv1")
+    make_clip(lib / "ep1.mp4", n_frames=12, size=(96, 64), color=False)
+    make_vfr_clip(lib / "ep2.mkv", n_frames=14, audio=True)      # variable frame rate
     outdir = tmp_path / "coloured"
-    assert main(["farm", str(lib), str(outdir), "--size", str(SIZE), "--format", "mkv"]) == 0
+    args = ["farm", str(lib), str(outdir), "--size", str(SIZE), "--format", "mkv",
+            "--chunk-seconds", "0.2"]
+    assert main(args) == 0
     assert sorted(os.listdir(outdir)) == ["ep1.mkv", "ep2.mkv"]
-    for name, n in (("ep1", 12), ("ep2", 9)):
-        with open_media(str(outdir / f"{name}.mkv")) as r:
-            assert r.info.frame_count == n
+    for name, src in (("ep1", lib / "ep1.mp4"), ("ep2", lib / "ep2.mkv")):
+        with open_media(str(outdir / f"{name}.mkv")) as o, open_media(str(src)) as r:
+            # frame-exact against the source: count, every frame's time, the sound
+            assert o.info.frame_count == r.info.frame_count
+            assert o.info.vfr == r.info.vfr
+            for i in range(r.info.frame_count):
+                assert abs(o.frame_time(i) - r.frame_time(i)) <= 0.001, (name, i)
+        lag, corr = _audio_lag(outdir / f"{name}.mkv")
+        assert abs(lag) <= 0.001 and corr > 0.8, (name, lag, corr)
     capsys.readouterr()
-    assert main(["farm", str(lib), str(outdir), "--size", str(SIZE), "--format", "mkv"]) == 0
+    assert main(args) == 0
     assert capsys.readouterr().err.count("exists, skipped") == 2
 
 
@@ -188,3 +210,9 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     src = make_clip(tmp_path / "m.mkv", n_frames=4, size=(64, 48), codec="ffv1", audio=False)
     with pytest.raises(FarmError, match="nope.keras: no such model file"):
         plan_film(str(src), str(tmp_path / "o.mkv"), FarmSettings(model=str(tmp_path / "nope.keras")))
+
+
+def test_without_ray_the_command_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)            # `import ray` fails as if absent
+    with pytest.raises(FarmError, match=r"pip install 'bentocolor-studio\[farm\]'"):
+        farm.ray_module()

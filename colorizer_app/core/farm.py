@@ -9,8 +9,8 @@ Ray does the scheduling: a worker killed mid-chunk (kill -9, a lost node) is ret
 (``max_retries``); an exception inside a chunk (bad frames, a bad still) is not retried and fails
 the run with one line naming the chunk. Finished chunks are files under names that hash their
 inputs, so an interrupted run resumes. The film appears under its real name only when every chunk
-is done and the join (core.render.join_segments, atomic) has finished; the chunks are then
-removed. Every node must see the film, the model, the project and the output folder under the
+is done and the join (core.farm_join: packet copy into .mkv, else one encode) has finished; the
+chunks are then removed. Every node must see the film, the model, the project and the output folder under the
 same paths (a shared file system); see the README's farm section.
 
 Without an address, ``ray.init`` starts a local cluster on this machine; with one, it joins.
@@ -158,7 +158,8 @@ def farm_film(plan: FilmPlan, *, progress: Optional[Callable[[int, int], None]] 
               cancel: Optional[threading.Event] = None, retries: int = MAX_RETRIES,
               log: Callable[[str], None] = lambda m: None) -> FilmResult:
     """Render ``plan``'s missing chunks on the connected cluster, then join them into its output."""
-    from .render import RenderCancelled, RenderError, join_segments
+    from .farm_join import join_chunks
+    from .media import MediaError
     ray = ray_module()
 
     t0 = time.perf_counter()
@@ -202,20 +203,14 @@ def farm_film(plan: FilmPlan, *, progress: Optional[Callable[[int, int], None]] 
     render_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     try:
-        joined = join_segments([c.path for c in plan.chunks], plan.out,
-                               audio_from=plan.source, audio_start_frame=0,
-                               expected_frames=plan.frame_count, bit_depth=plan.bit_depth,
-                               cancel=cancel)
-    except RenderCancelled:
-        raise FarmCancelled("farm cancelled") from None
-    except RenderError as exc:
-        raise FarmError(f"{plan.input}: {_line(exc)}") from None
+        audio_codec = join_chunks(plan, cancel)
+    except (MediaError, OSError) as exc:
+        raise FarmError(f"{plan.input}: cannot join: {_line(exc)}") from None
     for c in plan.chunks:                       # the film is complete: its chunks are spent
         _unlink(c.path)
     _remove_quietly(plan.workdir)
-    return FilmResult(plan.out, joined.frames_written, len(todo), len(done),
-                      render_s + time.perf_counter() - t1, time.perf_counter() - t1,
-                      joined.audio_codec)
+    return FilmResult(plan.out, plan.frame_count, len(todo), len(done),
+                      render_s + time.perf_counter() - t1, time.perf_counter() - t1, audio_codec)
 
 
 def farm_library(plans: List[FilmPlan], *, progress=None, cancel=None, retries: int = MAX_RETRIES,
