@@ -76,15 +76,15 @@ def test_window_fits_a_laptop_screen_with_every_panel_docked(qtbot, tmp_path):
 def test_layout_and_geometry_are_saved_restored_and_reset(qtbot, tmp_path):
     settings = _settings(tmp_path)
     w = _window(qtbot, settings)
-    w.resize(700, 560)  # within the offscreen screen (800×800)
-    qtbot.waitUntil(lambda: (w.width(), w.height()) == (700, 560))
+    w.resize(760, 560)  # within the offscreen screen (800×800)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == (760, 560))
     brush = window_layout.docks(w)["brushDock"]
     brush.close()
     assert w.shutdown()
     w.close()
 
     again = _window(qtbot, settings)
-    assert (again.width(), again.height()) == (700, 560)
+    assert (again.width(), again.height()) == (760, 560)
     assert not window_layout.docks(again)["brushDock"].isVisible()
     assert window_layout.docks(again)["colourDock"].isVisible()
     hist = window_layout.docks(again)["historyDock"]

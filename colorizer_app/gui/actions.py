@@ -84,6 +84,8 @@ def build_actions(win) -> None:
     m.addAction(_act(win, "Play backward (J)", player.backward, ["J"], name="shuttleBack"))
     m.addAction(_act(win, "Stop (K)", player.stop, ["K"], name="shuttleStop"))
     m.addAction(_act(win, "Play forward (L)", player.forward, ["L"], name="shuttleForward"))
+    m.addAction(_act(win, "&Mute sound", lambda: win.audio_controls.toggle_mute(), ["M"],
+                     name="mute"))
     m.addSeparator()
     m.addAction(_act(win, "Previous frame", lambda: _step(win, -1), ["Left"], name="prevFrame"))
     m.addAction(_act(win, "Next frame", lambda: _step(win, 1), ["Right"], name="nextFrame"))

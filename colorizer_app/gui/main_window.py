@@ -16,12 +16,15 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QMainWindow, QMessageB
 
 from . import window_layout
 from .actions import build_actions
+from .audio import AudioPlayer
+from .audio_controls import AudioControls
 from .focus import FocusKeeper
 from .model_panel import ModelPanel
 from .pipeline import Pipeline, default_model_path
 from .playback import Player
 from .session import VIEW_MODES, Session
 from .status import StatusBar
+from .thumbnails import ThumbnailStrip
 from .timeline import Timeline
 from .viewer import Viewer
 
@@ -73,6 +76,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_panel)
         self.status = StatusBar(self.session, self.pipeline, self.player, self)
         self.setStatusBar(self.status)
+        self.audio = AudioPlayer(self.session, self.player, self)
+        self.audio_controls = AudioControls(self.audio, self.settings, self)
+        self.status.addPermanentWidget(self.audio_controls)
 
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -81,6 +87,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.viewer, 1)
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
+        self.thumbnails = ThumbnailStrip(self.session, self.timeline)
+        self.timeline.layout().insertWidget(1, self.thumbnails)   # above the frame ruler
         build_actions(self)
         from .paint import attach_painting  # painting, projects and export plug in here
         self.painting = attach_painting(self)
@@ -232,10 +240,21 @@ class MainWindow(QMainWindow):
 
     # ---- settings and shutdown -----------------------------------------------------------------
     def _add_layout_menu(self) -> None:
+        a = QAction("Timeline &thumbnails", self, checkable=True, objectName="thumbnails")
+        a.setToolTip("Small pictures above the timeline, decoded in the background at the "
+                     "lowest priority while you are not scrubbing")
+        a.toggled.connect(self.set_thumbnails_enabled)
+        self.actions_by_name["thumbnails"] = a
+        self.view_menu.addAction(a)
+        a.setChecked(self.settings.value("view/thumbnails", False, bool))
         m = self.view_menu.addMenu("Pa&nels")
         for dock in window_layout.docks(self).values():
             m.addAction(dock.toggleViewAction())
         self.view_menu.addAction(self._reset_layout_action)
+
+    def set_thumbnails_enabled(self, on: bool) -> None:
+        self.thumbnails.set_enabled(on)
+        self.settings.setValue("view/thumbnails", bool(on))
 
     def reset_layout(self) -> None:
         window_layout.reset(self)
@@ -280,6 +299,8 @@ class MainWindow(QMainWindow):
             return True
         self._closed = True
         self.player.stop()
+        self.audio.shutdown()
+        self.thumbnails.shutdown()
         window_layout.save(self, self.settings)
         self.settings.sync()
         ok = self.temporal.shutdown() if getattr(self, "temporal", None) else True

@@ -107,6 +107,20 @@ class Player(QObject):
             self._restart_clock()
 
     # ---- clock ---------------------------------------------------------------------------------
+    def media_time(self, now: float | None = None) -> float:
+        """Where the picture clock is, in seconds of film (continuous, not rounded to frames):
+        the clock the film's sound follows (gui/audio.py).  Any thread may call it."""
+        s = self.session
+        film = s.film
+        if film is None or not self.speed:
+            return s.frame / float(film.fps) if film is not None else 0.0
+        elapsed = (time.perf_counter() if now is None else now) - self._t0
+        pos = self._f0 + elapsed * float(film.fps) * self.speed
+        lo, span = s.in_point, s.out_point - s.in_point + 1
+        if span > 0:
+            pos = (pos - lo) % span + lo
+        return pos / float(film.fps)
+
     def _restart_clock(self) -> None:
         self._t0 = time.perf_counter()
         self._f0 = self.session.frame
