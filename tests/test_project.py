@@ -282,3 +282,20 @@ def test_save_keeps_an_autosave_it_never_offered(tmp_path):
     # its masks survive the save's garbage collection too
     q = open_project(auto)
     assert q.corrections[0].name == "other session" and not q.warnings
+
+
+@pytest.mark.parametrize("damage", ["nan_opacity", "film_moved"])
+def test_render_refuses_a_bad_project_in_one_line(tmp_path, capsys, damage):
+    from colorizer_app.cli import main
+    p = make_project(tmp_path)
+    path = p.save(tmp_path / "reel.bento.json")
+    if damage == "nan_opacity":
+        path.write_text(path.read_text().replace('"opacity": 0.75', '"opacity": NaN', 1))
+        needle = "opacity"
+    else:
+        os.remove(tmp_path / "films" / "reel.mp4")
+        needle = "was not found"
+    rc = main(["render", str(path), str(tmp_path / "out.mkv")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and needle in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "out.mkv").exists()

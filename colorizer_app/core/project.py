@@ -41,8 +41,8 @@ from . import project_schema as ps
 from .masks import SparseMask
 from .project_io import (AUTOSAVE_SUFFIX, PROJECT_SUFFIX, ProjectChangedOnDisk, ProjectError,
                          atomic_write_bytes, autosave_dir, autosave_path_for, file_stamp,
-                         loads_json, path_entry, read_project_json, resolve_path_entry,
-                         sidecar_for)
+                         loads_json, path_entry, read_project_json, remove_stale_temps,
+                         resolve_path_entry, sidecar_for)
 from .recovery import Recovery, find_recovery, remove_autosave
 
 FORMAT_VERSION = 1
@@ -340,6 +340,8 @@ class Project:
         for a in stale:   # an untitled session's autosave also owns its own sidecar
             remove_autosave(a, untitled=a.parent == autosave_dir() and a != self.autosave_path)
         _collect_garbage(sidecar_for(target) / "masks", doc, self.autosave_path)
+        remove_stale_temps(target.parent, f".{target.name}.")    # of saves killed mid-write
+        remove_stale_temps(sidecar_for(target) / "masks")
         return target
 
     def autosave(self) -> Path:

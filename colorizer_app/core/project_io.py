@@ -83,6 +83,41 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             pass
 
 
+def remove_stale_temps(folder: Path, prefix: str = ".") -> int:
+    """Delete temp files of atomic_write_bytes (``.<name>.<pid>.tmp``) left in folder by a
+    process that was killed mid-write; never those of a process still running."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        parts = e.name.rsplit(".", 2)
+        if not (e.name.startswith(prefix) and len(parts) == 3 and parts[2] == "tmp"
+                and parts[1].isdigit()) or _alive(int(parts[1])):
+            continue
+        try:
+            os.unlink(e.path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        return True                  # no cheap check: keep it (a hidden file, never read)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def autosave_dir() -> Path:
     """Per-user folder for untitled projects' autosaves (BENTOCOLOR_AUTOSAVE_DIR overrides)."""
     env = os.environ.get("BENTOCOLOR_AUTOSAVE_DIR")
@@ -131,40 +166,45 @@ def resolve_path_entry(entry: dict, base: Path) -> Tuple[str, bool]:
     return fallback, not ("%" in fallback)
 
 
-def _finite_float(text: str) -> float:
+class _NotFinite(str):
+    """Where the text held NaN, Infinity or a number that overflows to inf (1e999): kept as
+    a marker until the walk below can say which field it was."""
+
+
+def _finite_float(text: str):
     v = float(text)
-    if not math.isfinite(v):           # 1e999 parses as inf: as unsaveable as Infinity itself
-        raise ValueError(f"number out of range: {text}")
-    return v
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number a project may hold")
+    return v if math.isfinite(v) else _NotFinite(text)
 
 
 def _check_tree(doc: Any) -> None:
-    """Nesting depth and text that UTF-8 can hold (a lone surrogate such as "\\ud800" loads,
-    then fails every save). Iterative: recursion would overflow on what it must refuse."""
-    todo = [(doc, 1)]
+    """Refuse non-finite numbers (they load, then make every save fail), text UTF-8 cannot hold
+    (a lone surrogate "\\ud800": the same) and nesting deeper than MAX_DEPTH (deepcopy and
+    json.dumps recurse). Iterative: recursion would overflow on what it must refuse."""
+    todo = [(doc, 1, "")]
     while todo:
-        v, d = todo.pop()
+        v, d, where = todo.pop()
+        if isinstance(v, _NotFinite):
+            raise ValueError(f"{where or 'the document'} is {v[:20]}, not a number a project "
+                             f"may hold")
         if isinstance(v, (dict, list)):
             if d > MAX_DEPTH:
                 raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-            if isinstance(v, dict):
-                todo.extend((k, d) for k in v)
-            todo.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+            items = v.items() if isinstance(v, dict) else enumerate(v)
+            for k, x in items:
+                if isinstance(k, str):
+                    k.encode("utf-8")
+                todo.append((x, d + 1, f"{where}.{k}" if isinstance(k, str) and where else
+                             (k if isinstance(k, str) else f"{where}[{k}]")))
         elif isinstance(v, str):
             v.encode("utf-8")          # UnicodeEncodeError is a ValueError
 
 
 def loads_json(raw: bytes) -> Any:
-    """Strict JSON for project and autosave files: NaN, Infinity and numbers that overflow to
-    inf are refused (they load, then make every save fail), as is nesting deeper than
-    MAX_DEPTH. Raises ValueError (UnicodeDecodeError and RecursionError included) only."""
+    """Strict JSON for project and autosave files (see _check_tree). Raises ValueError only
+    (UnicodeDecodeError and a RecursionError of the parser included)."""
     try:
         doc = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw,
-                         parse_float=_finite_float, parse_constant=_no_constant)
+                         parse_float=_finite_float, parse_constant=_NotFinite)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     _check_tree(doc)
