@@ -154,3 +154,75 @@ def test_hint_colorizer_uses_hints_and_empty_planes_without():
     assert not np.allclose(a, b)   # random weights: any hint changes the output
     (a2, _), = c.predict_work([frame])
     np.testing.assert_allclose(a2.astype(np.float32), a.astype(np.float32), atol=0.05)
+
+
+# ---------------------------------------------------------------- colorizer colorize --hints
+
+@pytest.fixture(scope="module")
+def hint_film(tmp_path_factory):
+    from tests import clips
+
+    d = tmp_path_factory.mktemp("hintfilm")
+    film = clips.make_clip(d / "gray.mp4", n_frames=8, size=(160, 96), audio=False, color=False, motion=False)
+    model = save_model(build_generator(width=0.125), d / "plain.keras")
+    return film, model
+
+
+def _write_rgba(path, rgba):
+    import cv2
+
+    cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+
+
+def test_cli_hints_colour_the_frame_and_flow_through_the_shot(hint_film, tmp_path, capsys):
+    from colorizer_app.cli import main
+    from colorizer_app.core.media import open_media
+
+    film, model = hint_film
+    hdir = tmp_path / "hints"
+    hdir.mkdir()
+    rgba = np.zeros((96, 160, 4), np.uint8)
+    rgba[20:76, 20:140] = (40, 90, 220, 255)            # a big blue hint
+    _write_rgba(hdir / "hint_000003.png", rgba)
+    out, plain = tmp_path / "hinted.mkv", tmp_path / "plain.mkv"
+    args = ["--model", str(model), "--size", "64"]
+    assert main(["colorize", str(film), str(out), *args, "--hints", str(hdir)]) == 0
+    assert "frame 3: colorized with" in capsys.readouterr().err
+    assert main(["colorize", str(film), str(plain), *args]) == 0
+    blue_b = color.rgb_to_lab(np.array([[[40, 90, 220]]], np.uint8))[0, 0, 2]
+    with open_media(out) as a, open_media(plain) as b:
+        for i in (3, 6):                                # the hinted frame, and a later frame of its shot
+            ha = color.rgb_to_lab(a.read(i))[30:66, 40:120, 2].mean()
+            pb = color.rgb_to_lab(b.read(i))[30:66, 40:120, 2].mean()
+            assert abs(ha - blue_b) < abs(pb - blue_b) / 2, (i, ha, pb, blue_b)
+
+
+@pytest.mark.parametrize("case", ["wrong_size", "rgb", "unreadable", "beyond_end", "bad_name", "empty"])
+def test_cli_bad_hint_files_one_line_exit_2(hint_film, tmp_path, capsys, case):
+    import cv2
+
+    from colorizer_app.cli import main
+
+    film, model = hint_film
+    hdir = tmp_path / "hints"
+    hdir.mkdir()
+    good = np.zeros((96, 160, 4), np.uint8)
+    good[10:20, 10:20] = 255
+    if case == "wrong_size":
+        _write_rgba(hdir / "hint_000001.png", good[:50])
+    elif case == "rgb":
+        cv2.imwrite(str(hdir / "hint_000001.png"), good[..., :3])
+    elif case == "unreadable":
+        (hdir / "hint_000001.png").write_bytes(b"\x89PNG not really")
+    elif case == "beyond_end":
+        _write_rgba(hdir / "hint_000050.png", good)
+    elif case == "bad_name":
+        _write_rgba(hdir / "hint_1.png", good)
+    out = tmp_path / "out.mkv"
+    assert main(["colorize", str(film), str(out), "--model", str(model), "--size", "64", "--hints", str(hdir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert not out.exists()
+    expected = {"wrong_size": "the film is 160x96", "rgb": "not an RGBA image", "unreadable": "cannot read",
+                "beyond_end": "beyond the end", "bad_name": "bad hint file name", "empty": "no hint images"}[case]
+    assert expected in err

@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
                    help="16 for 16-bit PNG/TIFF (default: 16 for .tif, else 8)")
     add_temporal_arguments(p)
+    p.add_argument("--hints", metavar="DIR",
+                   help="folder of hint_NNNNNN.png images (RGBA, film size; alpha > 0 = a colour hint): "
+                        "each hinted frame is colorized with its hints and becomes a keyframe of its shot")
     p.set_defaults(func=run)
 
 
@@ -102,13 +105,21 @@ def run(args) -> int:
     colorizer = load_colorizer(args.model, args.size, args.batch_size)
     bit_depth = args.bit_depth or (16 if Path(args.output).suffix.lower() in (".tif", ".tiff")
                                    or args.output.lower().endswith((".tif", ".tiff")) else 8)
+    refs_dir, hint_tmp = args.refs, None
+    if getattr(args, "hints", None) is not None:  # hinted frames become reference stills (core.hint_keys)
+        from ..core.hint_keys import hint_refs
+        try:
+            hint_tmp = hint_refs(args.input, args.hints, colorizer, refs_dir=args.refs, log=note)
+        except (MediaError, ValueError, OSError) as exc:
+            raise CliError(one_line(exc)) from None
+        refs_dir = hint_tmp.name
     try:
-        if args.deflicker is not None or args.refs is not None:
+        if args.deflicker is not None or refs_dir is not None:
             from ..core.temporal.film import colorize_film_temporal
 
             result = colorize_film_temporal(args.input, args.output, colorizer, frames=args.frames,
                                             progress=ProgressBar("colorize"), bit_depth=bit_depth,
-                                            deflicker=args.deflicker, refs_dir=args.refs, log=note)
+                                            deflicker=args.deflicker, refs_dir=refs_dir, log=note)
         else:
             result = colorize_film(args.input, args.output, colorizer, frames=args.frames,
                                    progress=ProgressBar("colorize"), bit_depth=bit_depth)
