@@ -154,6 +154,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="length of the scrub stress test")
     ap.add_argument("--playback-only", action="store_true",
                     help="only the playback figures of the colorized views (range colorized first)")
+    ap.add_argument("--thumbnails", action="store_true",
+                    help="only the scrub stall with timeline thumbnails off, then on (loading)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
     # a private home: the user's autosaves would open a modal recovery prompt and stall the run
@@ -212,6 +214,11 @@ def main() -> int:
     n = s.frame_count
     print(f"film: {s.film.width}x{s.film.height}, {n} frames at {float(s.film.fps):.3f} fps")
     pump_until(app, lambda: viewer.shown_index == 0, 30)
+    if args.thumbnails:
+        scrub_with_thumbnails(app, win, hb, args.seconds)
+        ok = win.shutdown()
+        print(f"workers stopped cleanly: {ok}; load average {os.getloadavg()[0]:.1f} at the end")
+        return 0
     if args.playback_only:
         playback_cached(app, win, model, hb)
         ok = win.shutdown()
@@ -371,6 +378,37 @@ def main() -> int:
     ok = win.shutdown()
     print(f"workers stopped cleanly: {ok}; load average {os.getloadavg()[0]:.1f} at the end")
     return 0
+
+
+def scrub_with_thumbnails(app, win, hb: Heartbeat, seconds: float) -> None:
+    """Longest event-loop stall while scrubbing (gray view, proxies off: the decoder alone) with
+    timeline thumbnails off, then on and loading from scratch during the drag (issue 10)."""
+    from colorizer_app.gui.session import GRAY
+    s, rnd, n = win.session, random.Random(11), win.session.frame_count
+    s.set_view_mode(GRAY)
+    win.set_proxies_enabled(False)
+    for on in (False, True, "idle"):
+        if on is True:
+            win.set_thumbnails_enabled(False)
+            win.set_thumbnails_enabled(True)          # from scratch: loads during the drag
+        pump_until(app, lambda: False, 0.5)
+        before = len(win.thumbnails.thumbs)
+        hb.start()
+        end, k = time.perf_counter() + seconds, 0
+        while time.perf_counter() < end:
+            if on == "idle":                          # no drag: they load at full pace
+                pump_until(app, lambda: False, 0.03)
+                continue
+            s.set_frame(rnd.randrange(n) if k % 12 == 0
+                        else s.frame + rnd.choice((-3, -2, -1, 1, 2, 3)))
+            k += 1
+            pump_until(app, lambda: False, 0.03)
+        hb.stop()
+        label = {False: "off", True: "on, loading", "idle": "on, loading, no scrubbing"}[on]
+        print(f"scrub, gray view, timeline thumbnails {label}: longest event-loop stall "
+              f"{hb.stall_ms():.1f} ms, p99 {hb.p99_ms():.1f} ms over {len(hb.gaps)} beats; "
+              f"thumbnails loaded {before} -> {len(win.thumbnails.thumbs)}")
+    win.set_thumbnails_enabled(False)
 
 
 def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
