@@ -91,6 +91,8 @@ class SoundDeviceSink(NullSink):
         self._stream = sounddevice.OutputStream(samplerate=rate, channels=2, dtype="float32",
                                                 latency="low", callback=self._callback)
         self.name = sounddevice.query_devices(kind="output")["name"]
+        # what we keep queued comes on top of what the device itself holds
+        self.capacity = int((buffer_s + float(self._stream.latency)) * rate)
 
     def start(self) -> None:
         with self._lock:

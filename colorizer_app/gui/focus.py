@@ -10,8 +10,8 @@ until the artist leaves them, as typing must win there.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox,
-                               QDialog, QLineEdit, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QApplication,
+                               QComboBox, QDialog, QLineEdit, QWidget)
 
 
 class FocusKeeper(QObject):
@@ -22,6 +22,12 @@ class FocusKeeper(QObject):
         self.window, self.viewer = window, viewer
         self._seen: set[int] = set()
         self.adopt(window)
+        # controls created later (rows of a list, panels added by plug-ins) on their first focus
+        QApplication.instance().focusChanged.connect(self._on_focus)
+
+    def _on_focus(self, _old, new) -> None:
+        if new is not None and id(new) not in self._seen and self.window.isAncestorOf(new):
+            self.adopt(self.window)
 
     def give_back(self) -> None:
         if self.window.isVisible():
@@ -30,10 +36,12 @@ class FocusKeeper(QObject):
     def adopt(self, root: QWidget) -> None:
         """Apply the rules to every control under `root` (call again for panels added later)."""
         for w in root.findChildren(QWidget):
-            if (id(w) in self._seen or self.viewer.isAncestorOf(w) or w is self.viewer
-                    or isinstance(w.window(), QDialog)):     # dialogs keep their own focus
+            if id(w) in self._seen:
                 continue
             self._seen.add(id(w))
+            if (self.viewer.isAncestorOf(w) or w is self.viewer
+                    or isinstance(w.window(), QDialog)):     # dialogs keep their own focus
+                continue
             if isinstance(w, QAbstractSpinBox):
                 w.editingFinished.connect(self._spin_done)
                 w.installEventFilter(self)

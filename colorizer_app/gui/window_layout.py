@@ -98,6 +98,14 @@ def first_size(win: QMainWindow) -> None:
     win.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
 
 
+def _too_big(win: QMainWindow) -> bool:
+    screen = win.screen()
+    if screen is None or win.isMaximized() or win.isFullScreen():
+        return False
+    avail = screen.availableGeometry()
+    return win.width() > avail.width() or win.height() > avail.height()
+
+
 def save(win: QMainWindow, settings: QSettings) -> None:
     settings.setValue("window/geometry", win.saveGeometry())
     settings.setValue("window/state", win.saveState(STATE_VERSION))
@@ -105,8 +113,8 @@ def save(win: QMainWindow, settings: QSettings) -> None:
 
 def restore(win: QMainWindow, settings: QSettings) -> None:
     geo = settings.value("window/geometry")
-    if geo is None or not win.restoreGeometry(geo):
-        first_size(win)
+    if geo is None or not win.restoreGeometry(geo) or _too_big(win):
+        first_size(win)     # e.g. saved on a larger monitor, or by a version that could not shrink
     state = settings.value("window/state")
     if state is not None:
         win.restoreState(state, STATE_VERSION)   # an older layout's state is refused: default stays
