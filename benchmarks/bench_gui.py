@@ -436,15 +436,28 @@ def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
         pump_until(app, lambda: False, 2.0)            # the paused look-ahead fills
         shape, ahead = pipe.play_shape(), len(pipe.composed)
         load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else "?"
+        composed = []
+        count = (lambda res: composed.append(1) if res.display is not None else None)
+        pipe.display.frameDecoded.connect(count)
+        cpu0 = os.times()
         hb.start()
         player.play(float(speed))
         pump_until(app, lambda: False, secs)
         player.stop()
         hb.stop()
+        cpu1 = os.times()
+        pipe.display.frameDecoded.disconnect(count)
+        # The app's own CPU time (all threads) per frame composed during playback: what playing
+        # at the film's rate costs on a quiet machine, however loaded this one was.
+        cpu_ms = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) * 1000
+        per_frame = cpu_ms / max(1, len(composed))
+        cores = per_frame * fps / 1000
         size = f"{shape[1]}x{shape[0]}" if shape else "full size"
         print(f"playback {secs:g} s at {fps:.3f} fps x{speed} ({label} view, 1080p composed at "
               f"{size}, {ahead} frames ahead at start): {player.shown} frames shown, "
-              f"{player.dropped} dropped; longest stall {hb.stall_ms():.1f} ms; load {' '.join(load)}")
+              f"{player.dropped} dropped; longest stall {hb.stall_ms():.1f} ms; "
+              f"{len(composed)} composed meanwhile, {per_frame:.0f} ms CPU each (all threads: "
+              f"{cores:.2f} of {os.cpu_count()} cores at the film's rate); load {' '.join(load)}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from colorizer_app.core import color
 from colorizer_app.gui import compose, display_compose
 from colorizer_app.gui.frames import FrameBundle
 from colorizer_app.gui.play_cache import ComposedCache
-from colorizer_app.gui.session import COLORIZED, SPLIT, FilmInfo, Session
+from colorizer_app.gui.session import COLORIZED, GRAY, SPLIT, FilmInfo, Session
 
 try:
     from tests.clips import make_clip, synthetic_frame
@@ -273,7 +273,7 @@ def test_split_view_plays_both_sides_from_the_cache(qtbot, win):
         b = pipe.composed.get(s.frame)
         pics = v.current_pictures()
         assert b is not None and pics.get("wipe") is b.colorized
-        assert pics.get("left") is (b.source if s.compare_b != "gray" else b.gray)
+        assert pics.get("left") is (b.gray if s.compare_b == GRAY else b.source)
     qtbot.waitUntil(both, timeout=TIMEOUT)
     w.player.stop()
 
