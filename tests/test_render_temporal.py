@@ -70,12 +70,16 @@ def _frames(folder, idx):
 
 
 class _Chroma:
-    """The app's chroma cache as the engine reads it: the network's squares per frame."""
+    """The app's chroma cache as the engine reads it: the network's squares per frame, stored
+    (compactly, core.chroma_cache) and read back as the app and render both read them."""
 
-    def __init__(self, colorizer, reader):
+    def __init__(self, colorizer, reader, folder):
+        from colorizer_app.core.chroma_cache import ChromaCache
+        from colorizer_app.core.render import film_fingerprint
         self.size = colorizer.size
         Ls = [color.luminance(reader.read(i)) for i in range(N)]
-        self._ab = [a for a, _ in colorizer.predict_work_from_L(Ls)]
+        cache = ChromaCache(folder, colorizer.model_id, colorizer.size, film_fingerprint(reader.info))
+        self._ab = [cache.put(i, a) for i, (a, _) in enumerate(colorizer.predict_work_from_L(Ls))]
 
     def has(self, i):
         return 0 <= i < N
@@ -96,7 +100,7 @@ def test_render_shows_what_the_app_shows_and_farm_ranges_agree(film, tmp_path):
 
     with open_media(film["src"]) as reader:          # the review app's engine, over its cache
         eng = TemporalEngine(reader.read, N)
-        eng.set_chroma(_Chroma(film["colorizer"], reader))
+        eng.set_chroma(_Chroma(film["colorizer"], reader, tmp_path / "app_cache"))
         eng.set_shots(ShotList(N, (N_A,)))
         eng.set_keyframes({0: ref_keyframe(read_ref(film["still"]), *SIZE)})
         eng.set_strength(1.0)
