@@ -178,6 +178,39 @@ def test_a_library_folder_gives_one_output_per_film_and_resumes_per_film(cluster
     assert capsys.readouterr().err.count("exists, skipped") == 2
 
 
+def test_hints_become_keyframes_rendered_once_for_every_chunk(cluster, tmp_path):
+    from colorizer_app.core.hint_keys import hint_refs
+    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.model import DEFAULT_MODEL
+    from colorizer_app.core.temporal.film import scan_refs
+    from colorizer_app.core.temporal.render_stage import TemporalSettings
+
+    src = make_clip(tmp_path / "h.mkv", n_frames=16, size=(96, 64), color=False, codec="ffv1",
+                    audio=False)
+    hints = tmp_path / "hints"
+    hints.mkdir()
+    hint = np.zeros((64, 96, 4), np.uint8)
+    hint[20:44, 30:70] = (40, 40, 230, 255)                     # BGRA: a red patch
+    cv2.imwrite(str(hints / "hint_000005.png"), hint)
+    plan = plan_film(str(src), str(tmp_path / "h_out.mkv"),
+                     FarmSettings(size=SIZE, hints=str(hints), chunk_seconds=0.25))
+    assert list(plan.spec["temporal"].keyframes) == [5] and len(plan.chunks) >= 2
+    farm.farm_film(plan)
+    # the single machine: the same stills, rendered at once with the same cuts
+    col = Colorizer(DEFAULT_MODEL, size=SIZE)
+    stills = hint_refs(str(src), str(hints), col)
+    job = RenderJob(source=str(src), model=col, working_size=SIZE,
+                    temporal=TemporalSettings(plan.spec["temporal"].cuts, {k: str(p) for k, p in
+                                              scan_refs(stills.name).items()}))
+    render(job, tmp_path / "want.mkv")
+    _assert_same_film(tmp_path / "h_out.mkv", tmp_path / "want.mkv")
+    render(RenderJob(source=str(src), model=col, working_size=SIZE), tmp_path / "plain.mkv")
+    _, got = _frames(tmp_path / "h_out.mkv")
+    _, plain = _frames(tmp_path / "plain.mkv")
+    assert np.abs(got[5].astype(int) - plain[5]).max() > 20           # the hint did something
+    assert sorted(os.listdir(tmp_path)) == ["h.mkv", "h_out.mkv", "hints", "plain.mkv", "want.mkv"]
+
+
 def test_a_worker_killed_mid_chunk_is_retried(cluster, film, tmp_path):
     pause = cluster / "pause"
     pause.touch()

@@ -34,6 +34,10 @@ def register(sub) -> None:
     p.add_argument("--num-cpus", type=int, default=None,
                    help="local cluster only: workers to start (default: one per core)")
     add_temporal_arguments(p)
+    p.add_argument("--hints", metavar="DIR",
+                   help="folder of hint_NNNNNN.png images (RGBA, film size; alpha > 0 = a colour "
+                        "hint): each hinted frame is colorized with its hints (once, on this "
+                        "machine) and becomes a keyframe of its shot")
     p.set_defaults(func=run)
 
 
@@ -52,11 +56,13 @@ def run(args) -> int:
     if args.retries < 0:
         raise CliError(f"--retries must be 0 or more, got {args.retries}")
     settings = FarmSettings(model=args.model, size=args.size, deflicker=args.deflicker,
-                            refs=args.refs, chunk_seconds=args.chunk_seconds,
+                            refs=args.refs, hints=args.hints, chunk_seconds=args.chunk_seconds,
                             bit_depth=args.bit_depth)
     try:
         films, library = expand_inputs(inputs)
         if library:
+            if args.refs is not None or args.hints is not None:
+                raise CliError("--refs and --hints name frames of one film: give one input")
             outs = _library_outputs(films, out, "." + args.format)
         else:
             _check_parent(out)

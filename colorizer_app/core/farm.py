@@ -60,6 +60,8 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None) -> No
     ray = ray_module()
     if ray.is_initialized():
         return
+    if address:
+        _probe(address)
     try:
         if address:
             ray.init(address=address, log_to_driver=False)
@@ -68,6 +70,23 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None) -> No
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise FarmError(f"cannot reach {where}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds with one line when nothing listens at host:port (ray.init would retry
+    for minutes, logging from C++)."""
+    import socket
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if not host or not port.isdigit():
+        if address == "auto":
+            return
+        raise FarmError(f"--address must be HOST:PORT (e.g. 10.0.0.1:6379), got '{address}'")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise FarmError(f"cannot reach the Ray cluster at {address}: "
+                        f"{exc.strerror or exc.__class__.__name__} (is `ray start --head` "
+                        f"running there?)") from None
 
 
 # ------------------------------------------------------------------------------- worker side
@@ -250,8 +269,14 @@ def _unlink(path: str) -> None:
 
 
 def _remove_quietly(folder: str) -> None:
-    """The work folder, with what dead tries left in it; never anything else."""
+    """The work folder, with what dead tries left and the hint stills; never anything else."""
+    refs = os.path.join(folder, "refs")
     try:
+        if os.path.isdir(refs):
+            for name in os.listdir(refs):
+                if name.startswith(("ref_", ".ref_")) and name.endswith((".png", ".partial")):
+                    _unlink(os.path.join(refs, name))
+            os.rmdir(refs)
         for name in os.listdir(folder):
             if name.startswith((".try-", "..try-")):      # a try, or a try's partial file
                 _unlink(os.path.join(folder, name))

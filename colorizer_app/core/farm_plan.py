@@ -175,6 +175,7 @@ class FarmSettings:
     size: Optional[int] = None           # None = the project's, else 256
     deflicker: Optional[float] = None
     refs: Optional[str] = None           # folder of ref_NNNNNN.png stills
+    hints: Optional[str] = None          # folder of hint_NNNNNN.png (colorized here -> stills)
     chunk_seconds: float = 60.0
     bit_depth: Optional[int] = None      # None = by the output's extension
 
@@ -187,9 +188,12 @@ def plan_film(film: str, out: str, settings: FarmSettings,
     from .media import MediaError, open_media
     from .model import DEFAULT_MODEL
     from .render import default_bit_depth
+    from .hint_keys import HintsError
     from .temporal.film import RefsError, detect_film_cuts, scan_refs
 
     project_path, model, size, temporal = None, settings.model, settings.size, None
+    target = Path(out)
+    workdir = str(target.parent / f".{target.name}.farm")
     try:
         if is_project(film):
             from .project import ProjectError, open_project
@@ -206,7 +210,16 @@ def plan_film(film: str, out: str, settings: FarmSettings,
         else:
             source = film
             temporal = TemporalSettings()
-        refs = scan_refs(settings.refs, log) if settings.refs is not None else None
+        model = str(model or DEFAULT_MODEL)
+        if not os.path.isfile(model):
+            raise FarmError(f"{model}: no such model file")
+        size = int(size or DEFAULT_SIZE)
+        if size < 64 or size % 64:
+            raise FarmError(f"--size must be a positive multiple of 64, got {size}")
+        refs_dir = settings.refs
+        if settings.hints is not None:
+            refs_dir = _hint_stills(source, settings, model, size, workdir, log)
+        refs = scan_refs(refs_dir, log) if refs_dir is not None else None
         temporal = temporal.merged(settings.deflicker, refs)
         with open_media(source) as reader:
             info = reader.info
@@ -214,14 +227,8 @@ def plan_film(film: str, out: str, settings: FarmSettings,
             # once here, not once per chunk: every worker gets the same cuts
             log(f"{film}: finding the shots")
             temporal = replace(temporal, cuts=tuple(detect_film_cuts(source, log)))
-    except (MediaError, RefsError, ValueError) as exc:
+    except (MediaError, RefsError, HintsError, ValueError) as exc:
         raise FarmError(_line(exc)) from None
-    model = str(model or DEFAULT_MODEL)
-    if not os.path.isfile(model):
-        raise FarmError(f"{model}: no such model file")
-    size = int(size or DEFAULT_SIZE)
-    if size < 64 or size % 64:
-        raise FarmError(f"--size must be a positive multiple of 64, got {size}")
     depth = settings.bit_depth or default_bit_depth(out)
     key_doc = {
         "format": FORMAT, "film": film_identity(source, info), "model": file_hash(model),
@@ -236,8 +243,6 @@ def plan_film(film: str, out: str, settings: FarmSettings,
     cuts = temporal.cuts or ()
     if not cuts and project_path is None:
         log(f"{film}: no shot list (no temporal settings): chunks of {settings.chunk_seconds:g} s")
-    target = Path(out)
-    workdir = str(target.parent / f".{target.name}.farm")
     chunks = []
     for k, (a, b) in enumerate(plan_chunks(info.frame_count, float(info.fps),
                                            settings.chunk_seconds, cuts)):
@@ -248,6 +253,30 @@ def plan_film(film: str, out: str, settings: FarmSettings,
             "temporal": temporal, "bit_depth": depth}
     return FilmPlan(film, source, str(out), info.frame_count, info.fps, key, workdir, chunks,
                     spec, depth, info.lost_frames)
+
+
+def _hint_stills(source: str, settings: FarmSettings, model: str, size: int, workdir: str,
+                 log) -> str:
+    """The artist's hinted frames, colorized with their hints here (once, not per chunk), as
+    reference stills in the shared work folder: every chunk reads the same keyframes."""
+    import shutil
+
+    from .hint_keys import hint_refs
+    from .inference import Colorizer
+    from .model import ModelError
+    try:
+        colorizer = Colorizer(model, size=size, batch_size=1)
+    except ModelError as exc:
+        raise FarmError(str(exc)) from None
+    tmp = hint_refs(source, settings.hints, colorizer, refs_dir=settings.refs, log=log)
+    folder = os.path.join(workdir, "refs")
+    os.makedirs(folder, exist_ok=True)
+    for name in sorted(os.listdir(tmp.name)):
+        part = os.path.join(folder, f".{name}.partial")
+        shutil.copyfile(os.path.join(tmp.name, name), part)
+        os.replace(part, os.path.join(folder, name))
+    tmp.cleanup()
+    return folder
 
 
 def _line(exc: BaseException) -> str:
