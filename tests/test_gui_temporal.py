@@ -95,7 +95,7 @@ def test_shot_detection_and_cut_editing_with_undo(qtbot, tmp_path, assets):
     assert tc.shots.cuts == (CUT,)
     assert w.timeline.cut_markers() == [CUT] and tc.markers.cuts() == [CUT]
     assert w.project.project.temporal["shots"]["cuts"] == [CUT]
-    assert w.project.modified                      # detection result is unsaved state
+    assert not w.project.modified                  # derived data, not an edit (issue 16)
     # painting's "until the next cut" follows the live ShotList
     assert ctl.shot_of(CUT - 1) != ctl.shot_of(CUT) and ctl.shot_of(0) == ctl.shot_of(CUT - 1)
 

@@ -25,7 +25,8 @@ from ..core.recovery import Recovery, untitled_recoveries_for
 PROJECT_FILTER = "BentoColor projects (*.bento.json);;All files (*)"
 MAX_RECENT = 10
 AUTOSAVE_MS = 60_000
-SAVE, DISCARD, CANCEL, RECOVER, OVERWRITE = "save", "discard", "cancel", "recover", "overwrite"
+SAVE, DISCARD, CANCEL, RECOVER = "save", "discard", "cancel", "recover"
+OVERWRITE = "overwrite"
 
 
 class ProjectController(QObject):
