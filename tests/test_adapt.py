@@ -1,0 +1,143 @@
+"""Learn the film (core.adapt): the shipped model adapted to a dialogue scene's keyframes."""
+import numpy as np
+import pytest
+
+from colorizer_app.core import color
+from colorizer_app.core.adapt import (AdaptCancelled, AdaptConfig, AdaptError, adapt, adapted_model_path,
+                                      save_adapted)
+from colorizer_app.core.adapt_data import Keyframe, augmented_crop, keyframes_from_refs, split_held_out, to_work
+from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.model import DEFAULT_MODEL, load_generator
+from colorizer_app.core.palette_transfer import PaletteTransfer
+from tests.adapt_film import write_refs, write_scene
+from tests.temporal_film import textured_rgb
+
+SIZE = 128
+FAST = dict(size=SIZE, crop=64, batch_size=4, eval_every=4, minutes=None)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_generator(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def picture():
+    return (textured_rgb(240, 320, 7) * 255 + 0.5).astype(np.uint8)
+
+
+@pytest.fixture()
+def scene(tmp_path, picture):
+    film, frames, starts = write_scene(tmp_path, picture)
+    return film, frames, starts
+
+
+def _keyframe(frame, index=0):
+    lab = color.rgb_to_lab(frame)
+    return Keyframe(index, lab[..., 0], np.ascontiguousarray(lab[..., 1:]))
+
+
+def test_palette_transfer_gives_each_lightness_its_colour():
+    L = np.tile(np.linspace(0, 100, 200, dtype=np.float32), (20, 1))
+    ab = np.dstack([np.where(L < 50, 30.0, -20.0), np.full_like(L, 10.0)]).astype(np.float32)
+    pt = PaletteTransfer.from_keyframes([Keyframe(0, L, ab)])
+    out = pt.ab_for(np.float32([[10, 90, 30]]))
+    np.testing.assert_allclose(out[0, :, 1], 10.0, atol=0.5)
+    assert out[0, 0, 0] > 28 and out[0, 1, 0] < -18 and out[0, 2, 0] > 28
+    # levels no keyframe pixel has take their neighbours' colour
+    sparse = PaletteTransfer.from_keyframes([Keyframe(0, np.float32([[20, 80]]), np.float32([[[10, 0], [30, 0]]]))])
+    assert 10 < sparse.ab_for(np.float32([[50]]))[0, 0, 0] < 30
+    with pytest.raises(ValueError):
+        PaletteTransfer().ab_for(L)
+
+
+def test_held_out_split_and_augmentation_keep_held_pixels_out(picture):
+    rng = np.random.default_rng(0)
+    few = split_held_out([to_work(_keyframe(picture), SIZE)])
+    f = few[0]
+    assert f.train_w[:, -10:].max() == 0 and f.held_w[:, -10:].min() == 1 and f.held_w[:, :10].max() == 0
+    for _ in range(20):
+        L, ab, w = augmented_crop(f, 64, rng)
+        assert L.shape == (64, 64) and ab.shape == (64, 64, 2) and -1 <= L.min() and L.max() <= 1
+    many = split_held_out([to_work(_keyframe(picture, k), SIZE) for k in range(8)])
+    assert [bool(x.held_w.any()) for x in many] == [False, False, False, True] * 2
+
+
+def test_adapt_learns_the_film_and_leaves_the_base_model_alone(base, picture, tmp_path):
+    from tests.adapt_film import dialogue_frames
+
+    frames, starts = dialogue_frames(picture)
+    before = [w.copy() for w in base.get_weights()]
+    seen = []
+    result = adapt(base, [_keyframe(frames[0], 0), _keyframe(frames[starts[1]], starts[1])],
+                   AdaptConfig(max_steps=24, **FAST), progress=seen.append)
+    assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
+    assert result.improved and result.best_held < 0.7 * result.base_held
+    assert [p.step for p in seen] == list(range(1, result.steps + 1))
+    assert seen[-1].eta_s == 0 and all(p.held_loss is not None for p in seen if p.step % 4 == 0)
+    # a shot without keyframes (the third, a wide shot again) gets closer to the truth
+    late = frames[starts[2] + 3]
+    truth = color.rgb_to_lab(late)[..., 1:]
+    errs = []
+    for model in (base, result.model):
+        col = Colorizer(model, size=SIZE)
+        ab_work, box = col.predict_work([late])[0]
+        errs.append(float(np.abs(col.ab_full(late, ab_work.astype(np.float32), box) - truth).mean()))
+    assert errs[1] < errs[0] - 1.0, errs
+    # a model of its own: other cache key, atomic file in the film's sidecar, same pictures back
+    assert Colorizer(result.model, size=SIZE).model_id != Colorizer(base, size=SIZE).model_id
+    path = adapted_model_path(tmp_path / "film.mp4", result.model)
+    assert path.parent == tmp_path / "film.mp4.bento" / "models"
+    save_adapted(result.model, path)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    x = np.zeros((1, 64, 64, 1), np.float32) + 0.2
+    np.testing.assert_allclose(load_generator(path).predict_on_batch(x), result.model.predict_on_batch(x), atol=1e-5)
+
+
+def test_early_stop_keeps_the_best_weights(base, picture):
+    kf = [_keyframe(picture)]
+    result = adapt(base, kf, AdaptConfig(max_steps=60, patience=1, lr=3e-3, **FAST))
+    held = [h for _, _, h in result.history if h is not None]
+    assert result.best_held == min(held)
+    if result.stopped == "early stop":
+        assert result.steps < 60
+    else:
+        assert result.stopped == "steps"
+
+
+def test_cancel_and_bad_budgets(base, picture):
+    kf = [_keyframe(picture)]
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(AdaptCancelled):
+        adapt(base, kf, AdaptConfig(max_steps=50, **FAST), cancel=cancel)
+    for cfg in (AdaptConfig(minutes=0), AdaptConfig(minutes=None, max_steps=0), AdaptConfig(minutes=None)):
+        with pytest.raises(AdaptError):
+            adapt(base, kf, cfg)
+    with pytest.raises(AdaptError, match="no keyframes"):
+        adapt(base, [], AdaptConfig(max_steps=1, **FAST))
+
+
+def test_refs_are_checked_against_the_film(scene, tmp_path, picture):
+    import cv2
+
+    film, frames, starts = scene
+    good = write_refs(tmp_path / "good", frames, [0, starts[1]])
+    kfs = keyframes_from_refs(film, good)
+    assert [k.index for k in kfs] == [0, starts[1]] and kfs[0].L.shape == (96, 128)
+    big = tmp_path / "big"
+    big.mkdir()
+    cv2.imwrite(str(big / "ref_000000.png"), cv2.resize(frames[0], (256, 192)))
+    with pytest.raises(AdaptError, match="256x192, the film is 128x96"):
+        keyframes_from_refs(film, big)
+    other = (textured_rgb(96, 128, 99) * 255).astype(np.uint8)
+    alien = write_refs(tmp_path / "alien", [other], [0])
+    with pytest.raises(AdaptError, match="does not match frame 0"):
+        keyframes_from_refs(film, alien)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AdaptError, match="no reference stills"):
+        keyframes_from_refs(film, tmp_path / "empty")
