@@ -209,6 +209,7 @@ def test_reference_keyframe_propagates_within_its_shot_only(qtbot, tmp_path, ass
     # the other shot keeps the model's colour
     w.session.set_frame(CUT + 2)
     qtbot.waitUntil(lambda: tc.store.fresh(CUT + 2) and _shown(w) is not None
+                    and w.pipeline.bundle(CUT + 2) is not None
                     and w.pipeline.bundle(CUT + 2).chroma_key is not None, timeout=TIMEOUT)
     assert np.array_equal(w.pipeline.bundle(CUT + 2).colorized, _model_picture(w, CUT + 2))
 
