@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("colorize", "render", "farm", "dataset", "train", "evaluate")
+COMMAND_MODULES = ("colorize", "adapt", "render", "farm", "dataset", "train", "evaluate")
 
 
 class CliError(Exception):

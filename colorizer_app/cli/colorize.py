@@ -22,6 +22,11 @@ def register(sub) -> None:
     p.add_argument("--hints", metavar="DIR",
                    help="folder of hint_NNNNNN.png images (RGBA, film size; alpha > 0 = a colour hint): "
                         "each hinted frame is colorized with its hints and becomes a keyframe of its shot")
+    p.add_argument("--adapt", action="store_true",
+                   help="first learn the film from the --refs/--hints keyframes (cli.adapt), then colorize "
+                        "with the adapted model")
+    from .adapt import add_budget_arguments
+    add_budget_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -102,7 +107,20 @@ def run(args) -> int:
         parse_range(args.frames, info.frame_count)
     except (MediaError, ValueError) as exc:
         raise CliError(one_line(exc)) from None
+    adapt_cfg = None
+    if getattr(args, "adapt", False):  # refuse a zero budget or no keyframes before loading anything
+        from .adapt import budget
+        if args.refs is None and getattr(args, "hints", None) is None:
+            raise CliError("--adapt learns from keyframes: give --refs DIR and/or --hints DIR")
+        adapt_cfg = budget(args)
     colorizer = load_colorizer(args.model, args.size, args.batch_size)
+    if adapt_cfg is not None:  # learn the film first; the refs still propagate below
+        from .adapt import adapt_model
+        from ..core.inference import Colorizer
+        result = adapt_model(args.input, args.refs, getattr(args, "hints", None), colorizer, adapt_cfg)
+        colorizer = Colorizer(result.model, size=colorizer.size, batch_size=colorizer.batch_size)
+    elif args.minutes is not None or args.steps is not None:
+        raise CliError("--minutes/--steps are the budget of --adapt: add --adapt")
     bit_depth = args.bit_depth or (16 if Path(args.output).suffix.lower() in (".tif", ".tiff")
                                    or args.output.lower().endswith((".tif", ".tiff")) else 8)
     refs_dir, hint_tmp = args.refs, None
