@@ -27,6 +27,7 @@ from colorizer_app.core.project import Project  # noqa: E402
 from colorizer_app.core.render import RenderJob, render  # noqa: E402
 from tests.clips import AUDIO_RATE, audio_signal, decode_audio, make_clip, make_vfr_clip, synthetic_frame, write_frames  # noqa: E402
 
+pytestmark = pytest.mark.timeout(600)     # a loaded CI machine: workers import TensorFlow first
 SIZE = 64
 N = 40
 

@@ -173,78 +173,120 @@ class _Tally:
         return dict(self.done)
 
 
-def farm_film(plan: FilmPlan, *, progress: Optional[Callable[[int, int], None]] = None,
-              cancel: Optional[threading.Event] = None, retries: int = MAX_RETRIES,
-              log: Callable[[str], None] = lambda m: None) -> FilmResult:
-    """Render ``plan``'s missing chunks on the connected cluster, then join them into its output."""
-    from .farm_join import join_chunks
-    from .media import MediaError
-    ray = ray_module()
+class _FilmRun:
+    """One film on the cluster: submit its missing chunks, wait for them, join them."""
 
-    t0 = time.perf_counter()
-    os.makedirs(plan.workdir, exist_ok=True)
-    done = plan.done()
-    todo = plan.todo()
-    if done:
-        log(f"{plan.input}: {len(done)} of {len(plan.chunks)} chunks already rendered")
-    finished = sum(c.stop - c.start for c in done)
-    task = ray.remote(render_chunk).options(max_retries=retries, retry_exceptions=False,
-                                            num_cpus=1)
-    tally = ray.remote(_Tally).options(num_cpus=0).remote() if todo else None
-    spec_ref = ray.put(plan.spec)
-    pending = {task.remote(spec_ref, c, tally): c for c in todo}
-    try:
+    def __init__(self, plan: FilmPlan, retries: int, log: Callable[[str], None]):
+        self.plan, self.retries, self.log = plan, retries, log
+        self.pending: Dict[object, Chunk] = {}
+        self.tally = None
+        self.t0 = time.perf_counter()
+
+    def submit(self) -> None:
+        ray = ray_module()
+        plan = self.plan
+        os.makedirs(plan.workdir, exist_ok=True)
+        self.done, self.todo = plan.done(), plan.todo()
+        if self.done:
+            self.log(f"{plan.input}: {len(self.done)} of {len(plan.chunks)} chunks already rendered")
+        self.finished = sum(c.stop - c.start for c in self.done)
+        task = ray.remote(render_chunk).options(max_retries=self.retries, retry_exceptions=False,
+                                                num_cpus=1)
+        self.tally = ray.remote(_Tally).options(num_cpus=0).remote() if self.todo else None
+        spec_ref = ray.put(plan.spec)
+        self.pending = {task.remote(spec_ref, c, self.tally): c for c in self.todo}
+
+    def wait(self, progress, cancel) -> None:
+        ray = ray_module()
+        pending = self.pending
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
             for ref in ready:
                 chunk = pending.pop(ref)
                 try:
-                    finished += ray.get(ref)
+                    self.finished += ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:
                     raise FarmError(_task_line(exc, chunk)) from None
                 except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
-                    raise FarmError(f"{plan.input}: {chunk.label} lost its worker "
-                                    f"{retries + 1} times ({type(exc).__name__})") from None
+                    raise FarmError(f"{self.plan.input}: {chunk.label} lost its worker "
+                                    f"{self.retries + 1} times ({type(exc).__name__})") from None
             if cancel is not None and cancel.is_set():
                 raise FarmCancelled("farm cancelled")
             if progress is not None:
-                partial = ray.get(tally.get.remote()) if pending else {}
+                partial = ray.get(self.tally.get.remote()) if pending else {}
                 running = sum(n for k, n in partial.items()
                               if any(c.path == k for c in pending.values()))
-                progress(finished + running, plan.frame_count)
-    except BaseException:
-        for ref in pending:                     # interrupts the chunk (its temp is removed);
+                progress(self.finished + running, self.plan.frame_count)
+        self.stop()
+        self.render_s = time.perf_counter() - self.t0
+
+    def stop(self) -> None:
+        ray = ray_module()
+        for ref in self.pending:                # interrupts the chunk (its temp is removed);
             ray.cancel(ref)                     # the worker lives on, its model loaded
-        raise
-    finally:
-        if tally is not None:
-            ray.kill(tally)
-    render_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    try:
-        audio_codec = join_chunks(plan, cancel)
-    except (MediaError, OSError) as exc:
-        raise FarmError(f"{plan.input}: cannot join: {_line(exc)}") from None
-    for c in plan.chunks:                       # the film is complete: its chunks are spent
-        _unlink(c.path)
-    _remove_quietly(plan.workdir)
-    return FilmResult(plan.out, plan.frame_count, len(todo), len(done),
-                      render_s + time.perf_counter() - t1, time.perf_counter() - t1, audio_codec)
+        self.pending = {}
+        if self.tally is not None:
+            ray.kill(self.tally)
+            self.tally = None
+
+    def join(self, cancel) -> FilmResult:
+        from .farm_join import join_chunks
+        from .media import MediaError
+        plan = self.plan
+        t1 = time.perf_counter()
+        try:
+            audio_codec = join_chunks(plan, cancel)
+        except (MediaError, OSError) as exc:
+            raise FarmError(f"{plan.input}: cannot join: {_line(exc)}") from None
+        for c in plan.chunks:                   # the film is complete: its chunks are spent
+            _unlink(c.path)
+        _remove_quietly(plan.workdir)
+        join_s = time.perf_counter() - t1
+        return FilmResult(plan.out, plan.frame_count, len(self.todo), len(self.done),
+                          self.render_s + join_s, join_s, audio_codec)
+
+
+def farm_film(plan: FilmPlan, *, progress: Optional[Callable[[int, int], None]] = None,
+              cancel: Optional[threading.Event] = None, retries: int = MAX_RETRIES,
+              log: Callable[[str], None] = lambda m: None) -> FilmResult:
+    """Render ``plan``'s missing chunks on the connected cluster, then join them into its output."""
+    return farm_library([plan], progress=None if progress is None else (lambda p: progress),
+                        cancel=cancel, retries=retries, log=log, skip_existing=False)[0]
 
 
 def farm_library(plans: List[FilmPlan], *, progress=None, cancel=None, retries: int = MAX_RETRIES,
-                 log: Callable[[str], None] = lambda m: None) -> List[FilmResult]:
-    """Films one after another (each film's chunks fill the cluster); a film whose output
-    exists is done and skipped, so a rerun resumes at the film (and chunk) it stopped in."""
-    results = []
+                 log: Callable[[str], None] = lambda m: None,
+                 skip_existing: bool = True) -> List[FilmResult]:
+    """Films in order, each filling the cluster with its chunks; the next film's chunks are
+    submitted before a film is joined, so the cluster works while the driver joins. A film
+    whose output exists is done and skipped: a rerun resumes at the film (and chunk) it
+    stopped in. ``progress(plan)`` gives a film's progress callback."""
+    results: List[Optional[FilmResult]] = []
+    runs: List[Optional[_FilmRun]] = []
     for plan in plans:
-        if os.path.exists(plan.out):
+        if skip_existing and os.path.exists(plan.out):
             log(f"{plan.out}: exists, skipped")
             results.append(FilmResult(plan.out, 0, 0, len(plan.chunks), 0.0, 0.0, skipped=True))
-            continue
-        bar = progress(plan) if progress is not None else None
-        results.append(farm_film(plan, progress=bar, cancel=cancel, retries=retries, log=log))
-    return results
+            runs.append(None)
+        else:
+            results.append(None)
+            runs.append(_FilmRun(plan, retries, log))
+    todo = [k for k, r in enumerate(runs) if r is not None]
+    try:
+        if todo:
+            runs[todo[0]].submit()
+        for n, k in enumerate(todo):
+            run = runs[k]
+            run.wait(progress(run.plan) if progress is not None else None, cancel)
+            if n + 1 < len(todo):
+                runs[todo[n + 1]].submit()      # the cluster renders on while this film joins
+            results[k] = run.join(cancel)
+    except BaseException:
+        for r in runs:
+            if r is not None:
+                r.stop()
+        raise
+    return results  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------- helpers
