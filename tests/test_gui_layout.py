@@ -49,7 +49,7 @@ def test_window_fits_a_laptop_screen_with_every_panel_docked(qtbot, tmp_path):
     assert hint.width() <= 1280 and hint.height() <= 720, hint
     assert minimum.width() <= 1280 and minimum.height() <= 720, minimum
     docks = window_layout.docks(w)
-    assert set(docks) == PANELS
+    assert PANELS <= set(docks)                     # (and any panel added later)
     # 1366×768 less a title bar and a panel: everything is inside the window, nothing floats
     w.resize(1366, 700)
     qtbot.waitUntil(lambda: w.height() == 700)
