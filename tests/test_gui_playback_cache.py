@@ -234,7 +234,6 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     qtbot.waitUntil(lambda: tuple(w.timeline.cache_img.image[1, 5]) in (COLORIZED_RGBA,
                                                                          COMPOSED_RGBA))
     # Space: playback shows the cached display-size pictures, stretched over the film's pixels
-    h, wd = pipe.play_shape()
     shown, misses = [], []
 
     def on_shown(i):
@@ -242,7 +241,8 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
         pic = v.current_pictures().get("left")
         if b is None or pic is not b.colorized:
             return
-        shown.append(pic)
+        h, wd = pipe.play_shape()
+        shown.append((pic.shape[:2], (h, wd)))
         if len(shown) <= 2:              # what the screen shows now, against the cached picture
             for x, y in ((300, 200), (700, 400), (120, 460)):
                 got = np.array(v.screen_pixel(x, y))
@@ -250,15 +250,27 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
                 near = pic[max(0, ys - 1):ys + 2, max(0, xs - 1):xs + 2].reshape(-1, 3)
                 misses.append(int(np.abs(near.astype(int) - got).max(-1).min()))
     v.frameShown.connect(on_shown)
+    zooms = []
+    v.zoomChanged.connect(lambda z: zooms.append((round(z, 4), v.width(), v.height())))
     w.player.play(1.0)
     qtbot.waitUntil(lambda: len(shown) >= 3, timeout=TIMEOUT)
     w.player.stop()
     v.frameShown.disconnect(on_shown)
-    assert all(pic.shape[:2] == (h, wd) for pic in shown)
+    assert all(got == want for got, want in shown), (shown, zooms)
+    h, wd = pipe.play_shape()
     assert len(misses) == 6 and max(misses) <= 6, misses
     # paused again: the film's own full-size picture comes back
     wait_colorized(qtbot, w, s.frame)
     assert v.current_pictures()["left"].shape[:2] == (540, 960)
+    # shuttle: the look-ahead steps as the playhead will, around the in/out loop
+    p = s.frame
+    pipe.composed.clear()
+    pipe.set_direction(1, True, stride=4)
+    assert [x.index for x in pipe._wanted()] == [p, (p + 4) % N, (p + 8) % N]   # then p again
+    pipe.set_direction(-1, True, stride=2)
+    assert [x.index for x in pipe._wanted()] == [(p - 2 * k) % N for k in range(N // 2)]
+    assert all(x.display == (h, wd) and not x.source for x in pipe._wanted())
+    pipe.set_direction(1, False)
 
 
 def test_split_view_plays_both_sides_from_the_cache(qtbot, win):

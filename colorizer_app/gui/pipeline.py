@@ -38,6 +38,7 @@ PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of trav
 PREFETCH_BEHIND = 2
 PLAY_AHEAD = 240       # display-size frames composed ahead during playback (10 s), budget allowing
 PAUSED_AHEAD = 72      # and while paused, so Space starts on a full cache (3 s)
+ZOOM_KEEP = (0.9, 1.06)  # a view this much smaller or larger keeps the composed size
 REST_MS = 300          # ... once the playhead has rested this long (not for every scrub position)
 COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 
@@ -95,6 +96,7 @@ class Pipeline(QObject):
         self._reported_errors: set[tuple[int, int]] = set()
         self._paint_override = self._paint_affects = None
         self._temporal_hook = self._temporal_affects = None
+        self._hints_hook = self._hints_affects = None
         self.proxies_enabled = True
         # Compose generations: a result composed before the corrections, the temporal chroma or
         # the model changed is stale even when it arrives after the change (the worker may have
@@ -258,15 +260,26 @@ class Pipeline(QObject):
         self._temporal_hook, self._temporal_affects = hook, affects
         self._install_override()
 
+    def set_hints(self, hook, affects=None) -> None:
+        """Install the hint stage (the network with a frame's colour hints): after the temporal
+        stage, before the corrections, so an override still wins in its region."""
+        self._hints_hook, self._hints_affects = hook, affects
+        self._install_override()
+
     def _install_override(self) -> None:
-        t, p = self._temporal_hook, self._paint_override
-        if t is None or p is None:
-            override = p if t is None else t
-        else:
-            def override(i, ab, L, t=t, p=p):
-                return p(i, t(i, ab, L), L)
-        probes = [a for h, a in ((t, self._temporal_affects), (p, self._paint_affects))
+        stages = [(h, a) for h, a in ((self._temporal_hook, self._temporal_affects),
+                                      (self._hints_hook, self._hints_affects),
+                                      (self._paint_override, self._paint_affects))
                   if h is not None]
+        override = None
+        if len(stages) == 1:
+            override = stages[0][0]
+        elif stages:
+            def override(i, ab, L, hooks=tuple(h for h, _ in stages)):
+                for h in hooks:
+                    ab = h(i, ab, L)
+                return ab
+        probes = [a for _h, a in stages]
         affects = None
         if probes and all(a is not None for a in probes):   # a hook without a probe: always
             def affects(i, probes=tuple(probes)):
@@ -301,9 +314,13 @@ class Pipeline(QObject):
     # ---- composed frames at display size (playback) -------------------------------------------
     def set_view_zoom(self, zoom: float) -> None:
         """The viewer draws `zoom` screen pixels per image pixel: compose playback frames at that
-        size (below 100 %); another size makes the composed frames useless."""
-        old = self.play_shape()
+        size (below 100 %); another size makes the composed frames useless.  A view a little
+        smaller or larger (the docks' layout moving by a few pixels) keeps the frames composed so
+        far: they are drawn a little smaller or larger instead of all composed again."""
+        old, kept = self.play_shape(), self._zoom
         self._zoom = float(zoom)
+        if old is not None and kept * ZOOM_KEEP[0] <= self._zoom <= kept * ZOOM_KEEP[1]:
+            self._zoom = kept
         if self.play_shape() != old:
             if len(self.composed):
                 self.composed.clear()
