@@ -72,24 +72,25 @@ def load_colorizer(model: str | None, size: int | None, batch_size: int = 4):
 
 
 def check_not_input(out: str, *inputs: str) -> None:
-    """Refuse, before any work, an output that is or would write into an input."""
-    from ..core.writer import WriterError, refuse_input_as_output
+    """Refuse, before any work (the model loads in seconds), an output that is or would write
+    into an input, or that no writer can make."""
+    from ..core.writer import WriterError, check_output_kind, refuse_input_as_output
     try:
         refuse_input_as_output(out, inputs)
+        check_output_kind(out)
     except WriterError as exc:
         raise CliError(one_line(exc)) from None
 
 
 def report_losses(src: str, info, replaced: list, first_error) -> bool:
     """Warnings for every frame that did not come from the film; True when there were any."""
-    from ..core.media_fill import lost_frames_warning
+    from ..core.media_fill import lost_frames_warning, source_loss_warning
     if replaced:
         print(f"warning: {lost_frames_warning(src, replaced, first_error)}")
-    if info.lost_frames:
-        what = "the file is truncated" if info.truncated else "frame numbers are missing"
-        print(f"warning: {info.lost_frames} frame(s) of '{src}' could not be decoded ({what}; "
-              f"{info.frame_count} of {info.frame_count + info.lost_frames} frames are there)")
-    return bool(replaced or info.lost_frames)
+    missing = source_loss_warning(src, info)
+    if missing:
+        print(f"warning: {missing}")
+    return bool(replaced or missing)
 
 
 def run(args) -> int:

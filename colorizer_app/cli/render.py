@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import CliError
-from .colorize import add_temporal_arguments, check_not_input, note, report_losses
+from .colorize import add_temporal_arguments, check_not_input, note
 
 
 def register(sub) -> None:
@@ -85,12 +85,10 @@ def run_render(args) -> int:
         raise CliError(_one_line(exc)) from None
     print(f"{args.output}: frames {result.start}-{result.stop - 1} ({result.frames_written} "
           f"written, {result.cache_hits} from the chroma cache) in {result.seconds:.1f} s")
-    for e in result.errors:
+    for e in result.errors:   # lost and replaced frames are among them
         print(f"warning: {e}")
-    lost = report_losses(project.source_path, result.source_info, result.replaced,
-                         result.first_error)
     short = result.frames_written < result.stop - result.start
-    return 1 if short or lost or result.errors else 0
+    return 1 if short or result.errors else 0
 
 
 def run_join(args) -> int:

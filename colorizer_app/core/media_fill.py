@@ -60,6 +60,16 @@ def frame_ranges(indices, limit: int = 20) -> str:
     return ", ".join(parts)
 
 
+def source_loss_warning(src: str, info) -> str | None:
+    """One line for frames the film itself promises but does not hold (cut short, or gaps in a
+    sequence's numbering); None when nothing is missing."""
+    if not info.lost_frames:
+        return None
+    what = "the file is truncated" if info.truncated else "frame numbers are missing"
+    return (f"{info.lost_frames} frame(s) of '{src}' could not be decoded ({what}; "
+            f"{info.frame_count} of {info.frame_count + info.lost_frames} frames are there)")
+
+
 def lost_frames_warning(src: str, lost: list[int], first_error: str | None) -> str:
     """One line naming every frame that was replaced."""
     why = f" ({first_error})" if first_error else ""

@@ -60,6 +60,7 @@ class RenderJob:
     data_dir: Optional[Path] = None      # where chroma/ lives (project sidecar); None = no cache
     frames: Optional[Tuple[int, int]] = None   # default range, half-open (project in/out)
     temporal: Optional[TemporalSettings] = None   # deflicker / keyframes / cuts (project's)
+    hints: Optional[dict] = None         # {frame: [core.hints.Hint]}: the network with the hints
 
     @classmethod
     def from_project(cls, project, model=None, size: Optional[int] = None) -> "RenderJob":
@@ -76,7 +77,8 @@ class RenderJob:
         return cls(source=project.source_path, corrections=project.corrections.snapshot(),
                    shot_of=project.shot_of(), model=model or project.model_path,
                    working_size=int(size or project.working_size), data_dir=project.data_dir,
-                   frames=frames, temporal=temporal)  # type: ignore[arg-type]
+                   frames=frames, temporal=temporal,  # type: ignore[arg-type]
+                   hints=project.hints.snapshot() or None)
 
 
 @dataclass
@@ -152,7 +154,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     ``cancel`` is set, RenderError / MediaError / WriterError (one line) for bad input."""
     from .batch import _timing
     from .media import MediaError, open_media
-    from .media_fill import FrameFiller
+    from .media_fill import FrameFiller, lost_frames_warning, source_loss_warning
     from .temporal.film import RefsError
     from .temporal.render_stage import RenderTemporal
     from .writer import open_writer
@@ -237,7 +239,11 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         finally:
             pipe.put(q_in, END)
 
+    hinted: dict = {}                                  # frame -> its ab_work with the hints
+
     def emit(i: int, L: np.ndarray, frame, ab: np.ndarray) -> None:
+        if i in hinted:      # as the app shows it: the hinted network after the temporal stage
+            ab = color.upsample_ab(hinted.pop(i), box, L)
         if chroma_filter is not None:
             ab = chroma_filter(i, frame, ab)
         if job.corrections is not None:
@@ -278,6 +284,13 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
                 ab_works[k] = ab_work
                 if cache is not None and batch[k][0] not in fill.lost:  # never cache a stand-in
                     ab_works[k] = cache.put(batch[k][0], ab_work)   # as a cached run reads it
+        hints = job.hints or {}
+        mine = [k for k, (i, _, _) in enumerate(batch) if hints.get(i) and start <= i < stop]
+        if mine:             # never cached: the cache holds the network without hints
+            preds = colorizer.predict_work_from_L([batch[k][1] for k in mine],
+                                                  [hints[batch[k][0]] for k in mine])
+            for k, (ab_work, _box) in zip(mine, preds):
+                hinted[batch[k][0]] = ab_work
         for (i, L, frame), ab_work in zip(batch, ab_works):
             if not pipe.put(q_out, (i, L, frame, ab_work)):
                 return
@@ -300,9 +313,17 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
         reader.close()
         if temporal is not None:
             temporal.close()
+    replaced = sorted(k for k in fill.lost if start <= k < stop)
+    # every frame that is not the film's own is named in errors (the CLI and the export dialog
+    # show them): stand-ins for undecodable frames, frames a cut-short film does not hold
+    if replaced:
+        decode_errors.append(lost_frames_warning(job.source, replaced, fill.first_error))
+    missing = source_loss_warning(job.source, info)
+    if missing:
+        decode_errors.append(missing)
     return RenderResult(out, start, stop, written[0], time.perf_counter() - t0, hits[0],
-                        getattr(writer, "audio_codec", None), decode_errors,
-                        sorted(k for k in fill.lost if start <= k < stop), fill.first_error, info)
+                        getattr(writer, "audio_codec", None), decode_errors, replaced,
+                        fill.first_error, info)
 
 
 # ------------------------------------------------------------------------------------------

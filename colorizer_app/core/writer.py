@@ -70,13 +70,34 @@ def open_writer(out, width: int, height: int, fps, audio_from: str | None = None
     if bit_depth not in (8, 16):
         raise WriterError(f"Cannot write '{out}': bit depth must be 8 or 16, not {bit_depth}")
     refuse_input_as_output(out, list(protect) + ([audio_from] if audio_from else []))
+    check_output_kind(out)
     suffix = Path(out).suffix.lower()
     if suffix in _VIDEO:
         start = Fraction(audio_start) if audio_start is not None else Fraction(audio_start_frame) / fps
         return _VideoWriter(out, width, height, fps, audio_from, bit_depth, start,
                             crf, preset, Fraction(time_base) if time_base else None)
-    if _PATTERN.search(Path(out).name) or suffix == "" or os.path.isdir(out):
-        return _ImageWriter(out, width, height, fps, bit_depth, start_number)
+    return _ImageWriter(out, width, height, fps, bit_depth, start_number)
+
+
+def check_output_kind(out) -> None:
+    """WriterError unless OUT names something open_writer can write (a movie file that is not a
+    folder, an image folder, or a .png/.tif pattern); creates nothing, so a command can refuse
+    before any work."""
+    out = os.fspath(out)
+    p = Path(out)
+    suffix = p.suffix.lower()
+    if suffix in _VIDEO:
+        if p.is_dir():
+            raise WriterError(f"Cannot write '{out}': a folder has that name")
+        return
+    if _PATTERN.search(p.name):
+        if suffix not in _IMAGE_EXTS:
+            raise WriterError(f"Cannot write '{out}': image sequences are .png, .tif or .tiff")
+        return
+    if suffix == "" or p.is_dir():
+        if p.exists() and not p.is_dir():
+            raise WriterError(f"Cannot write '{out}': '{p}' is a file")
+        return
     raise WriterError(f"Cannot write '{out}': unknown output type (use .mp4, .mov, .mkv, "
                       f"a folder or a pattern like shot_%04d.png / .tif)")
 
