@@ -91,12 +91,20 @@ def copyright_stanzas(path: Path) -> list[tuple[list[str], str, str]]:
 
 
 def licence_for(stanzas, path_in_source: str, fallback: str) -> tuple[str, str]:
-    best = ("", fallback)
-    stem = path_in_source.rsplit(".", 1)[0]
+    """(copyright, licence) of a file: the last stanza whose glob matches its path. GCompris ships
+    .jpg/.png sources converted to .webp, and one picture in several activities under the credit
+    of one: when only a catch-all glob matches, a stanza for the same file name elsewhere wins."""
+    def stem(p: str) -> str:
+        return p.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+
+    best, specific = ("", fallback), False
     for globs, copy, lic in stanzas:
         for g in globs:
-            # GCompris ships .jpg/.png sources converted to .webp: match on the stem too
-            if fnmatch.fnmatch(path_in_source, g) or fnmatch.fnmatch(stem, g.rsplit(".", 1)[0]):
+            if fnmatch.fnmatch(path_in_source, g) or fnmatch.fnmatch(path_in_source.rsplit(".", 1)[0], g.rsplit(".", 1)[0]):
+                best, specific = (copy, lic), "*" not in g.rsplit("/", 1)[-1]
+    if not specific:
+        for globs, copy, lic in stanzas:
+            if any("*" not in g and stem(g) == stem(path_in_source) for g in globs):
                 best = (copy, lic)
     return best
 
@@ -246,6 +254,8 @@ def main(argv: list[str]) -> int:
                 stanzas[pkg] = copyright_stanzas(root / "usr/share/doc" / pkg / "copyright")
             inner = path.split(":", 1)[1].lstrip("/").removeprefix("gcompris/") if ":" in path else path
             fallback = stanzas[pkg][0][2] if stanzas[pkg] else "see package copyright"
+            if pkg == "kphotoalbum":  # its copyright file is not machine-readable: GPL-2+ throughout
+                fallback = "GPL-2+"
             if pkg == "scribus-template":
                 fallback = "public-domain (Scribus templates by Riku Leino, per the copyright file)"
             copy, lic = licence_for(stanzas[pkg], inner, fallback)

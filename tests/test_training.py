@@ -95,3 +95,49 @@ def test_train_rejects_bad_input(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path), "--steps", "1", "--size", "100",
                  "--out", str(tmp_path / "m.keras")]) == 2
     assert "multiple of 64" in capsys.readouterr().err
+
+
+def test_only_truly_monochrome_pictures_are_dropped_and_the_reason_is_said(tmp_path):
+    from colorizer_app.core import color
+    from colorizer_app.core.dataset import monochrome_reason
+
+    # a muted sunset: mostly near-neutral sky, a warm band low down (mean chroma ≈ 4)
+    lab = np.zeros((120, 160, 3), np.float32)
+    lab[..., 0] = np.linspace(80, 20, 120)[:, None]
+    lab[90:105, :, 1:] = (14, 20)
+    lab[:90, :, 1:] = (1.0, 1.5)
+    sunset = color.to_uint8(color.lab_to_rgb(lab))
+    chroma = np.hypot(*np.moveaxis(color.rgb_to_lab(sunset)[..., 1:], -1, 0))
+    assert 2.5 < chroma.mean() < 6
+    assert monochrome_reason(sunset) is None
+    gray = np.repeat(sunset[..., :1], 3, axis=2)
+    assert monochrome_reason(gray) == "gray (R = G = B)"
+    lab[..., 1:] = (0.8, -0.6)                          # a faint cast everywhere: still monochrome
+    cast = color.to_uint8(color.lab_to_rgb(lab))
+    assert "near-zero chroma" in monochrome_reason(cast)
+    for name, img in (("sunset", sunset), ("gray", gray), ("cast", cast)):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    lines = []
+    manifest = build_dataset([tmp_path], tmp_path / "set", size=128, log=lines.append)
+    kept = {m["file"].split("/")[-1]: m["frames"] for m in manifest["sources"]}
+    assert kept == {"cast.png": 0, "gray.png": 0, "sunset.png": 1}
+    assert any("dropped gray.png: gray (R = G = B)" in s for s in lines)
+    assert any("dropped cast.png: near-zero chroma" in s for s in lines)
+
+
+def test_hint_batches_carry_hints_and_video_like_noise(dataset):
+    from colorizer_app.core.dataset import batches, film_like_L
+
+    X, ab = next(batches(dataset[0], "train", 64, 6, seed=3, hints=True, workers=1))
+    assert X.shape == (6, 64, 64, 4) and ab.shape == (6, 64, 64, 2)
+    mask = X[..., 3]
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    on = mask > 0
+    assert np.all(X[..., 1:3][~on] == 0)
+    # hint colours are true colours (patch means), not noise
+    assert np.abs(X[..., 1:3][on] - ab[on]).mean() < 0.1
+    rng = np.random.default_rng(0)
+    L = np.tile(np.linspace(10, 90, 64, dtype=np.float32), (64, 1))
+    noisy = [film_like_L(L, rng) for _ in range(8)]
+    assert all(n.shape == L.shape and 0 <= n.min() and n.max() <= 100 for n in noisy)
+    assert np.mean([np.abs(n - L).mean() for n in noisy]) > 0.3
