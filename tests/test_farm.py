@@ -97,11 +97,13 @@ def test_farm_of_a_project_with_deflicker_equals_render(cluster, tmp_path):
     src = write_frames(tmp_path / "two.mkv", frames, codec="ffv1")
     project = Project.new(str(src), working_size=SIZE)
     project.temporal = {"shots": {"cuts": [14], "n_frames": 30, "detected": True}, "deflicker": 1.0}
+    project.in_point, project.out_point = 3, 25                 # render's range: 3-25
     path = project.save(tmp_path / "two.mkv.bento.json")
     want = tmp_path / "want.mkv"
     render(RenderJob.from_project(project), want)
-    plan = plan_film(str(path), str(tmp_path / "got.mkv"), FarmSettings(chunk_seconds=0.4))
+    plan = plan_film(str(path), str(tmp_path / "got.mkv"), FarmSettings(chunk_seconds=0.25))
     assert plan.spec["temporal"].deflicker == 1.0 and plan.spec["temporal"].cuts == (14,)
+    assert (plan.chunks[0].start, plan.chunks[-1].stop) == (3, 26)
     assert any(c.start == 14 for c in plan.chunks)         # a chunk border at the cut
     assert any(c.start % 14 for c in plan.chunks[1:])      # and one inside a shot
     farm.farm_film(plan)

@@ -216,7 +216,7 @@ class _FilmRun:
                 partial = ray.get(self.tally.get.remote()) if pending else {}
                 running = sum(n for k, n in partial.items()
                               if any(c.path == k for c in pending.values()))
-                progress(self.finished + running, self.plan.frame_count)
+                progress(self.finished + running, self.plan.frames)
         self.stop()
         self.render_s = time.perf_counter() - self.t0
 
@@ -242,7 +242,7 @@ class _FilmRun:
             _unlink(c.path)
         _remove_quietly(plan.workdir)
         join_s = time.perf_counter() - t1
-        return FilmResult(plan.out, plan.frame_count, len(self.todo), len(self.done),
+        return FilmResult(plan.out, plan.frames, len(self.todo), len(self.done),
                           self.render_s + join_s, join_s, audio_codec)
 
 

@@ -39,6 +39,7 @@ def join_chunks(plan: FilmPlan, cancel: Optional[threading.Event] = None,
 
 
 def _time(k: int, times: Optional[List[Fraction]], fps) -> Fraction:
+    """Source frame k's time from the film's first frame."""
     return times[k] - times[0] if times is not None else Fraction(k) / Fraction(fps)
 
 
@@ -46,7 +47,7 @@ def _copy_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
     from .media_audio import LEAD, AudioFeed
     target = Path(plan.out)
     temp = target.with_name(f".{target.stem}.join-{uuid.uuid4().hex[:8]}.partial.mkv")
-    n, fps = plan.frame_count, Fraction(info.fps)
+    n, fps, t0 = plan.stop, Fraction(info.fps), _time(plan.start, times, info.fps)
     out = av.open(str(temp), "w", format="matroska")
     audio = None
     try:
@@ -55,10 +56,10 @@ def _copy_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
         video.time_base = tb
         if info.audio_codec:
             try:
-                audio = AudioFeed(plan.source, out, "matroska", Fraction(0))
+                audio = AudioFeed(plan.source, out, "matroska", t0)
             except LookupError:
                 audio = None
-        k = 0
+        k = plan.start
         for chunk in plan.chunks:
             with av.open(chunk.path) as part:
                 for pkt in part.demux(part.streams.video[0]):
@@ -66,26 +67,27 @@ def _copy_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
                         continue
                     if k >= chunk.stop:
                         break
-                    pts = round(_time(k, times, fps) / tb)
+                    pts = round((_time(k, times, fps) - t0) / tb)
                     pkt.pts = pkt.dts = pts
                     pkt.time_base = tb
-                    nxt = _time(k + 1, times, fps) if k + 1 < n else _time(k, times, fps) + 1 / fps
-                    pkt.duration = max(1, round(nxt / tb) - pts)
+                    nxt = _time(k + 1, times, fps) if k + 1 < len(times or ()) else \
+                        _time(k, times, fps) + 1 / fps
+                    pkt.duration = max(1, round((nxt - t0) / tb) - pts)
                     pkt.stream = video
                     out.mux(pkt)
                     k += 1
                     if audio is not None:
-                        audio.feed_until(_time(k - 1, times, fps) + 1 / fps - LEAD)
+                        audio.feed_until(_time(k - 1, times, fps) - t0 + 1 / fps - LEAD)
                     if cancel is not None and cancel.is_set():
                         from .farm import FarmCancelled
                         raise FarmCancelled("farm cancelled")
                     if progress is not None:
-                        progress(k, n)
+                        progress(k - plan.start, plan.frames)
             if k != chunk.stop:
                 raise FarmError(f"{plan.input}: {chunk.label} holds {k - chunk.start} frames, "
                                 f"not {chunk.stop - chunk.start}")
         if audio is not None:
-            audio.feed_until(_time(n - 1, times, fps) + 1 / fps, final=True)
+            audio.feed_until(_time(n - 1, times, fps) - t0 + 1 / fps, final=True)
             codec = audio.codec
         else:
             codec = None
@@ -109,12 +111,13 @@ def _copy_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
 def _encode_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
     from .media import open_media
     from .writer import open_writer
-    timing = {"time_base": tb, "audio_start": times[0]} if times is not None else {}
-    n, fps = plan.frame_count, info.fps
+    fps, t0 = info.fps, _time(plan.start, times, info.fps)
+    timing = {"time_base": tb, "audio_start": t0} if times is not None else {}
     with open_writer(plan.out, info.width, info.height, fps,
                      audio_from=plan.source if info.audio_codec else None,
-                     bit_depth=plan.bit_depth, protect=[plan.source], **timing) as writer:
-        k = 0
+                     bit_depth=plan.bit_depth, start_number=plan.start,
+                     audio_start_frame=plan.start, protect=[plan.source], **timing) as writer:
+        k = plan.start
         for chunk in plan.chunks:
             with open_media(chunk.path) as part:
                 if part.info.frame_count != chunk.stop - chunk.start:
@@ -126,8 +129,8 @@ def _encode_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
                         from .farm import FarmCancelled
                         raise FarmCancelled("farm cancelled")
                     writer.write(part.read_float(i) if deep else part.read(i),
-                                 _time(k, times, fps) if times is not None else None)
+                                 _time(k, times, fps) - t0 if times is not None else None)
                     k += 1
                     if progress is not None:
-                        progress(k, n)
+                        progress(k - plan.start, plan.frames)
         return getattr(writer, "audio_codec", None)

@@ -60,6 +60,12 @@ class FilmPlan:
     spec: dict = field(default_factory=dict)
     bit_depth: int = 8
     lost_frames: int = 0           # a truncated film: frames promised but not decodable
+    start: int = 0                 # the range rendered (a project's in/out), half-open
+    stop: int = 0
+
+    @property
+    def frames(self) -> int:
+        return self.stop - self.start
 
     def done(self) -> List[Chunk]:
         return [c for c in self.chunks if os.path.isfile(c.path)]
@@ -207,9 +213,11 @@ def plan_film(film: str, out: str, settings: FarmSettings,
             model = model or project.model_path
             size = size or project.working_size
             temporal = TemporalSettings.from_project(project)
+            in_out = project.frame_range
         else:
             source = film
             temporal = TemporalSettings()
+            in_out = None
         model = str(model or DEFAULT_MODEL)
         if not os.path.isfile(model):
             raise FarmError(f"{model}: no such model file")
@@ -223,6 +231,8 @@ def plan_film(film: str, out: str, settings: FarmSettings,
         temporal = temporal.merged(settings.deflicker, refs)
         with open_media(source) as reader:
             info = reader.info
+        # a project renders its in/out range, as `colorizer render` does
+        start, stop = in_out(info.frame_count) if in_out is not None else (0, info.frame_count)
         if temporal.active and temporal.cuts is None:
             # once here, not once per chunk: every worker gets the same cuts
             log(f"{film}: finding the shots")
@@ -244,15 +254,16 @@ def plan_film(film: str, out: str, settings: FarmSettings,
     if not cuts and project_path is None:
         log(f"{film}: no shot list (no temporal settings): chunks of {settings.chunk_seconds:g} s")
     chunks = []
-    for k, (a, b) in enumerate(plan_chunks(info.frame_count, float(info.fps),
-                                           settings.chunk_seconds, cuts)):
+    for k, (a, b) in enumerate(plan_chunks(stop - start, float(info.fps), settings.chunk_seconds,
+                                           [c - start for c in cuts])):
+        a, b = a + start, b + start
         name = _sha(f"{key}:{a}:{b}".encode())[:16]
         chunks.append(Chunk(k, a, b, os.path.join(workdir, f"c{a:08d}-{b:08d}-{name}.mkv")))
     spec = {"source": os.path.abspath(source) if os.path.exists(source) else source,
             "project": project_path, "model": os.path.abspath(model), "size": size,
             "temporal": temporal, "bit_depth": depth}
     return FilmPlan(film, source, str(out), info.frame_count, info.fps, key, workdir, chunks,
-                    spec, depth, info.lost_frames)
+                    spec, depth, info.lost_frames, start, stop)
 
 
 def _hint_stills(source: str, settings: FarmSettings, model: str, size: int, workdir: str,
