@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -82,6 +82,7 @@ class AdaptResult:
     best_step: int
     stopped: str                      # "time", "steps", "early stop"
     history: list[tuple[int, float | None, float | None]] = field(default_factory=list)
+    snapshots: list[tuple[float, int, float, list]] = field(default_factory=list)  # (s, step, held, weights)
 
     @property
     def improved(self) -> bool:
@@ -136,10 +137,11 @@ def _inputs(L: np.ndarray, hint_planes, takes_hints: bool) -> np.ndarray:
 
 def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None = None,
           progress: Callable[[AdaptProgress], None] | None = None,
-          cancel: Callable[[], bool] | None = None) -> AdaptResult:
+          cancel: Callable[[], bool] | None = None, snapshot_s: Sequence[float] = ()) -> AdaptResult:
     """Fine-tune a copy of `base` on `keyframes`; `base` itself is never changed.
 
-    Raises AdaptError for no keyframes or a bad budget, AdaptCancelled when `cancel()` turns true."""
+    `snapshot_s`: elapsed seconds at which to keep the best weights so far (curves over minutes
+    from one run: benchmarks/bench_adapt.py). Raises AdaptError for no keyframes or a bad budget, AdaptCancelled when `cancel()` turns true."""
     cfg = cfg or AdaptConfig()
     cfg.check()
     if not keyframes:
@@ -169,6 +171,7 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
     best_weights, best_step, step, bad_evals = None, 0, 0, 0
     history: list[tuple[int, float | None, float | None]] = [(0, None, base_held)]
     stopped, step_times = "time", []
+    pending, snaps = sorted(float(t) for t in snapshot_s), []
     while True:
         if cancelled():
             raise AdaptCancelled("adaptation cancelled")
@@ -207,13 +210,17 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
             progress(AdaptProgress(step, train_loss, h, best_held, base_held, elapsed,
                                    _eta(cfg, step, elapsed, deadline, step_times),
                                    _fraction(cfg, step, elapsed)))
+        while pending and elapsed >= pending[0]:
+            snaps.append((pending.pop(0), best_step, best_held, best_weights))
         if bad_evals >= cfg.patience:
             stopped = "early stop"
             break
     if cancelled():
         raise AdaptCancelled("adaptation cancelled")
+    snaps += [(t, best_step, best_held, best_weights) for t in pending]  # stopped before them
     model.set_weights(best_weights if best_weights is not None else base.get_weights())
-    return AdaptResult(model, step, time.monotonic() - t0, base_held, best_held, best_step, stopped, history)
+    return AdaptResult(model, step, time.monotonic() - t0, base_held, best_held, best_step, stopped, history,
+                        [(t, st, h, w if w is not None else base.get_weights()) for t, st, h, w in snaps])
 
 
 def _eta(cfg: AdaptConfig, step: int, elapsed: float, deadline: float | None, step_times: list) -> float:

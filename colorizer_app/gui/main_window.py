@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.painting = attach_painting(self)
         from .temporal import attach_temporal  # shots, keyframes, deflicker, curves
         self.temporal = attach_temporal(self)
+        from .adapt_dialog import attach_adapt  # Temporal ▸ Learn this film… (test-time adaptation)
+        attach_adapt(self)
         window_layout.install(self)           # every panel exists now: scroll areas, tab groups
         self._add_layout_menu()
         self.focus_keeper = FocusKeeper(self, self.viewer)
@@ -299,6 +301,8 @@ class MainWindow(QMainWindow):
             return True
         self._closed = True
         self.player.stop()
+        if getattr(self, "adapt_dialog", None) is not None:
+            self.adapt_dialog.shutdown()      # cancels a "Learn this film" run and waits for it
         self.audio.shutdown()
         self.thumbnails.shutdown()
         window_layout.save(self, self.settings)
