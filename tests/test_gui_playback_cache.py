@@ -16,7 +16,7 @@ import pytest
 from colorizer_app.core import color
 from colorizer_app.gui import compose, display_compose
 from colorizer_app.gui.frames import FrameBundle
-from colorizer_app.gui.play_cache import ComposedCache
+from colorizer_app.gui.play_cache import ComposedCache, look_ahead
 from colorizer_app.gui.session import COLORIZED, GRAY, SPLIT, FilmInfo, Session
 
 try:
@@ -137,6 +137,14 @@ def test_composed_cache_keeps_what_playback_reaches_next():
     assert c.current(20, "k", (1, 1), (10, 10)) is None
     assert c.current(20, "k", (1, 0), (12, 12)) is None
     assert c.drop_if(lambda b: b.index >= 19) == [20, 19] and len(c) == 3
+
+
+def test_look_ahead_steps_as_the_player_around_the_loop():
+    assert look_ahead(5, (0, 99), 1, 4) == [5, 6, 7, 8, 9]
+    assert look_ahead(5, (0, 99), 1, 4, first=1) == [6, 7, 8, 9]
+    assert look_ahead(8, (2, 9), 4, 10) == [8, 4]                   # 8, 12 -> 4, 16 -> 8 again
+    assert look_ahead(3, (2, 9), -2, 3) == [3, 9, 7, 5]
+    assert look_ahead(0, (0, 4), 1, 99) == [0, 1, 2, 3, 4]
 
 
 def test_shuttle_strides_frames_evenly(qtbot, monkeypatch):

@@ -28,7 +28,7 @@ from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .display_compose import display_shape
 from .frames import BundleCache, FrameBundle, SharedFrames
-from .play_cache import DEFAULT_BUDGET, ComposedCache
+from .play_cache import DEFAULT_BUDGET, ComposedCache, look_ahead
 from .proxy_worker import ProxyWorker, wants_proxy
 from .scheduler import Plan
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
@@ -351,26 +351,17 @@ class Pipeline(QObject):
     def _play_wants(self, shape: tuple, paused: bool) -> list[Want]:
         """Display-size composes ahead of the playhead, stepping as playback will (stride, around
         the in/out loop), as far as the budget holds."""
-        s, chroma, film = self.session, self.chroma, self.session.film
-        pictures = 2 if not film.has_color else 3          # gray is the source for b/w films
+        s, chroma = self.session, self.chroma
+        pictures = 2 if not s.film.has_color else 3        # gray is the source for b/w films
         reach = self.composed.frames_in_budget(shape[0] * shape[1] * 3 * pictures) - 2
         reach = max(1, min(reach, PAUSED_AHEAD if paused else PLAY_AHEAD))
-        lo, hi = s.in_point, s.out_point
-        p = s.frame
-        if not lo <= p <= hi:
-            lo, hi = 0, s.frame_count - 1
-        span = hi - lo + 1
-        step = self.direction * (self.stride if not paused else 1)
-        wants, seen = [], set()
-        for k in range(0 if not paused else 1, reach + 1):
-            i = (p + k * step - lo) % span + lo
-            if i in seen:
-                break
-            seen.add(i)
-            if chroma.has(i) and self.composed.current(i, chroma.key, self._gen(i), shape) is None:
-                wants.append(Want(i, False, False, playhead=i == p and not paused,
-                                  gen=self._gen(i), display=shape))
-        return wants
+        p, lo, hi = s.frame, s.in_point, s.out_point
+        loop = (lo, hi) if lo <= p <= hi else (0, s.frame_count - 1)
+        step = self.direction * (1 if paused else self.stride)
+        return [Want(i, False, False, playhead=i == p and not paused, gen=self._gen(i),
+                     display=shape)
+                for i in look_ahead(p, loop, step, reach, first=1 if paused else 0)
+                if chroma.has(i) and self.composed.current(i, chroma.key, self._gen(i), shape) is None]
 
     def _wanted(self) -> list[Want]:
         s = self.session

@@ -88,6 +88,23 @@ class ComposedCache:
         self._bytes = 0
 
 
+def look_ahead(playhead: int, loop: tuple[int, int], step: int, reach: int,
+               first: int = 0) -> list[int]:
+    """The frames playback reaches next: playhead + k * step for k = first..reach, wrapped around
+    the in/out loop as the player wraps, each once."""
+    lo, hi = loop
+    span = hi - lo + 1
+    out: list[int] = []
+    seen: set[int] = set()
+    for k in range(first, reach + 1):
+        i = (playhead + k * step - lo) % span + lo
+        if i in seen:                      # around the loop once: the rest would repeat
+            break
+        seen.add(i)
+        out.append(i)
+    return out
+
+
 def _keep_rank(i: int, playhead: int, direction: int, loop: tuple[int, int]) -> tuple:
     """Sort key: the lower, the longer a frame is worth keeping.  Frames ahead in the direction of
     travel (wrapping around the in/out loop) rank by distance; frames outside the loop last."""
