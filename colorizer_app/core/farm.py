@@ -17,6 +17,7 @@ Without an address, ``ray.init`` starts a local cluster on this machine; with on
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -62,11 +63,12 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None) -> No
         return
     if address:
         _probe(address)
+    quiet = dict(log_to_driver=False, logging_level=logging.ERROR)   # the progress bar speaks
     try:
         if address:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=num_cpus, include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise FarmError(f"cannot reach {where}: {str(exc).strip().splitlines()[0]}") from None
