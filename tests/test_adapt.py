@@ -96,9 +96,13 @@ def test_adapt_learns_the_film_and_leaves_the_base_model_alone(base, picture, tm
 
 def test_early_stop_keeps_the_best_weights(base, picture):
     kf = [_keyframe(picture)]
-    result = adapt(base, kf, AdaptConfig(max_steps=60, patience=1, lr=3e-3, **FAST))
+    result = adapt(base, kf, AdaptConfig(max_steps=60, patience=1, lr=3e-3, **FAST), snapshot_s=[0.0, 1e9])
     held = [h for _, _, h in result.history if h is not None]
     assert result.best_held == min(held)
+    # snapshots for curves over minutes: the best weights so far at each mark (base before any gain)
+    assert [s[0] for s in result.snapshots] == [0.0, 1e9]
+    assert result.snapshots[0][1] == 0 and result.snapshots[1][1] == result.best_step
+    np.testing.assert_array_equal(result.snapshots[0][3][0], base.get_weights()[0])
     if result.stopped == "early stop":
         assert result.steps < 60
     else:
