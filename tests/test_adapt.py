@@ -145,3 +145,13 @@ def test_refs_are_checked_against_the_film(scene, tmp_path, picture):
     (tmp_path / "empty").mkdir()
     with pytest.raises(AdaptError, match="no reference stills"):
         keyframes_from_refs(film, tmp_path / "empty")
+
+
+def test_a_hint_model_adapts_too(picture):
+    from colorizer_app.core.model import build_generator, input_channels
+
+    hint_gen = build_generator(width=0.125, hints=True)
+    result = adapt(hint_gen, [_keyframe(picture)], AdaptConfig(max_steps=4, hint_prob=1.0, **FAST))
+    assert input_channels(result.model) == 4 and result.steps == 4
+    col = Colorizer(result.model, size=SIZE)
+    assert col.takes_hints and col.colorize([picture])[0].shape == picture.shape
