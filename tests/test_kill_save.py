@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from colorizer_app.core.project import open_project
+from colorizer_app.core.project import FORMAT_VERSION, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 12
@@ -72,7 +72,7 @@ def test_kill_9_during_save_never_breaks_the_project(tmp_path):
         visible = {f.name for f in tmp_path.iterdir() if not f.name.startswith(".")}
         assert visible <= {"reel.mp4", "reel.bento.json", "reel.bento", "autosave"}, visible
         doc = json.loads(path.read_text("utf-8"))
-        assert doc["format_version"] == 1
+        assert doc["format_version"] == FORMAT_VERSION
     assert len(states) >= KILLS // 2                 # the kills landed at many moments
     # the next save clears what killed saves left: orphan masks and hidden temp files
     p = open_project(path)

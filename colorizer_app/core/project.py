@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .corrections import Correction, CorrectionStack
+from .hint_project import HintStore
 from . import project_schema as ps
 from .masks import SparseMask
 from .project_io import (AUTOSAVE_SUFFIX, PROJECT_SUFFIX, ProjectChangedOnDisk, ProjectError,
@@ -45,12 +46,12 @@ from .project_io import (AUTOSAVE_SUFFIX, PROJECT_SUFFIX, ProjectChangedOnDisk, 
                          resolve_path_entry, sidecar_for)
 from .recovery import Recovery, find_recovery, remove_autosave
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: colour hints ("hints"); format 1 projects open unchanged
 _MASK_RE = re.compile(r"^[0-9a-f]{32}\.[0-9a-f]{20}(\.track)?\.npz$")
 _MASK_REF_RE = re.compile(r"^masks/(?!\.\.?$)[^/\\]+$")
 
-__all__ = ["Project", "ProjectError", "ProjectChangedOnDisk", "Recovery", "open_project", "find_recovery",
-           "default_project_path", "FORMAT_VERSION", "PROJECT_SUFFIX"]
+__all__ = ["Project", "ProjectError", "ProjectChangedOnDisk", "Recovery", "open_project",
+           "find_recovery", "default_project_path", "FORMAT_VERSION", "PROJECT_SUFFIX"]
 
 
 def default_project_path(source: str) -> Path:
@@ -73,6 +74,7 @@ class Project:
     corrections: CorrectionStack = None            # type: ignore[assignment]
     temporal: Dict[str, Any] = field(default_factory=dict)   # open: shots, keyframes, cuts
     view: Dict[str, Any] = field(default_factory=dict)       # open: zoom, frame, compare mode
+    hints: HintStore = None                        # type: ignore[assignment]  # colour hints
     extra: Dict[str, Any] = field(default_factory=dict)      # unknown top-level keys
     source_missing: bool = False
     recovered_from: Optional[Path] = None          # set when opened from an autosave
@@ -82,6 +84,8 @@ class Project:
         self.frame_size = (int(self.frame_size[0]), int(self.frame_size[1]))
         if self.corrections is None:
             self.corrections = CorrectionStack((self.frame_size[1], self.frame_size[0]))
+        if self.hints is None:
+            self.hints = HintStore()
         self._extra_source: dict = {}
         self._extra_model: dict = {}
         self._extra_range: dict = {}
@@ -183,6 +187,7 @@ class Project:
             "corrections": corrections,
             "temporal": copy.deepcopy(self.temporal),
             "view": copy.deepcopy(self.view),
+            "hints": self.hints.to_doc(),
         })
         return doc
 
@@ -266,7 +271,8 @@ class Project:
                 working_size=ps.as_int(d.pop("working_size", 256), "working_size", 16, 8192),
                 in_point=in_point, out_point=out_point,
                 temporal=ps.as_dict(d.pop("temporal", {}), "temporal", none_ok=True),
-                view=ps.as_dict(d.pop("view", {}), "view", none_ok=True), source_missing=missing)
+                view=ps.as_dict(d.pop("view", {}), "view", none_ok=True), source_missing=missing,
+                hints=HintStore.from_doc(d.pop("hints", None), (w, h)))
         p._extra_source = source
         p._extra_model = model or {}
         p._extra_range = rng
