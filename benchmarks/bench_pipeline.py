@@ -1,6 +1,7 @@
 """Issue-2 figures: pipeline ÷ model-alone frames/s, model GFLOP/s vs a float32 matmul, peak RSS flat.
 
-    python benchmarks/bench_pipeline.py ratio   [--size 256] [--frames 96] [--res 1280x720]
+    python benchmarks/bench_pipeline.py ratio   [--size 256] [--frames 96] [--res 1280x720[,1920x1080]]
+                                                [--out mkv[,mp4]]
     python benchmarks/bench_pipeline.py flops   [--size 256]
     python benchmarks/bench_pipeline.py latency [--size 256]
     python benchmarks/bench_pipeline.py memory  [--short-min 1] [--long-min 10] [--res 1920x1080] [--fps 24]
@@ -69,19 +70,56 @@ def _clip(path: Path, n: int, w: int, h: int, fps=Fraction(24), gray: bool = Tru
 
 
 def ratio(args) -> None:
+    """Pipeline ÷ model-alone frames/s for every --res × --out, with each stage's milliseconds
+    per frame measured one after another on the same frames (what the threads overlap)."""
     from colorizer_app.core.batch import colorize_film, model_alone_fps
     from colorizer_app.core.media import open_media
 
-    w, h = map(int, args.res.split("x"))
     col = _colorizer(args.size)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = _clip(Path(tmp) / "in.mp4", args.frames, w, h, gray=not args.colour_source)
-        with open_media(src) as r:
-            frame = r.read(0)
-        alone = model_alone_fps(col, frame, n=args.frames)
-        res = colorize_film(str(src), str(Path(tmp) / "out.mkv"), col)
-        print(f"model alone: {alone:.2f} frames/s; pipeline ({w}x{h} H.264 in → FFV1 out, size {args.size}): "
-              f"{res.fps:.2f} frames/s; ratio {res.fps / alone:.2f} (goal ≥ 0.90)")
+    for res in args.res.split(","):
+        w, h = map(int, res.split("x"))
+        with tempfile.TemporaryDirectory() as tmp:
+            src = _clip(Path(tmp) / "in.mp4", args.frames, w, h, gray=not args.colour_source)
+            with open_media(src) as r:
+                frame = r.read(0)
+            alone = model_alone_fps(col, frame, n=args.frames)
+            for ext in args.out.split(","):
+                out = str(Path(tmp) / f"out.{ext}")
+                res_ = colorize_film(str(src), out, col)
+                stages = _stage_ms(str(src), col, str(Path(tmp) / f"stages.{ext}"), args.frames)
+                kind = {"mkv": "FFV1", "mp4": "H.264", "mov": "ProRes"}.get(ext, ext)
+                print(f"{w}x{h} H.264 in -> {kind} out, size {args.size}: model alone "
+                      f"{alone:.2f} frames/s; pipeline {res_.fps:.2f} frames/s; ratio "
+                      f"{res_.fps / alone:.2f} (goal >= 0.6)")
+                print("  ms/frame, one after another: " +
+                      ", ".join(f"{k} {v:.1f}" for k, v in stages.items()) +
+                      f"; sum {sum(stages.values()):.1f}")
+
+
+def _stage_ms(src: str, col, out: str, n: int) -> dict:
+    from colorizer_app.core import color
+    from colorizer_app.core.media import open_media
+    from colorizer_app.core.writer import open_writer
+
+    t = dict.fromkeys(("decode", "luminance", "model", "upsample", "recombine", "encode"), 0.0)
+
+    def timed(key, fn, *a):
+        t0 = time.perf_counter()
+        out_ = fn(*a)
+        t[key] += time.perf_counter() - t0
+        return out_
+
+    with open_media(src) as r, open_writer(out, r.info.width, r.info.height, r.info.fps) as wr:
+        n = min(n, r.info.frame_count)
+        for i0 in range(0, n, col.batch_size):
+            Ls = [timed("luminance", color.luminance, timed("decode", r.read, i))
+                  for i in range(i0, min(n, i0 + col.batch_size))]
+            preds = timed("model", col.predict_work_from_L, Ls)
+            for L, (ab, box) in zip(Ls, preds):
+                ab_full = timed("upsample", color.upsample_ab, ab, box, L)
+                rgb = timed("recombine", color.recombine, L, ab_full)
+                timed("encode", wr.write, rgb)
+    return {k: 1000.0 * v / n for k, v in t.items()}
 
 
 def latency(args) -> None:
@@ -167,7 +205,8 @@ def main() -> None:
     p.add_argument("what", choices=("ratio", "flops", "memory", "latency"))
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--frames", type=int, default=96)
-    p.add_argument("--res", default="1280x720")
+    p.add_argument("--res", default="1280x720", help="ratio: one or more, e.g. 1280x720,1920x1080")
+    p.add_argument("--out", default="mkv", help="ratio: output types, e.g. mkv,mp4")
     p.add_argument("--short-min", type=float, default=1)
     p.add_argument("--long-min", type=float, default=10)
     p.add_argument("--fps", type=float, default=24)
