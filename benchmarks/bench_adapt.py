@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorizer_app.core import color, metrics  # noqa: E402
-from colorizer_app.core.adapt import AdaptConfig, adapt, clone_generator  # noqa: E402
+from colorizer_app.core.adapt import AdaptConfig, adapt  # noqa: E402
 from colorizer_app.core.adapt_data import Keyframe  # noqa: E402
 from colorizer_app.core.inference import Colorizer  # noqa: E402
 from colorizer_app.core.model import DEFAULT_MODEL, load_generator  # noqa: E402
@@ -113,7 +113,8 @@ def run_scene(name, frames, keyed, evals, base, args) -> dict:
         pt = PaletteTransfer.from_keyframes(kfs)
         pal = psnr_of(frames, evals, lambda k, L: pt.ab_for(L))
         t = time.monotonic()
-        res = adapt(base, kfs, AdaptConfig(minutes=args.key_minutes, size=args.size, seed=0))
+        res = adapt(base, kfs, AdaptConfig(minutes=args.key_minutes, size=args.size, seed=0,
+                                           palette_prior=args.palette_prior))
         ad = model_psnr(res.model, frames, evals, args.size)
         row["keys"][n] = {"frames": keys, "palette": pal, "adapted": ad, "steps": res.steps,
                           "seconds": round(time.monotonic() - t, 1), "best_step": res.best_step, "stopped": res.stopped}
@@ -123,9 +124,10 @@ def run_scene(name, frames, keyed, evals, base, args) -> dict:
         n = max(args.keys)
         kfs = [keyframe(frames, k) for k in pick(keyed, n)]
         marks = [m for m in (0.25, 0.5, 1, 2, 4, 8, 10) if m < args.minutes] + [args.minutes]
-        res = adapt(base, kfs, AdaptConfig(minutes=args.minutes, size=args.size, seed=0, patience=10 ** 6),
+        res = adapt(base, kfs, AdaptConfig(minutes=args.minutes, size=args.size, seed=0, patience=10 ** 6,
+                                           palette_prior=args.palette_prior),
                     snapshot_s=[m * 60 for m in marks])
-        model = clone_generator(base)
+        model = res.model
         for (t, step, held, weights), m in zip(res.snapshots, marks):
             model.set_weights(weights)
             p = model_psnr(model, frames, evals, args.size)
@@ -143,11 +145,14 @@ def main() -> None:
     ap.add_argument("--key-minutes", type=float, default=1.0, help="adaptation budget per keyframe count")
     ap.add_argument("--minutes", type=float, default=2.0, help="budget of the minutes curve (0: skip)")
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--palette-prior", action="store_true",
+                    help="adapt a correction on top of the palette transfer (core.adapt_prior)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     args.keys = [int(x) for x in args.keys.split(",")]
     base = load_generator(DEFAULT_MODEL)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; working size {args.size}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; working size {args.size}"
+          + ("; adapted = palette prior + learnt correction" if args.palette_prior else ""))
     rows = []
     for spec in args.scenes.split(","):
         if spec.startswith("dialogue"):

@@ -155,3 +155,19 @@ def test_a_hint_model_adapts_too(picture):
     assert input_channels(result.model) == 4 and result.steps == 4
     col = Colorizer(result.model, size=SIZE)
     assert col.takes_hints and col.colorize([picture])[0].shape == picture.shape
+
+
+def test_palette_prior_starts_as_the_palette_transfer_and_saves(picture, tmp_path):
+    from colorizer_app.core.adapt_prior import with_palette_prior
+    from colorizer_app.core.model import build_generator, save_model
+
+    kf = _keyframe(picture)
+    pt = PaletteTransfer.from_keyframes([kf])
+    model = with_palette_prior(build_generator(width=0.125), pt.curve())
+    L = np.linspace(-0.94, 0.94, 64 * 64, dtype=np.float32).reshape(1, 64, 64, 1)
+    np.testing.assert_allclose(model.predict_on_batch(L)[0] * color.AB_SCALE, pt.ab_for((L[0, ..., 0] + 1) * 50),
+                               atol=1e-3)
+    loaded = load_generator(save_model(model, tmp_path / "prior.keras"))   # stock layers: safe_mode loads it
+    np.testing.assert_allclose(loaded.predict_on_batch(L), model.predict_on_batch(L), atol=1e-6)
+    result = adapt(build_generator(width=0.125), [kf], AdaptConfig(max_steps=8, palette_prior=True, **FAST))
+    assert result.best_held <= result.base_held < 0.02      # held-out error starts at the palette's

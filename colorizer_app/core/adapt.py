@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import hints as hints_mod
+from . import color, hints as hints_mod
 from .adapt_data import AdaptError, Keyframe, augmented_crop, padded_full, split_held_out, to_work
 from .model import input_channels, save_model
 
@@ -47,6 +47,7 @@ class AdaptConfig:
     eval_every: int = 10              # steps between held-out evaluations
     patience: int = 8                 # evaluations without improvement before stopping
     hint_prob: float = 0.5            # hint model: share of crops with simulated hints
+    palette_prior: bool = False       # learn a correction on top of the palette transfer (core.adapt_prior)
     seed: int = 0
 
     def check(self) -> None:
@@ -159,6 +160,15 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
     held_w = np.stack([w for _, _, _, w in held])
 
     model = clone_generator(base)
+    if cfg.palette_prior:  # fitted on training pixels only: the held-out part stays unseen
+        from .adapt_prior import with_palette_prior
+        from .palette_transfer import PaletteTransfer
+
+        pt = PaletteTransfer()
+        for f in train_frames:
+            pt.add(f.L, f.ab * color.AB_SCALE, f.train_w)
+        model = with_palette_prior(model, pt.curve())
+    start_weights = model.get_weights()
     learner = _Learner(model, cfg)
 
     def held_loss() -> float:
@@ -218,9 +228,9 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
     if cancelled():
         raise AdaptCancelled("adaptation cancelled")
     snaps += [(t, best_step, best_held, best_weights) for t in pending]  # stopped before them
-    model.set_weights(best_weights if best_weights is not None else base.get_weights())
+    model.set_weights(best_weights if best_weights is not None else start_weights)
     return AdaptResult(model, step, time.monotonic() - t0, base_held, best_held, best_step, stopped, history,
-                        [(t, st, h, w if w is not None else base.get_weights()) for t, st, h, w in snaps])
+                        [(t, st, h, w if w is not None else start_weights) for t, st, h, w in snaps])
 
 
 def _eta(cfg: AdaptConfig, step: int, elapsed: float, deadline: float | None, step_times: list) -> float:
