@@ -1,4 +1,5 @@
-"""`colorizer adapt` and `colorizer colorize --adapt`: real film, real refs, the shipped model."""
+"""`colorizer adapt` and `colorizer colorize --adapt`: real film and refs; a small generator keeps
+the CLI runs short (tests/test_adapt.py adapts the shipped model)."""
 import numpy as np
 import pytest
 
@@ -16,14 +17,16 @@ def scene(tmp_path_factory):
     picture = (textured_rgb(240, 320, 7) * 255 + 0.5).astype(np.uint8)
     film, frames, starts = write_scene(folder, picture)
     refs = write_refs(folder / "refs", frames, [0, starts[1]])
-    return film, frames, starts, refs
+    from colorizer_app.core.model import build_generator, save_model
+    small = save_model(build_generator(width=0.125), folder / "small.keras")
+    return film, frames, starts, refs, str(small)
 
 
 def test_adapt_writes_a_model_of_its_own(scene, tmp_path, capsys):
-    film, frames, starts, refs = scene
+    film, frames, starts, refs, small_model = scene
     out = tmp_path / "film.keras"
     assert main(["adapt", str(film), "--refs", str(refs), "--out", str(out), "--steps", "8",
-                 "--size", "128"]) == 0
+                 "--size", "128", "--model", small_model]) == 0
     err = capsys.readouterr().err
     assert "2 keyframe(s)" in err and "held-out error" in err
     assert [p.name for p in tmp_path.iterdir()] == ["film.keras"]
@@ -32,10 +35,10 @@ def test_adapt_writes_a_model_of_its_own(scene, tmp_path, capsys):
 
 
 def test_colorize_adapt_then_propagates_refs(scene, tmp_path, capsys):
-    film, frames, starts, refs = scene
+    film, frames, starts, refs, small_model = scene
     out = tmp_path / "out.mkv"
     assert main(["colorize", str(film), str(out), "--refs", str(refs), "--adapt", "--steps", "8",
-                 "--size", "128"]) == 0
+                 "--size", "128", "--model", small_model]) == 0
     assert "learning the film from 2 keyframe(s)" in capsys.readouterr().err
     with open_media(out) as r:
         assert r.info.frame_count == len(frames)
@@ -50,7 +53,7 @@ def test_colorize_adapt_then_propagates_refs(scene, tmp_path, capsys):
     (["--steps", "0"], "--steps must be at least 1"),
 ])
 def test_zero_budget_is_one_line_exit_2(scene, tmp_path, capsys, extra, message):
-    film, _, _, refs = scene
+    film, _, _, refs, _ = scene
     assert main(["adapt", str(film), "--refs", str(refs), "--out", str(tmp_path / "m.keras"), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
@@ -62,7 +65,7 @@ def test_zero_budget_is_one_line_exit_2(scene, tmp_path, capsys, extra, message)
 def test_bad_keyframes_are_one_line_exit_2(scene, tmp_path, capsys):
     import cv2
 
-    film, frames, _, _ = scene
+    film, frames, _, _, small_model = scene
     (tmp_path / "empty").mkdir()
     small = tmp_path / "small"
     small.mkdir()
@@ -74,7 +77,8 @@ def test_bad_keyframes_are_one_line_exit_2(scene, tmp_path, capsys):
              ([], "give --refs DIR")]
     for extra, message in cases:
         out = tmp_path / "m.keras"
-        assert main(["adapt", str(film), *extra, "--out", str(out), "--steps", "2", "--size", "128"]) == 2
+        assert main(["adapt", str(film), *extra, "--out", str(out), "--steps", "2", "--size", "128",
+                     "--model", small_model]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], (extra, err)
         assert not out.exists()

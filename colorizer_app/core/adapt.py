@@ -229,8 +229,22 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
         raise AdaptCancelled("adaptation cancelled")
     snaps += [(t, best_step, best_held, best_weights) for t in pending]  # stopped before them
     model.set_weights(best_weights if best_weights is not None else start_weights)
+    if cfg.palette_prior:  # the held-out part was kept out of the palette while learning; now use it
+        _refit_palette(model, frames, train_palette=pt)
     return AdaptResult(model, step, time.monotonic() - t0, base_held, best_held, best_step, stopped, history,
                         [(t, st, h, w if w is not None else start_weights) for t, st, h, w in snaps])
+
+
+def _refit_palette(model: keras.Model, frames, train_palette) -> None:
+    """Prior palette from all keyframe pixels (training and held-out), plus what learning changed."""
+    from .palette_transfer import PaletteTransfer
+
+    full = PaletteTransfer()
+    for f in frames:
+        full.add(f.L, f.ab * color.AB_SCALE, f.train_w + f.held_w)
+    layer = model.get_layer("prior_palette")
+    learnt = layer.get_weights()[0][0, 0] - train_palette.curve() / color.AB_SCALE
+    layer.set_weights([(full.curve() / color.AB_SCALE + learnt)[None, None].astype(np.float32)])
 
 
 def _eta(cfg: AdaptConfig, step: int, elapsed: float, deadline: float | None, step_times: list) -> float:
