@@ -141,3 +141,21 @@ def test_hint_batches_carry_hints_and_video_like_noise(dataset):
     noisy = [film_like_L(L, rng) for _ in range(8)]
     assert all(n.shape == L.shape and 0 <= n.min() and n.max() <= 100 for n in noisy)
     assert np.mean([np.abs(n - L).mean() for n in noisy]) > 0.3
+
+
+def test_hint_gan_warm_started_from_a_plain_model(dataset, tmp_path):
+    from colorizer_app.core.model import input_channels
+
+    data = str(dataset[0])
+    common = ["--data", data, "--size", "64", "--batch-size", "2", "--width", "0.125", "--steps-per-epoch", "2"]
+    plain = tmp_path / "plain.keras"
+    assert main(["train", *common, "--mode", "mse", "--steps", "1", "--out", str(plain)]) == 0
+    hint = tmp_path / "hint.keras"
+    assert main(["train", *common, "--hints", "--mode", "gan", "--init", str(plain), "--steps", "2",
+                 "--out", str(hint)]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "hint.run" / "curves.csv")))
+    assert float(rows[-1]["d_loss"]) > 0 and float(rows[-1]["g_adv"]) > 0
+    assert input_channels(load_generator(hint)) == 4
+    # a hint model cannot seed a plain one: one clear line, exit 2
+    assert main(["train", *common, "--mode", "mse", "--init", str(hint), "--steps", "1",
+                 "--out", str(tmp_path / "back.keras")]) == 2
