@@ -194,7 +194,9 @@ class ColorizeWorker(LoopWorker):
             self._one.model_path = self._many.model_path = _path_or_none(path)
             # The first call traces the network (seconds for a large one): pay it now, not on
             # the first frame the artist is waiting for.
-            self._keras.predict_on_batch(np.zeros((1, size, size, 1), np.float32))
+            from ..core.model import input_channels      # 4 for a hint generator
+            self._keras.predict_on_batch(
+                np.zeros((1, size, size, input_channels(self._keras)), np.float32))
             self.modelLoaded.emit(self._one.model_name, self._one.model_id)
         except Exception as exc:
             self._keras, self._keras_path, self._one, self._many = None, "", None, None

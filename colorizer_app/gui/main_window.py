@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.painting = attach_painting(self)
         from .temporal import attach_temporal  # shots, keyframes, deflicker, curves
         self.temporal = attach_temporal(self)
+        from .hints import attach_hints  # the hint tool (a hint model's colour clicks)
+        self.hints = attach_hints(self)
         from .adapt_dialog import attach_adapt  # Temporal ▸ Learn this film… (test-time adaptation)
         attach_adapt(self)
         window_layout.install(self)           # every panel exists now: scroll areas, tab groups
@@ -308,6 +310,7 @@ class MainWindow(QMainWindow):
         window_layout.save(self, self.settings)
         self.settings.sync()
         ok = self.temporal.shutdown() if getattr(self, "temporal", None) else True
+        ok = (self.hints.shutdown() if getattr(self, "hints", None) else True) and ok
         return self.pipeline.shutdown() and ok
 
 

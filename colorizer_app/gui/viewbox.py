@@ -27,6 +27,10 @@ class ViewerTool:
     def release(self, pos: QPointF, modifiers: Qt.KeyboardModifier) -> bool:
         return False
 
+    def click(self, pos: QPointF, button: Qt.MouseButton, modifiers: Qt.KeyboardModifier) -> bool:
+        """A click the tool handles itself (right button, Alt + click); True consumes it."""
+        return False
+
     def hover(self, pos: Optional[QPointF]) -> None:
         """Pointer moved to `pos` (None: it left the view); e.g. to draw a brush outline."""
 
@@ -57,7 +61,13 @@ class ImageViewBox(pg.ViewBox):
             pos = self.mapSceneToView(ev.scenePos())
             if ev.isStart():
                 self._tool_dragging = True
-                self.tool.press(pos, ev.modifiers())
+                if getattr(self.tool, "press_at_button_down", False):
+                    # where the button went down, not where the drag threshold was passed (a
+                    # hint tool grabs the hint under the press)
+                    self.tool.press(self.mapSceneToView(ev.buttonDownScenePos()), ev.modifiers())
+                    self.tool.drag(pos, ev.modifiers())
+                else:
+                    self.tool.press(pos, ev.modifiers())
             elif ev.isFinish():
                 self._tool_dragging = False
                 self.tool.release(pos, ev.modifiers())
@@ -75,6 +85,10 @@ class ImageViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev):
+        if self.tool is not None and self.tool.click(self.mapSceneToView(ev.scenePos()),
+                                                     ev.button(), ev.modifiers()):
+            ev.accept()
+            return
         if self._wants_tool(ev):
             ev.accept()
             pos = self.mapSceneToView(ev.scenePos())

@@ -1,0 +1,109 @@
+"""The hint worker: recolours a frame with its hints in its own thread, newest edit wins.
+
+The GUI hands it (frame, version, hints, film frame) after every hint edit and during a drag;
+only the newest request is kept, so a burst of edits costs one network run for the last one.
+A result carries the version it was made for: the GUI drops it when the hints have moved on.
+`HintResults` holds the newest result per frame for the display worker's compose hook.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import Signal
+
+from ...core import color
+from ..workers import LoopWorker
+
+
+class HintResults:
+    """frame → (version, ab at working size, Letterbox): what the compose hook paints."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[int, tuple[int, np.ndarray, color.Letterbox]] = {}
+
+    def put(self, frame: int, version: int, ab_work: np.ndarray, box) -> None:
+        with self._lock:
+            self._items[frame] = (version, ab_work, box)
+
+    def get(self, frame: int):
+        with self._lock:
+            return self._items.get(frame)
+
+    def drop(self, frame: int) -> bool:
+        with self._lock:
+            return self._items.pop(frame, None) is not None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def frames(self) -> list[int]:
+        with self._lock:
+            return sorted(self._items)
+
+    def affects(self, index: int) -> bool:
+        with self._lock:
+            return index in self._items
+
+    def hook(self, index: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
+        """compose.ChromaOverride (display worker thread): the network with this frame's hints,
+        upsampled against the frame's own L exactly as `colorizer render` does."""
+        r = self.get(index)
+        if r is None or r[2].full_h != ab.shape[0] or r[2].full_w != ab.shape[1]:
+            return ab
+        return color.upsample_ab(r[1], r[2], L)
+
+
+class HintWorker(LoopWorker):
+    recoloured = Signal(int, int, object, object, float)   # frame, version, ab_work, box, seconds
+    nice = 0            # the artist is waiting for this one: no lower priority than the GUI's
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._request: Optional[tuple] = None
+        self._model: Optional[tuple] = None         # (keras model, working size), pending
+        self._colorizer = None
+        self.last_s = 0.0
+
+    # ---- GUI thread ----------------------------------------------------------------------
+    def set_model(self, keras_model, size: int) -> None:
+        with self._lock:
+            self._model = (keras_model, int(size))
+            self._request = None
+        self.kick()
+
+    def request(self, frame: int, version: int, hints: list, source: np.ndarray) -> None:
+        """Recolour `frame` (its film pixels `source`) with `hints`; replaces any older request."""
+        with self._lock:
+            self._request = (int(frame), int(version), list(hints), source)
+        self.kick()
+
+    # ---- worker thread -------------------------------------------------------------------
+    def step(self) -> bool:
+        with self._lock:
+            model, self._model = self._model, None
+            req, self._request = self._request, None
+        if model is not None:
+            self._colorizer = None
+            if model[0] is not None:
+                from ...core.inference import Colorizer
+                self._colorizer = Colorizer(model[0], size=model[1], batch_size=1)
+                if self._colorizer.takes_hints:   # trace now, not on the artist's first click
+                    self._colorizer.predict_work([np.zeros((8, 8, 3), np.uint8)], [[]])
+        if req is None or self._colorizer is None or not self._colorizer.takes_hints:
+            return False
+        frame, version, hints, source = req
+        t0 = time.perf_counter()
+        (ab_work, box), = self._colorizer.predict_work([source], [hints])
+        self.last_s = time.perf_counter() - t0
+        self.recoloured.emit(frame, version, ab_work, box, self.last_s)
+        with self._lock:
+            return self._request is not None
+
+    def cleanup(self) -> None:
+        self._colorizer = None
