@@ -12,7 +12,7 @@ from keras import ops
 from colorizer_app.core.model import save_model
 
 DIRS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
-JUMPS = (8, 4, 2, 1, 4, 2, 1)        # coarse to fine steps (px): long reach in a small graph
+JUMPS = (32, 16, 8, 4, 2, 1, 16, 8, 4, 2, 1)        # coarse to fine steps (px): long reach in a small graph
 
 
 @keras.saving.register_keras_serializable(package="bento_tests")
