@@ -2,14 +2,16 @@
 """README screenshots: the real app on a black-and-white pan clip, on a 1920×1080 virtual screen.
 
     xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshot.py PHOTO OUT.png \
-        [--scene review|temporal] [--model M]
+        [--scene review|temporal|painting] [--model M]
 
 The clip pans across PHOTO made gray (use a test-split photo: never one the model trained on).
 The window fills the screen, with the default panel layout, once the in/out range is colorized:
   review    split wipe Gray | Colorized, in/out set
   temporal  colorized view, deflicker at 50 %, the Temporal panel up front, and a keyframe
             at frame 30 once the chroma cache has it (else the status bar says it is not ready)
-(The painting screenshot is older: a scripted stroke did not register under Xvfb.)
+  painting  colorized view, the brush on, two strokes in a new colour (driven through the brush
+            tool itself: synthetic mouse events do not reach pyqtgraph under Xvfb), the Colour
+            and Corrections panels up front
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("photo")
     p.add_argument("out")
-    p.add_argument("--scene", choices=("review", "temporal"), default="review")
+    p.add_argument("--scene", choices=("review", "temporal", "painting"), default="review")
     p.add_argument("--model")
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bento-shot-"))
@@ -60,12 +62,33 @@ def main() -> int:
         if a.scene == "review":
             s.set_view_mode(SPLIT)
             s.set_split(0.45)
+        elif a.scene == "painting":
+            s.set_view_mode(COLORIZED)
+            QTimer.singleShot(2500, lambda: paint_strokes(w))   # once the colour frame is shown
         else:
             s.set_view_mode(COLORIZED)
             w.temporal.mark_keyframe()
             w.temporal.panel.set_strength(0.5)
             w.temporal.set_strength(0.5)
             window_layout.docks(w)["temporalDock"].raise_()
+
+    def paint_strokes(w) -> None:
+        from PySide6.QtCore import QPointF, Qt
+        ctl = w.painting
+        ctl.set_brush_active(True)
+        ctl.brush_panel.set_size(90)
+        ctl.colour_panel.set_colour(38.0, 42.0)      # a warm red-orange over the model's colours
+        fw, fh = w.session.film.width, w.session.film.height
+        none = Qt.KeyboardModifier.NoModifier
+        for y in (0.38, 0.5):
+            pts = [QPointF(fw * (0.22 + 0.02 * k), fh * (y + 0.01 * (k % 3))) for k in range(16)]
+            ctl.tool.hover(pts[0])
+            ctl.tool.press(pts[0], none)
+            for pt in pts[1:]:
+                ctl.tool.drag(pt, none)
+            ctl.tool.release(pts[-1], none)
+        ctl.tool.hover(QPointF(fw * 0.62, fh * 0.45))
+        window_layout.docks(w)["correctionsDock"].raise_()
 
     def step():
         w = next(x for x in app.topLevelWidgets() if isinstance(x, MainWindow))
@@ -87,7 +110,7 @@ def main() -> int:
         if len(staged) == 1:
             stage(w)
             staged.append("scene")
-            QTimer.singleShot(4000, step)                   # recompose, temporal results
+            QTimer.singleShot(7000 if a.scene == "painting" else 4000, step)  # recompose, temporal
             return
         app.processEvents()
         w.grab().save(a.out)
