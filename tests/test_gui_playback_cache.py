@@ -338,8 +338,13 @@ def test_stale_composed_frames_are_dropped_exactly(qtbot, win, assets):
     qtbot.waitUntil(lambda: pipe.composed.get(0) is None or
                     pipe.composed.get(0).colorized is not painted, timeout=TIMEOUT)
     assert _all_current(pipe)
-    _wait_filled(qtbot, w, [0])
-    assert np.array_equal(pipe.composed.get(0).colorized, before0.colorized)
+    # the cache ends up holding exactly the fresh compose of the frame without the correction
+    # (under load a picture made between the undo and its recompose can sit there for a moment;
+    # the lead's note on issue 17 records this race)
+    def undone():
+        _wait_filled(qtbot, w, [0])
+        assert np.array_equal(pipe.composed.get(0).colorized, _expected(w, ctl, clip, 0))
+    qtbot.waitUntil(undone, timeout=TIMEOUT)
 
     # another model: another chroma key, every composed frame goes
     w.set_model(assets["tiny"])
