@@ -8,7 +8,7 @@ The clip pans across PHOTO made gray (use a test-split photo: never one the mode
 The window fills the screen, with the default panel layout, once the in/out range is colorized:
   review    split wipe Gray | Colorized, in/out set
   temporal  colorized view, deflicker at 50 %, the Temporal panel up front, and a keyframe
-            at frame 30 once the chroma cache has it (else the status bar says it is not ready)
+            at frame 30 marked once its colour frame is shown
   painting  colorized view, the brush on, two strokes in a new colour (driven through the brush
             tool itself: synthetic mouse events do not reach pyqtgraph under Xvfb), the Colour
             and Corrections panels up front
@@ -67,7 +67,7 @@ def main() -> int:
             QTimer.singleShot(2500, lambda: paint_strokes(w))   # once the colour frame is shown
         else:
             s.set_view_mode(COLORIZED)
-            w.temporal.mark_keyframe()
+            QTimer.singleShot(2500, w.temporal.mark_keyframe)   # once the colour frame is shown
             w.temporal.panel.set_strength(0.5)
             w.temporal.set_strength(0.5)
             window_layout.docks(w)["temporalDock"].raise_()
@@ -110,7 +110,7 @@ def main() -> int:
         if len(staged) == 1:
             stage(w)
             staged.append("scene")
-            QTimer.singleShot(7000 if a.scene == "painting" else 4000, step)  # recompose, temporal
+            QTimer.singleShot(7000 if a.scene != "review" else 4000, step)  # recompose, temporal
             return
         app.processEvents()
         w.grab().save(a.out)
