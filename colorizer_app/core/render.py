@@ -35,6 +35,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import color
+from .media_fill import frame_ranges
 from .stages import END, Stages
 from .corrections import CorrectionStack, ShotOf
 from .temporal.render_stage import TemporalSettings
@@ -362,7 +363,7 @@ def join_segments(parts: Sequence[Union[str, os.PathLike]], out: Union[str, os.P
                 if numbers and numbers[-1] - numbers[0] + 1 != len(numbers):
                     missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
                     raise RenderError(f"Cannot join: '{part}' is missing frame(s) "
-                                      f"{_ranges(missing)} (a range was not rendered)")
+                                      f"{frame_ranges(missing, limit=5)} (a range was not rendered)")
                 readers.append(open_media(part, fps=Fraction(fps) if fps else None))
             else:
                 readers.append(open_media(part))
@@ -400,13 +401,3 @@ def join_segments(parts: Sequence[Union[str, os.PathLike]], out: Union[str, os.P
     return RenderResult(out, audio_start_frame, audio_start_frame + done, done,
                         time.perf_counter() - t0, 0, audio_codec)
 
-
-def _ranges(nums: List[int]) -> str:
-    out, i = [], 0
-    while i < len(nums):
-        j = i
-        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
-            j += 1
-        out.append(str(nums[i]) if i == j else f"{nums[i]}-{nums[j]}")
-        i = j + 1
-    return ", ".join(out[:5]) + (" ..." if len(out) > 5 else "")
