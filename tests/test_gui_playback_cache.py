@@ -360,11 +360,29 @@ def test_stale_composed_frames_are_dropped_exactly(qtbot, win, assets):
                for i in pipe.composed.indices())
 
 
+def _settle(qtbot, w, index):
+    """Wait until nothing is left to change frame `index`: detection done (its cuts can recompose),
+    the display worker's list empty and the picture on screen the same for half a second, so the
+    next picture shown is the answer to what the test asks next, not to an older request."""
+    import time
+    qtbot.waitUntil(lambda: not w.temporal.detecting, timeout=TIMEOUT)
+    seen = [None, time.monotonic()]
+
+    def quiet():
+        b = w.pipeline.bundle(index)
+        key = (id(b.colorized) if b is not None else None, w.pipeline.display.pending())
+        if key != seen[0]:
+            seen[:] = [key, time.monotonic()]
+        assert key[1] == 0 and time.monotonic() - seen[1] > 0.5
+    qtbot.waitUntil(quiet, timeout=TIMEOUT)
+
+
 def test_frame_waiting_for_its_full_size_picture_shows_the_display_size_one(qtbot, win):
     w, ctl, clip = win
     s, pipe, v = w.session, w.pipeline, w.viewer
     s.set_frame(3)
     wait_colorized(qtbot, w, 3)
+    _settle(qtbot, w, 3)
     shapes = []
     v.frameShown.connect(lambda i: shapes.append(v.current_pictures()["left"].shape[:2]))
     # as when the chroma of the frame on screen has just arrived: no full-size picture yet

@@ -74,15 +74,23 @@ def test_spread_follows_lightness_edges():
     assert not none.any()
 
 
-def test_warm_start_keeps_the_plain_model_until_hints_are_given():
+def test_warm_started_hint_generator_starts_as_the_edge_aware_spread():
+    """A plain generator seeds the hint generator's features, but its correction starts at zero:
+    before training, the output is the in-network bilateral-grid spread of the hints."""
     plain = build_generator(width=0.125)
     hinted = build_generator(width=0.125, hints=True)
     assert input_channels(plain) == 1 and input_channels(hinted) == 4
-    assert warm_start(hinted, plain) == len([lay for lay in plain.layers if lay.weights])
-    rng = np.random.default_rng(0)
-    L = rng.uniform(-1, 1, (2, 64, 64, 1)).astype(np.float32)
-    x = np.concatenate([L, np.zeros((2, 64, 64, 3), np.float32)], -1)
-    np.testing.assert_allclose(hinted.predict_on_batch(x), plain.predict_on_batch(L), atol=1e-6)
+    assert warm_start(hinted, plain) == len([lay for lay in plain.layers if lay.weights]) - 1  # not "ab"
+    L = np.full((64, 64), -0.4, np.float32)
+    L[:, 32:] = 0.6                                   # dark left half, light right half
+    x = np.zeros((2, 64, 64, 4), np.float32)
+    x[..., 0] = L
+    assert not hinted.predict_on_batch(x).any()       # no hint: nothing painted
+    x[1, 10, 5, 1:] = (0.45, 0.0, 1.0)                # one hint on each side, in model units
+    x[1, 40, 60, 1:] = (0.0, -0.45, 1.0)
+    out = hinted.predict_on_batch(x)[1]
+    np.testing.assert_allclose(out[:, :28].mean((0, 1)), (0.45, 0.0), atol=0.03)  # each side its own
+    np.testing.assert_allclose(out[:, 36:].mean((0, 1)), (0.0, -0.45), atol=0.03)
 
 
 def _two_region_batch(rng, n, size=64, n_hints=None):

@@ -19,6 +19,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+from .hint_grid import AddClip, HintGrid  # noqa: E402  (registers the layers for load_model)
+
 # The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
 # zip-safe: installed packages are plain folders, so the traversable is a real path).
 DEFAULT_MODEL = Path(str(resources.files("colorizer_app") / "resources" / "models" / "bento_default.keras"))
@@ -67,17 +69,25 @@ def input_channels(model: keras.Model) -> int:
 def build_generator(width: float = 1.0, size: int | None = None, hints: bool = False) -> keras.Model:
     """U-Net: L in [-1, 1] (H, W, 1) → ab in [-1, 1] (H, W, 2). H and W multiples of 64.
 
-    With `hints`, the input is (H, W, 4): L, hint ab (/110) and the hint mask."""
+    With `hints`, the input is (H, W, 4): L, hint ab (/110) and the hint mask. The hints are
+    first spread by an in-network bilateral grid (core.hint_grid); the U-Net sees L, the hints,
+    the spread and its confidence, and its output is a correction added to the spread. Its last
+    layer starts at zero, so an untrained hint generator is the no-learning spread."""
     inp = keras.Input((size, size, HINT_CHANNELS if hints else 1), name="L_hints" if hints else "L")
     x, skips = inp, []
+    if hints:
+        spread, conf = HintGrid(name="hint_grid")(inp)
+        x = layers.Concatenate(name="hint_planes")([inp, spread, conf])
     for i, f in enumerate(GEN_DOWN):
         x = _down(x, _f(f, width), bn=i > 0, name=f"down{i}")
         skips.append(x)
     for i, f in enumerate(GEN_UP):
         x = _up(x, skips[-2 - i], _f(f, width), dropout=i < 2, name=f"up{i}")
+    zero = keras.initializers.Zeros() if hints else keras.initializers.RandomNormal(stddev=0.02)
     out = layers.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh",
-                                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-                                 name="ab")(x)
+                                 kernel_initializer=zero, name="ab")(x)
+    if hints:
+        out = AddClip(name="ab_plus_spread")([out, spread])
     return keras.Model(inp, out, name=f"bento_{'hint' if hints else 'unet'}_w{width:g}")
 
 
@@ -86,9 +96,13 @@ def warm_start(target: keras.Model, source: keras.Model) -> int:
 
     A 1-channel generator seeds a hint generator: its first convolution's kernel fills the L slice
     and the hint slices start at zero, so training begins from a working colorizer that ignores
-    hints. A `saturation` gain layer in the source is not copied (the target has none).
-    Returns how many layers were copied."""
+    hints. A `saturation` gain layer in the source is not copied (the target has none), nor is a
+    plain generator's output layer into a spread-correcting hint generator, whose correction
+    must start at zero. Returns how many layers were copied."""
     by_name = {layer.name: layer for layer in source.layers}
+    names = {layer.name for layer in target.layers}
+    if "hint_grid" in names and input_channels(source) == 1:
+        by_name.pop("ab", None)
     copied = 0
     for layer in target.layers:
         src = by_name.get(layer.name)

@@ -95,6 +95,11 @@ class DisplayWorker(LoopWorker):
                 self._moved_before, self._moved_at = self._moved_at, _now()
         self.kick()
 
+    def pending(self) -> int:
+        """How many frames the worker still has to make (not counting one being made now)."""
+        with self._lock:
+            return len(self._wanted)
+
     def set_proxy(self, store) -> None:
         with self._lock:
             self._proxy = store

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
 
 from ...core.corrections import apply_live_stroke
@@ -39,6 +39,9 @@ def _awaits_tracking(c, frame: int, shot_of) -> bool:
 
 class PaintTool(ViewerTool):
     cursor = Qt.CursorShape.CrossCursor
+    # pyqtgraph reports a drag once the pointer has passed its threshold: the viewbox presses at
+    # the button-down point, so a stroke starts where the pen went down, not a few pixels on
+    press_at_button_down = True
 
     def __init__(self, controller):
         self.ctl = controller
@@ -47,7 +50,6 @@ class PaintTool(ViewerTool):
         self.created_index = -1
         self._resize_from: Optional[tuple[float, float]] = None
         self._last_pos: Optional[QPointF] = None
-        self._rest_pos: Optional[QPointF] = None     # last hover with no button held
         self._pic: Optional[np.ndarray] = None       # copy of the shown picture, live-updated
         self._bbox = None                            # union bbox of the live stroke
         self.outline = QGraphicsEllipseItem()
@@ -80,11 +82,8 @@ class PaintTool(ViewerTool):
     def hover(self, pos: Optional[QPointF]) -> None:
         if pos is None:
             self.outline.setVisible(False)
-            self._rest_pos = None
             return
         self._last_pos = pos
-        if QGuiApplication.mouseButtons() == Qt.MouseButton.NoButton:
-            self._rest_pos = QPointF(pos)
         self.place_outline(pos)
         self.ctl.hovered(pos.x(), pos.y())
 
@@ -95,12 +94,7 @@ class PaintTool(ViewerTool):
         if modifiers & Qt.KeyboardModifier.ShiftModifier:
             self._resize_from = (pos.x(), self.ctl.brush_panel.size())
             return True
-        # pyqtgraph reports a drag once the pointer has moved past its threshold, at the moved
-        # position: start the stroke where the button went down (the last hover before it).
-        start = self._rest_pos or pos
-        self._begin(start.x(), start.y())
-        if self.live is not None and start != pos:
-            self._extend([(pos.x(), pos.y())])
+        self._begin(pos.x(), pos.y())
         return True
 
     def drag(self, pos: QPointF, modifiers) -> bool:
