@@ -10,96 +10,212 @@ field, where typing wins (Qt's ShortcutOverride), which is what artists expect.
 """
 from __future__ import annotations
 
+from typing import Callable, Optional, Sequence
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
 
 from .session import VIEW_LABELS, VIEW_MODES
 
 VIEW_KEYS = {mode: str(k + 1) for k, mode in enumerate(VIEW_MODES)}
 
 
-def _act(win, text, slot, keys=(), checkable=False, name=None) -> QAction:
-    a = QAction(text, win)
-    if keys:
-        a.setShortcuts([QKeySequence(k) for k in keys])
+class ActionRegistry:
+    """Every menu action and menu of the main window, created here and found by id.
+
+    The main window and every feature controller make their QActions through `register` (never
+    a QAction of their own, never a menu found by its label): an id is unique, the shortcut goes
+    on the window (it works while its menu is hidden), and the action lands in a menu given by
+    menu id, optionally before another action id.  `menu()` makes a menu bar menu (or a
+    submenu) once and returns it by id afterwards.
+    """
+
+    def __init__(self, window):
+        self._win = window
+        self._actions: dict[str, QAction] = {}
+        self._menus: dict[str, QMenu] = {}
+        self._menu_of: dict[str, str] = {}       # action id -> menu id it was placed in
+
+    # ---- menus ---------------------------------------------------------------------------
+    def menu(self, menu_id: str, title: Optional[str] = None, *, parent: Optional[str] = None,
+             before: Optional[str] = None) -> QMenu:
+        """The menu `menu_id`, made on first use: in the menu bar (before the menu `before`)
+        or, with `parent`, as a submenu of that menu (before the action id `before`)."""
+        m = self._menus.get(menu_id)
+        if m is not None:
+            return m
+        if title is None:
+            raise KeyError(f"no menu {menu_id!r}")
+        m = QMenu(title, self._win)
+        m.setObjectName(f"{menu_id}Menu")
+        if parent is None:
+            mb = self._win.menuBar()
+            if before is not None and before in self._menus:
+                mb.insertMenu(self._menus[before].menuAction(), m)
+            else:
+                mb.addMenu(m)
+        else:
+            self._insert(parent, m.menuAction(), before)
+        self._menus[menu_id] = m
+        return m
+
+    def has_menu(self, menu_id: str) -> bool:
+        return menu_id in self._menus
+
+    def menus(self) -> dict[str, QMenu]:
+        return dict(self._menus)
+
+    # ---- actions -------------------------------------------------------------------------
+    def register(self, action_id: str, text: str = "", slot: Optional[Callable] = None,
+                 shortcut: Sequence = (), *, menu: Optional[str] = None,
+                 before: Optional[str] = None, checkable: bool = False,
+                 checked: Optional[bool] = None, enabled: bool = True,
+                 tooltip: Optional[str] = None, action: Optional[QAction] = None) -> QAction:
+        """Create the action `action_id` (or adopt `action`, e.g. an undo stack's), give it its
+        shortcut(s) window-wide, connect `slot` to `triggered`, and put it in `menu`."""
+        if action_id in self._actions:
+            raise ValueError(f"action id {action_id!r} registered twice")
+        a = action if action is not None else QAction(text, self._win)
+        if isinstance(shortcut, (str, QKeySequence, QKeySequence.StandardKey)):
+            shortcut = [shortcut]
+        if shortcut:
+            a.setShortcuts([QKeySequence(k) for k in shortcut])
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    a.setCheckable(checkable)
-    if slot is not None:
-        a.triggered.connect(slot)
-    if name:
-        a.setObjectName(name)
-        win.actions_by_name[name] = a
-    win.addAction(a)  # so the shortcut works even when its menu is hidden
-    return a
+        if checkable:
+            a.setCheckable(True)
+        if checked is not None:
+            a.setChecked(checked)
+        if not enabled:
+            a.setEnabled(False)
+        if tooltip:
+            a.setToolTip(tooltip)
+        if slot is not None:
+            a.triggered.connect(slot)
+        a.setObjectName(action_id)
+        self._win.addAction(a)  # so the shortcut works even when its menu is hidden
+        self._actions[action_id] = a
+        if menu is not None:
+            self._insert(menu, a, before)
+            self._menu_of[action_id] = menu
+        return a
+
+    def add(self, menu_id: str, action: QAction, before: Optional[str] = None) -> QAction:
+        """Show an action that is not the registry's (a dock's toggleViewAction) in a menu."""
+        self._insert(menu_id, action, before)
+        return action
+
+    def separator(self, menu_id: str, before: Optional[str] = None) -> None:
+        m = self._menus[menu_id]
+        if before is not None and before in self._actions:
+            m.insertSeparator(self._actions[before])
+        else:
+            m.addSeparator()
+
+    def _insert(self, menu_id: str, action: QAction, before: Optional[str]) -> None:
+        m = self._menus[menu_id]
+        if before is not None and before in self._actions:
+            m.insertAction(self._actions[before], action)
+        else:
+            m.addAction(action)
+
+    def __getitem__(self, action_id: str) -> QAction:
+        return self._actions[action_id]
+
+    def __contains__(self, action_id: object) -> bool:
+        return action_id in self._actions
+
+    def get(self, action_id: str) -> Optional[QAction]:
+        return self._actions.get(action_id)
+
+    def ids(self) -> list[str]:
+        return list(self._actions)
+
+    def by_id(self) -> dict[str, QAction]:
+        return dict(self._actions)
+
+    def menu_of(self, action_id: str) -> Optional[str]:
+        """The id of the menu the action was registered in (None: a key without a menu)."""
+        return self._menu_of.get(action_id)
+
+    def shortcut_clashes(self) -> list[tuple[str, str, str]]:
+        """(key, id, id) for each key that two enabled actions answer to now: Qt would find
+        the key ambiguous and run neither."""
+        seen: dict[str, str] = {}
+        clashes = []
+        for aid, a in self._actions.items():
+            if not a.isEnabled():
+                continue
+            for k in a.shortcuts():
+                key = k.toString()
+                if not key:
+                    continue
+                if key in seen:
+                    clashes.append((key, seen[key], aid))
+                else:
+                    seen[key] = aid
+        return clashes
 
 
-def build_actions(win) -> None:
-    """Create every action and menu of MainWindow `win`."""
+def build_actions(win) -> ActionRegistry:
+    """Create the window's own actions and menus (File, View, Playback) in `win.action_registry`;
+    the feature controllers add theirs to the same registry."""
     s, player, viewer = win.session, win.player, win.viewer
-    win.actions_by_name = {}
-    mb = win.menuBar()
+    reg = win.action_registry
+    act = reg.register
 
     # File
-    m = mb.addMenu("&File")
-    m.addAction(_act(win, "&Open film…", win.choose_film, [QKeySequence.StandardKey.Open],
-                     name="open"))
-    m.addAction(_act(win, "Open image &sequence folder…", win.choose_sequence_folder,
-                     name="openSequence"))
-    win.recent_menu = m.addMenu("Open &recent")
-    m.addSeparator()
-    m.addAction(_act(win, "Open &model…", win.choose_model, ["Ctrl+M"], name="openModel"))
-    m.addSeparator()
-    m.addAction(_act(win, "&Quit", win.close, [QKeySequence.StandardKey.Quit], name="quit"))
+    reg.menu("file", "&File")
+    act("open", "&Open film…", win.choose_film, QKeySequence.StandardKey.Open, menu="file")
+    act("openSequence", "Open image &sequence folder…", win.choose_sequence_folder, menu="file")
+    reg.menu("recent", "Open &recent", parent="file")
+    reg.separator("file")
+    act("openModel", "Open &model…", win.choose_model, "Ctrl+M", menu="file")
+    reg.separator("file")
+    act("quit", "&Quit", win.close, QKeySequence.StandardKey.Quit, menu="file")
 
     # View
-    m = win.view_menu = mb.addMenu("&View")
+    reg.menu("view", "&View")
     group = QActionGroup(win)
-    win.view_actions = {}
     for mode in VIEW_MODES:
-        a = _act(win, VIEW_LABELS[mode], lambda _=False, md=mode: s.set_view_mode(md),
-                 [VIEW_KEYS[mode]], checkable=True, name=f"view_{mode}")
-        group.addAction(a)
-        m.addAction(a)
-        win.view_actions[mode] = a
-    m.addAction(_act(win, "Toggle A/B", s.toggle_ab, ["Tab"], name="toggleAB"))
-    m.addSeparator()
-    m.addAction(_act(win, "&Fit", viewer.fit, ["F", "Ctrl+0"], name="fit"))
-    m.addAction(_act(win, "&100 %", viewer.zoom_100, ["Ctrl+1"], name="zoom100"))
-    m.addAction(_act(win, "Zoom in", lambda: viewer.zoom_by(1.25), ["+", "="], name="zoomIn"))
-    m.addAction(_act(win, "Zoom out", lambda: viewer.zoom_by(0.8), ["-"], name="zoomOut"))
-    m.addSeparator()
-    a = _act(win, "Display &proxies while scrubbing", win.set_proxies_enabled, checkable=True,
-             name="proxies")
-    a.setToolTip("Build small intra-frame copies of HD films in the background so that "
-                 "scrubbing never waits on the codec (stored with the film's project data)")
-    a.setChecked(win.pipeline.proxies_enabled)
-    m.addAction(a)
-    m.addAction(win.model_panel.toggleViewAction())
+        group.addAction(act(f"view_{mode}", VIEW_LABELS[mode],
+                            lambda _=False, md=mode: s.set_view_mode(md), VIEW_KEYS[mode],
+                            menu="view", checkable=True))
+    act("toggleAB", "Toggle A/B", s.toggle_ab, "Tab", menu="view")
+    reg.separator("view")
+    act("fit", "&Fit", viewer.fit, ["F", "Ctrl+0"], menu="view")
+    act("zoom100", "&100 %", viewer.zoom_100, "Ctrl+1", menu="view")
+    act("zoomIn", "Zoom in", lambda: viewer.zoom_by(1.25), ["+", "="], menu="view")
+    act("zoomOut", "Zoom out", lambda: viewer.zoom_by(0.8), "-", menu="view")
+    reg.separator("view")
+    act("proxies", "Display &proxies while scrubbing", win.set_proxies_enabled, menu="view",
+        checkable=True, checked=win.pipeline.proxies_enabled,
+        tooltip="Build small intra-frame copies of HD films in the background so that "
+                "scrubbing never waits on the codec (stored with the film's project data)")
+    reg.add("view", win.model_panel.toggleViewAction())
     # added at the end of the View menu once every panel exists (MainWindow._add_layout_menu)
-    win._reset_layout_action = _act(win, "&Reset layout", win.reset_layout, name="resetLayout")
+    act("resetLayout", "&Reset layout", win.reset_layout)
 
     # Playback
-    m = mb.addMenu("&Playback")
-    m.addAction(_act(win, "Play / pause", player.toggle, ["Space"], name="playPause"))
-    m.addAction(_act(win, "Play backward (J)", player.backward, ["J"], name="shuttleBack"))
-    m.addAction(_act(win, "Stop (K)", player.stop, ["K"], name="shuttleStop"))
-    m.addAction(_act(win, "Play forward (L)", player.forward, ["L"], name="shuttleForward"))
-    m.addAction(_act(win, "&Mute sound", lambda: win.audio_controls.toggle_mute(), ["M"],
-                     name="mute"))
-    m.addSeparator()
-    m.addAction(_act(win, "Previous frame", lambda: _step(win, -1), ["Left"], name="prevFrame"))
-    m.addAction(_act(win, "Next frame", lambda: _step(win, 1), ["Right"], name="nextFrame"))
-    m.addAction(_act(win, "Back 10 frames", lambda: _step(win, -10), ["Shift+Left"],
-                     name="back10"))
-    m.addAction(_act(win, "Forward 10 frames", lambda: _step(win, 10), ["Shift+Right"],
-                     name="forward10"))
-    m.addAction(_act(win, "First frame", lambda: _jump(win, 0), ["Home"], name="first"))
-    m.addAction(_act(win, "Last frame", lambda: _jump(win, s.frame_count - 1), ["End"],
-                     name="last"))
-    m.addSeparator()
-    m.addAction(_act(win, "Set in point", s.mark_in, ["I", "["], name="markIn"))
-    m.addAction(_act(win, "Set out point", s.mark_out, ["O", "]"], name="markOut"))
-    m.addAction(_act(win, "Clear in/out", s.clear_in_out, ["Alt+X"], name="clearInOut"))
+    reg.menu("playback", "&Playback")
+    act("playPause", "Play / pause", player.toggle, "Space", menu="playback")
+    act("shuttleBack", "Play backward (J)", player.backward, "J", menu="playback")
+    act("shuttleStop", "Stop (K)", player.stop, "K", menu="playback")
+    act("shuttleForward", "Play forward (L)", player.forward, "L", menu="playback")
+    act("mute", "&Mute sound", lambda: win.audio_controls.toggle_mute(), "M", menu="playback")
+    reg.separator("playback")
+    act("prevFrame", "Previous frame", lambda: _step(win, -1), "Left", menu="playback")
+    act("nextFrame", "Next frame", lambda: _step(win, 1), "Right", menu="playback")
+    act("back10", "Back 10 frames", lambda: _step(win, -10), "Shift+Left", menu="playback")
+    act("forward10", "Forward 10 frames", lambda: _step(win, 10), "Shift+Right",
+        menu="playback")
+    act("first", "First frame", lambda: _jump(win, 0), "Home", menu="playback")
+    act("last", "Last frame", lambda: _jump(win, s.frame_count - 1), "End", menu="playback")
+    reg.separator("playback")
+    act("markIn", "Set in point", s.mark_in, ["I", "["], menu="playback")
+    act("markOut", "Set out point", s.mark_out, ["O", "]"], menu="playback")
+    act("clearInOut", "Clear in/out", s.clear_in_out, "Alt+X", menu="playback")
+    return reg
 
 
 def _step(win, delta: int) -> None:

@@ -238,13 +238,9 @@ class AdaptDialog(QDialog):
 
 def attach_adapt(window) -> QAction:
     """Temporal ▸ Learn this film… (or a Model menu when there is no Temporal menu)."""
-    mb = window.menuBar()
-    menu = next((a.menu() for a in mb.actions() if a.text().replace("&", "") == "Temporal"), None)
-    if menu is None:
-        menu = mb.addMenu("&Model")
-    action = QAction("Learn this film…", window)
-    action.setObjectName("learnFilmAction")
-    action.setToolTip("Adapt the model to this film's keyframes in the background")
+    reg = window.context.actions
+    menu = "temporal" if reg.has_menu("temporal") else "model"
+    reg.menu(menu, "&Model")
 
     def show():
         if getattr(window, "adapt_dialog", None) is None:
@@ -253,9 +249,9 @@ def attach_adapt(window) -> QAction:
         window.adapt_dialog.show()
         window.adapt_dialog.raise_()
 
-    action.triggered.connect(show)
-    menu.addSeparator()
-    menu.addAction(action)
+    reg.separator(menu)
+    action = reg.register("learnFilm", "Learn this film…", show, menu=menu,
+                          tooltip="Adapt the model to this film's keyframes in the background")
     window.adapt_dialog = None
     window.learn_film_action = action
     return action

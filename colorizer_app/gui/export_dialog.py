@@ -1,6 +1,6 @@
 """File > Export: the corrected film over in/out as an image sequence or a movie.
 
-The render (core.render: decode, network or chroma cache, corrections, encode) runs in a QThread
+The render (core.pipeline.render: decode, network or chroma cache, corrections, encode) runs in a QThread
 on a snapshot of the corrections, so the artist can keep painting while it runs. Progress comes
 back by signal; Cancel sets the render's cancel flag and the writer removes its temp output, so a
 cancelled or failed export leaves no file under the chosen name.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout)
@@ -30,7 +30,7 @@ FORMATS = {
 
 
 def output_target(fmt: str, path: str, film_name: str) -> str:
-    """What core.render writes to: a movie file, or a numbered pattern inside a folder."""
+    """What core.pipeline.render writes to: a movie file, or a numbered pattern inside a folder."""
     _label, suffix, _depth, ext = FORMATS[fmt]
     if suffix is not None:
         return path if path.lower().endswith(suffix) else os.path.splitext(path)[0] + suffix
@@ -40,7 +40,7 @@ def output_target(fmt: str, path: str, film_name: str) -> str:
 
 class ExportThread(QThread):
     progressed = Signal(int, int)
-    succeeded = Signal(object)        # core.render.RenderResult
+    succeeded = Signal(object)        # core.pipeline.render.RenderResult
     failed = Signal(str)
     cancelled = Signal()
 
@@ -210,23 +210,20 @@ class ExportDialog(QDialog):
         super().closeEvent(ev)
 
 
-def install_export(window) -> QAction:
-    """File > Export… (Ctrl+E); the dialog is created on demand and kept as window.export_dialog."""
+def install_export(ctx) -> QAction:
+    """File > Export… (Ctrl+E), after the project items; the dialog is created on demand and
+    kept as window.export_dialog."""
+    window = ctx.window
+
     def open_dialog():
         if getattr(window, "export_dialog", None) is None:
             window.export_dialog = ExportDialog(window)
         window.export_dialog.show()
         window.export_dialog.raise_()
 
-    a = QAction("&Export…", window)
-    a.setShortcut(QKeySequence("Ctrl+E"))
-    a.triggered.connect(open_dialog)
-    window.addAction(a)
+    ctx.actions.menu("file", "&File")
+    a = ctx.actions.register("export", "&Export…", open_dialog, "Ctrl+E", menu="file",
+                             before="openModel")
     window.export_dialog = None
     window.export_action = a
-    ctl = getattr(window, "project", None)
-    menu = getattr(ctl, "file_menu", None)
-    if menu is not None:
-        before = getattr(ctl, "insert_before", None)
-        menu.insertAction(before, a) if before is not None else menu.addAction(a)
     return a

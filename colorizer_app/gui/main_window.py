@@ -10,18 +10,19 @@ import os
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout,
                                QWidget)
 
 from . import window_layout
-from .actions import build_actions
+from .actions import ActionRegistry, build_actions
 from .audio import AudioPlayer
 from .audio_controls import AudioControls
+from .context import FeatureContext
 from .focus import FocusKeeper
 from .model_panel import ModelPanel
 from .pipeline import Pipeline, default_model_path
 from .playback import Player
+from .recent import FILM, RecentFiles
 from .session import VIEW_MODES, Session
 from .status import StatusBar
 from .thumbnails import ThumbnailStrip
@@ -29,7 +30,6 @@ from .timeline import Timeline
 from .viewer import Viewer
 
 APP_NAME = "BentoColor Studio"
-MAX_RECENT = 10
 FILM_FILTER = ("Films and image sequences (*.mp4 *.mov *.mkv *.avi *.m4v *.webm *.mxf *.mpg "
                "*.mpeg *.ts *.png *.tif *.tiff *.jpg *.jpeg);;All files (*)")
 
@@ -89,7 +89,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.thumbnails = ThumbnailStrip(self.session, self.timeline)
         self.timeline.layout().insertWidget(1, self.thumbnails)   # above the frame ruler
+        self.recent = RecentFiles(self.settings, self)
+        self.action_registry = ActionRegistry(self)
         build_actions(self)
+        self.recent_menu = self.action_registry.menu("recent")
+        # what every feature gets (and nothing else of the window's insides)
+        self.context = FeatureContext(self, self.session, self.pipeline, self.viewer,
+                                      self.timeline, self.settings, self.action_registry,
+                                      self.recent)
         from .paint import attach_painting  # painting, projects and export plug in here
         self.painting = attach_painting(self)
         from .temporal import attach_temporal  # shots, keyframes, deflicker, curves
@@ -117,6 +124,7 @@ class MainWindow(QMainWindow):
         self.model_panel.openModelRequested.connect(self.choose_model)
         self._restore_settings()
         self._sync_view_actions(self.session.view_mode)
+        self.recent.changed.connect(self._rebuild_recent_menu)
         self._rebuild_recent_menu()
         # The shipped model unless the artist chose another last time (or the caller says).
         chosen = model_path if model_path is not None else (
@@ -127,9 +135,30 @@ class MainWindow(QMainWindow):
         if not chosen:
             self.pipeline.report_no_model()
 
+    @property
+    def view_actions(self) -> dict:
+        """The View menu's picture-mode actions by mode."""
+        return {m: self.action_registry[f"view_{m}"] for m in VIEW_MODES}
+
+    @property
+    def actions_by_name(self) -> dict:
+        """Every registered action by id (a copy of the registry's table)."""
+        return self.action_registry.by_id()
+
     # ---- opening films -------------------------------------------------------------------------
     def open_path(self, path: str) -> None:
-        """Open a film, an image sequence (folder or printf pattern) or a film's project folder."""
+        """Open a film, an image sequence, a film's project folder or a project file: through
+        the project controller when there is one (it asks to save the open project first and
+        opens project files), else the film at once."""
+        project = getattr(self, "project", None)
+        if project is not None:
+            project.open_path(path)
+        else:
+            self.open_film(path)
+
+    def open_film(self, path: str) -> None:
+        """Open a film, an image sequence (folder or printf pattern) or a film's project folder
+        now, with no question about the open project."""
         path = os.fspath(path)
         if path.endswith(".bento") and os.path.isdir(path):
             path = path[: -len(".bento")]          # a film's project folder: open its film
@@ -173,34 +202,15 @@ class MainWindow(QMainWindow):
 
     # ---- recent files --------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        value = self.settings.value("files/recent", [], list)
-        return [str(v) for v in (value or []) if v]
+        """The recent films, newest first (the projects are in the same list: self.recent)."""
+        return self.recent.paths(FILM)
 
     def _add_recent(self, path: str) -> None:
-        files = [p for p in self.recent_files() if p != path]
-        files.insert(0, path)
-        self.settings.setValue("files/recent", files[:MAX_RECENT])
-        self._rebuild_recent_menu()
+        self.recent.add(path)
 
     def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent_files()
-        for p in files:
-            a = QAction(os.path.basename(p.rstrip("/")) or p, self.recent_menu)
-            a.setToolTip(p)
-            a.setEnabled(_exists(p))
-            a.triggered.connect(lambda _=False, path=p: self.open_path(path))
-            self.recent_menu.addAction(a)
-        if not files:
-            a = self.recent_menu.addAction("(none)")
-            a.setEnabled(False)
-        else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list", self._clear_recent)
-
-    def _clear_recent(self) -> None:
-        self.settings.setValue("files/recent", [])
-        self._rebuild_recent_menu()
+        self.recent.fill_menu(self.recent_menu, FILM, self.open_path, exists=_exists,
+                              clearable=True)
 
     # ---- drag and drop -------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
@@ -236,7 +246,8 @@ class MainWindow(QMainWindow):
 
     def _sync_view_actions(self, mode: str) -> None:
         modes = self.session.available_modes()
-        for m, a in self.view_actions.items():
+        for m in VIEW_MODES:
+            a = self.action_registry[f"view_{m}"]
             a.blockSignals(True)
             a.setEnabled(m in modes)
             a.setChecked(m == mode)
@@ -244,17 +255,16 @@ class MainWindow(QMainWindow):
 
     # ---- settings and shutdown -----------------------------------------------------------------
     def _add_layout_menu(self) -> None:
-        a = QAction("Timeline &thumbnails", self, checkable=True, objectName="thumbnails")
-        a.setToolTip("Small pictures above the timeline, decoded in the background at the "
-                     "lowest priority while you are not scrubbing")
+        reg = self.action_registry
+        a = reg.register("thumbnails", "Timeline &thumbnails", menu="view", checkable=True,
+                         tooltip="Small pictures above the timeline, decoded in the background "
+                                 "at the lowest priority while you are not scrubbing")
         a.toggled.connect(self.set_thumbnails_enabled)
-        self.actions_by_name["thumbnails"] = a
-        self.view_menu.addAction(a)
         a.setChecked(self.settings.value("view/thumbnails", False, bool))
-        m = self.view_menu.addMenu("Pa&nels")
+        reg.menu("panels", "Pa&nels", parent="view")
         for dock in window_layout.docks(self).values():
-            m.addAction(dock.toggleViewAction())
-        self.view_menu.addAction(self._reset_layout_action)
+            reg.add("panels", dock.toggleViewAction())
+        reg.add("view", reg["resetLayout"])
 
     def set_thumbnails_enabled(self, on: bool) -> None:
         self.thumbnails.set_enabled(on)
@@ -285,7 +295,7 @@ class MainWindow(QMainWindow):
         set_default_limit(limit_mb * 2 ** 20 if limit_mb and limit_mb > 0 else None)
         proxies = self.settings.value("view/proxies", True, bool)
         self.pipeline.set_proxies_enabled(proxies)
-        self.actions_by_name["proxies"].setChecked(proxies)
+        self.action_registry["proxies"].setChecked(proxies)
         self.session.workSizeChanged.connect(lambda v: self.settings.setValue("model/workSize", v))
         self.session.viewModeChanged.connect(lambda m: self.settings.setValue("view/mode", m))
 

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..core.project import (Project, ProjectChangedOnDisk, ProjectError, default_project_path,
                             find_recovery, open_project)
 from ..core.recovery import Recovery, untitled_recoveries_for
+from .recent import PROJECT
 
 PROJECT_FILTER = "BentoColor projects (*.bento.json);;All files (*)"
-MAX_RECENT = 10
 AUTOSAVE_MS = 60_000
 SAVE, DISCARD, CANCEL, RECOVER = "save", "discard", "cancel", "recover"
 OVERWRITE = "overwrite"
@@ -33,18 +33,18 @@ class ProjectController(QObject):
     projectChanged = Signal(object)     # the open Project (or None)
     saved = Signal(str)
 
-    def __init__(self, window, painting, autosave_ms: int = AUTOSAVE_MS):
-        super().__init__(window)
-        self.window, self.painting, self.session = window, painting, window.session
+    def __init__(self, ctx, painting, autosave_ms: int = AUTOSAVE_MS):
+        super().__init__(ctx.window)
+        self.window, self.painting, self.session = ctx.window, painting, ctx.session
+        self.settings, self.recent, self.actions = ctx.settings, ctx.recent, ctx.actions
         self.project: Optional[Project] = None
         self._pending: Optional[Project] = None
         self._meta_dirty = False
         self._recovered = False
         self._clean_range = (0, 0)
         self._installing = False
-        self._open_film = window.open_path           # the window's own film opener
-        window.open_path = self.open_path            # route projects and ask before leaving
         self._build_menu()
+        self.recent.changed.connect(self._rebuild_recent)
         self.session.filmChanged.connect(self._on_film)
         self.session.inOutChanged.connect(self._on_in_out)
         painting.undo.cleanChanged.connect(self._update_title)
@@ -52,36 +52,28 @@ class ProjectController(QObject):
         self.timer.setInterval(int(autosave_ms))
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
-        window.installEventFilter(self)
+        self.window.installEventFilter(self)
         QTimer.singleShot(0, self.check_recovery)
 
     # ---- menu ------------------------------------------------------------------------------
+    # File menu items before "Open model…" (the export and the temporal imports follow them)
+    INSERT_BEFORE = "openModel"
+
     def _build_menu(self) -> None:
-        w = self.window
-        acts = getattr(w, "actions_by_name", {})
-        before = acts.get("openModel")
-        menu = before.associatedObjects()[-1] if before is not None else None
-        if not isinstance(menu, QMenu):
-            menu = next((a.menu() for a in w.menuBar().actions()
-                         if a.text().replace("&", "") == "File"), None) or w.menuBar().addMenu("&File")
-
-        def act(text, keys, slot):
-            a = QAction(text, w)
-            if keys:
-                a.setShortcuts([QKeySequence(k) for k in keys])
-            a.triggered.connect(slot)
-            w.addAction(a)
-            menu.insertAction(before, a) if before is not None else menu.addAction(a)
-            return a
-
-        self.new_action = act("&New project…", ["Ctrl+N"], self.choose_new)
-        self.open_action = act("Open &project…", ["Ctrl+Shift+O"], self.choose_open)
-        self.recent_menu = QMenu("Open recent pro&ject", w)
-        menu.insertMenu(before, self.recent_menu) if before is not None else \
-            menu.addMenu(self.recent_menu)
-        self.save_action = act("&Save project", [QKeySequence.StandardKey.Save], self.save)
-        self.save_as_action = act("Save project &as…", ["Ctrl+Shift+S"], self.choose_save_as)
-        self.file_menu, self.insert_before = menu, before
+        reg, before = self.actions, self.INSERT_BEFORE
+        reg.menu("file", "&File")
+        self.new_action = reg.register("newProject", "&New project…", self.choose_new, "Ctrl+N",
+                                       menu="file", before=before)
+        self.open_action = reg.register("openProject", "Open &project…", self.choose_open,
+                                        "Ctrl+Shift+O", menu="file", before=before)
+        self.recent_menu = reg.menu("recentProjects", "Open recent pro&ject", parent="file",
+                                    before=before)
+        self.save_action = reg.register("saveProject", "&Save project", self.save,
+                                        QKeySequence.StandardKey.Save, menu="file",
+                                        before=before)
+        self.save_as_action = reg.register("saveProjectAs", "Save project &as…",
+                                           self.choose_save_as, "Ctrl+Shift+S", menu="file",
+                                           before=before)
         self._rebuild_recent()
 
     # ---- questions (tests replace this) ----------------------------------------------------
@@ -136,23 +128,24 @@ class ProjectController(QObject):
 
     # ---- opening ---------------------------------------------------------------------------
     def open_path(self, path) -> None:
-        """The window's open_path, routed: projects open here, films ask to save first."""
+        """What the window's open_path does while a project controller is attached: projects
+        open here, films ask to save the open project first."""
         path = os.fspath(path)
         if path.endswith(".json") and os.path.isfile(path):
             self.open_project_file(path)
             return
         if self.maybe_save():
             self._pending = None
-            self._open_film(path)
+            self.window.open_film(path)
 
     def choose_new(self) -> None:
         self.window.choose_film()
 
     def choose_open(self) -> None:
-        start = self.window.settings.value("files/lastProjectDir", "", str)
+        start = self.settings.value("files/lastProjectDir", "", str)
         path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, PROJECT_FILTER)
         if path:
-            self.window.settings.setValue("files/lastProjectDir", os.path.dirname(path))
+            self.settings.setValue("files/lastProjectDir", os.path.dirname(path))
             self.open_project_file(path)
 
     def open_project_file(self, path, recovered: bool = False) -> bool:
@@ -173,7 +166,7 @@ class ProjectController(QObject):
         if project.path is not None:
             self._add_recent(str(project.path))
         self._pending = project
-        self._open_film(project.source_path)
+        self.window.open_film(project.source_path)
         return True
 
     def _offer_recovery(self, path: str, recs: list[Recovery], name: str = "") -> str:
@@ -357,25 +350,22 @@ class ProjectController(QObject):
             self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
             return None
 
-    # ---- recent projects -------------------------------------------------------------------
+    # ---- recent projects (in the window's one recent-files list) ------------------------------
     def recent_projects(self) -> list[str]:
-        value = self.window.settings.value("projects/recent", [], list)
-        return [str(v) for v in (value or []) if v]
+        return self.recent.paths(PROJECT)
 
     def _add_recent(self, path: str) -> None:
-        files = [p for p in self.recent_projects() if p != path]
-        self.window.settings.setValue("projects/recent", ([path] + files)[:MAX_RECENT])
-        self._rebuild_recent()
+        self.recent.add(path)
 
     def _rebuild_recent(self) -> None:
-        self.recent_menu.clear()
-        for p in self.recent_projects():
-            a = self.recent_menu.addAction(os.path.basename(p))
-            a.setToolTip(p)
-            a.setEnabled(os.path.exists(p))
-            a.triggered.connect(lambda _=False, path=p: self.open_project_file(path))
-        if not self.recent_projects():
-            self.recent_menu.addAction("(none)").setEnabled(False)
+        self.recent.fill_menu(self.recent_menu, PROJECT, self.open_project_file)
+
+    def mark_modified(self) -> None:
+        """A change to the project that is no undo step (e.g. the deflicker strength): the
+        project needs saving (title star, autosave, the unsaved-changes question)."""
+        if self.project is not None:
+            self._meta_dirty = True
+            self._update_title()
 
     # ---- window ----------------------------------------------------------------------------
     def _update_title(self, *_a) -> None:

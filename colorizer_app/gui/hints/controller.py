@@ -19,7 +19,6 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
 from ...core import color
@@ -40,10 +39,12 @@ NO_HINTS_TIP = ("The loaded model takes no hints (an older, 1-channel generator)
 class HintController(QObject):
     shown = Signal(int)          # a frame's recoloured picture is on its way to the screen
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window, self.session, self.pipeline = window, window.session, window.pipeline
-        self.viewer, self.painting = window.viewer, window.painting
+    def __init__(self, ctx):
+        super().__init__(ctx.window)
+        window = self.window = ctx.window
+        self.session, self.pipeline, self.viewer = ctx.session, ctx.pipeline, ctx.viewer
+        self.painting, self.project, self.actions = ctx.painting, ctx.project, ctx.actions
+        self._ctx = ctx                       # ctx.temporal attaches after the hints
         self.colour_panel = self.painting.colour_panel
         self.store = HintStore()              # replaced by the project's when one opens
         self.selected: Optional[str] = None
@@ -69,7 +70,7 @@ class HintController(QObject):
         self.pipeline.chromaReset.connect(self._on_chroma_reset)
         self.pipeline.bundleReady.connect(self._on_bundle)
         self.session.frameChanged.connect(lambda *_: self._on_frame())
-        window.project.projectChanged.connect(self._on_project)
+        self.project.projectChanged.connect(self._on_project)
         self.panel.show_box.toggled.connect(self.set_hints_visible)
         self.panel.sizeChanged.connect(self._resize_selected)
         self.panel.recolourRequested.connect(self.recolour_selected)
@@ -82,37 +83,31 @@ class HintController(QObject):
             lambda on: not on and self.tool_action.isChecked()
             and QTimer.singleShot(0, lambda: self.set_active(True)))
         self._set_model(False, "No model loaded")
-        if window.project.project is not None:
-            self._on_project(window.project.project)
+        if self.project.project is not None:
+            self._on_project(self.project.project)
 
     # ---- wiring ----------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        w, m = self.window, self.painting.edit_menu
+        w, reg = self.window, self.actions
 
-        def act(text, keys, slot, checkable=False, menu=True):
-            a = QAction(text, w)
-            a.setShortcuts([QKeySequence(k) for k in keys])
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            a.setCheckable(checkable)
-            a.triggered.connect(slot)
-            w.addAction(a)
-            if menu:
-                m.addAction(a)
-            return a
+        def act(action_id, text, keys, slot, **kw):
+            return reg.register(action_id, text, slot, keys, menu="edit", **kw)
 
-        m.addSeparator()
-        self.tool_action = act("&Hint tool", ["H"], self.set_active, checkable=True)
-        self.delete_action = act("Delete hint", ["Delete", "Backspace"],
-                                 lambda: self.selected and self.delete(self.selected))
-        self.recolour_action = act("Recolour hint", ["Shift+H"], self.recolour_selected)
-        self.smaller_action = act("Smaller hint", ["Ctrl+["], lambda: self._step_size(-1))
-        self.larger_action = act("Larger hint", ["Ctrl+]"], lambda: self._step_size(+1))
-        self.visible_action = act("Show hints", ["Ctrl+H"], self.set_hints_visible, checkable=True)
-        self.visible_action.setChecked(True)
-        for a in (self.delete_action, self.recolour_action, self.smaller_action,
-                  self.larger_action):
-            a.setEnabled(False)
-        m.addAction(self.panel.toggleViewAction())
+        reg.separator("edit")
+        self.tool_action = act("hintTool", "&Hint tool", ["H"], self.set_active, checkable=True)
+        # enabled only while a hint is selected (Delete is also Temporal's "delete the cut")
+        self.delete_action = act("deleteHint", "Delete hint", ["Delete", "Backspace"],
+                                 lambda: self.selected and self.delete(self.selected),
+                                 enabled=False)
+        self.recolour_action = act("recolourHint", "Recolour hint", ["Shift+H"],
+                                   self.recolour_selected, enabled=False)
+        self.smaller_action = act("hintSmaller", "Smaller hint", ["Ctrl+["],
+                                  lambda: self._step_size(-1), enabled=False)
+        self.larger_action = act("hintLarger", "Larger hint", ["Ctrl+]"],
+                                 lambda: self._step_size(+1), enabled=False)
+        self.visible_action = act("showHints", "Show hints", ["Ctrl+H"], self.set_hints_visible,
+                                  checkable=True, checked=True)
+        reg.add("edit", self.panel.toggleViewAction())
         self.toolbar = QToolBar("Tools", w)
         self.toolbar.setObjectName("toolsBar")
         self.toolbar.addAction(self.painting.brush_action)
@@ -338,8 +333,8 @@ class HintController(QObject):
     def _sync_keyframes(self) -> None:
         """Make each due frame's keyframe match its hints (a still of its hinted picture), or
         remove the keyframe it made when the frame has no hints left or the option is off."""
-        temporal = getattr(self.window, "temporal", None)
-        project = self.window.project.project
+        temporal = self._ctx.temporal
+        project = self.project.project
         if temporal is None or project is None or self.session.film is None:
             return
         keys, changed = dict(temporal.keys), False
@@ -408,5 +403,6 @@ def attach_hints(window) -> HintController:
     existing = getattr(window, "hints", None)
     if isinstance(existing, HintController):
         return existing
-    window.hints = HintController(window)
-    return window.hints
+    ctx = window.context
+    ctx.hints = window.hints = HintController(ctx)
+    return ctx.hints

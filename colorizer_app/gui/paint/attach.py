@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 
 from ...core import color
 from ...core.corrections import Correction, CorrectionStack, Lifetime
@@ -55,10 +55,11 @@ class EyedropperTool(ViewerTool):
 class PaintingController(QObject):
     stackChanged = Signal(object)        # the CorrectionStack now edited (or None)
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.session, self.pipeline, self.viewer = window.session, window.pipeline, window.viewer
+    def __init__(self, ctx):
+        super().__init__(ctx.window)
+        window = self.window = ctx.window
+        self.session, self.pipeline, self.viewer = ctx.session, ctx.pipeline, ctx.viewer
+        self.actions = ctx.actions
         self.stack: Optional[CorrectionStack] = None
         self.shot_of = None
         self.selected_id: Optional[str] = None
@@ -67,7 +68,7 @@ class PaintingController(QObject):
         self._pending = False
         self._recompose_due = False
         self.undo = HistoryStack(self)
-        self.brush_panel = BrushPanel(getattr(window, "settings", None), window)
+        self.brush_panel = BrushPanel(ctx.settings, window)
         self.colour_panel = ColourPicker(window)
         self.corrections_panel = CorrectionsPanel(window)
         self.history_panel = HistoryPanel(self.undo, window)
@@ -89,46 +90,29 @@ class PaintingController(QObject):
 
     # ---- wiring ----------------------------------------------------------------------------
     def _build_menu(self) -> None:
-        w = self.window
-        mb = w.menuBar()
-        view = next((a for a in mb.actions() if a.text().replace("&", "") == "View"), None)
-        m = mb.addMenu("&Edit") if view is None else None
-        if m is None:
-            from PySide6.QtWidgets import QMenu
-            m = QMenu("&Edit", w)
-            mb.insertMenu(view, m)
-        self.edit_menu = m
-        self.undo_action = self.undo.createUndoAction(w, "&Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.undo.createRedoAction(w, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            w.addAction(a)
-            m.addAction(a)
-        m.addSeparator()
-
-        def act(text, keys, slot, checkable=False):
-            a = QAction(text, w)
-            if keys:
-                a.setShortcuts([QKeySequence(k) for k in keys])
-                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            a.setCheckable(checkable)
-            a.triggered.connect(slot)
-            w.addAction(a)
-            m.addAction(a)
-            return a
-
-        self.brush_action = act("&Brush", ["B"], self.set_brush_active, checkable=True)
-        self.eraser_action = act("&Eraser", ["E"], lambda: self.brush_panel.eraser_box.toggle())
-        self.eyedropper_action = act("Eyedropper", [], self.arm_eyedropper)
-        self.smaller_action = act("Smaller brush", ["["], lambda: self.brush_panel.grow(1 / 1.25))
-        self.larger_action = act("Larger brush", ["]"], lambda: self.brush_panel.grow(1.25))
-        for a in (self.smaller_action, self.larger_action):
-            a.setEnabled(False)
-        m.addSeparator()
+        w, reg = self.window, self.actions
+        self.edit_menu = reg.menu("edit", "&Edit", before="view")
+        self.undo_action = reg.register("undo", action=self.undo.createUndoAction(w, "&Undo"),
+                                        shortcut="Ctrl+Z", menu="edit")
+        self.redo_action = reg.register("redo", action=self.undo.createRedoAction(w, "&Redo"),
+                                        shortcut=["Ctrl+Shift+Z", "Ctrl+Y"], menu="edit")
+        reg.separator("edit")
+        act = reg.register
+        self.brush_action = act("brush", "&Brush", self.set_brush_active, "B", menu="edit",
+                                checkable=True)
+        self.eraser_action = act("eraser", "&Eraser", lambda: self.brush_panel.eraser_box.toggle(),
+                                 "E", menu="edit")
+        self.eyedropper_action = act("eyedropper", "Eyedropper", self.arm_eyedropper, menu="edit")
+        # [ ] are the in/out keys too: the brush takes them while it is active (set_brush_active)
+        self.smaller_action = act("brushSmaller", "Smaller brush",
+                                  lambda: self.brush_panel.grow(1 / 1.25), "[", menu="edit",
+                                  enabled=False)
+        self.larger_action = act("brushLarger", "Larger brush",
+                                 lambda: self.brush_panel.grow(1.25), "]", menu="edit",
+                                 enabled=False)
+        reg.separator("edit")
         for d in (self.brush_panel, self.colour_panel, self.corrections_panel, self.history_panel):
-            m.addAction(d.toggleViewAction())
+            reg.add("edit", d.toggleViewAction())
 
     def _connect(self) -> None:
         cp = self.corrections_panel
@@ -152,6 +136,11 @@ class PaintingController(QObject):
         self.pipeline.chromaReset.connect(lambda: self._frame_data.clear())
 
     # ---- the stack -------------------------------------------------------------------------
+    def set_shot_of(self, shot_of) -> None:
+        """Who decides "until the next cut" from now on (the temporal controller's live cuts):
+        a frame -> shot key function."""
+        self.shot_of = shot_of
+
     def set_stack(self, stack: Optional[CorrectionStack], shot_of=None) -> None:
         """Edit another stack (a film or project was opened): history starts afresh."""
         self.undo.clear()
@@ -341,11 +330,10 @@ class PaintingController(QObject):
         for a in (self.smaller_action, self.larger_action):
             a.setEnabled(bool(on))
         # The brush owns [ ] while it is active (as in Nuke); I/O still set in/out.
-        acts = getattr(self.window, "actions_by_name", {})
         for name, key, bracket in (("markIn", "I", "["), ("markOut", "O", "]")):
-            if name in acts:
-                acts[name].setShortcuts([QKeySequence(key)] if on else
-                                        [QKeySequence(key), QKeySequence(bracket)])
+            if name in self.actions:
+                self.actions[name].setShortcuts([QKeySequence(key)] if on else
+                                                [QKeySequence(key), QKeySequence(bracket)])
 
     def arm_eyedropper(self) -> None:
         self.viewer.set_tool(self.eyedropper)
@@ -378,8 +366,8 @@ def attach_painting(window) -> PaintingController:
     existing = getattr(window, "painting", None)
     if isinstance(existing, PaintingController):
         return existing                  # already installed (MainWindow does it itself)
-    ctl = PaintingController(window)
-    window.painting = ctl
-    window.project = ProjectController(window, ctl)
-    install_export(window)
+    ctx = window.context
+    ctl = ctx.painting = window.painting = PaintingController(ctx)
+    ctx.project = window.project = ProjectController(ctx, ctl)
+    install_export(ctx)
     return ctl

@@ -36,9 +36,12 @@ FLICKER_RGB, COLOUR_RGB = (240, 200, 80), (120, 200, 255)
 
 
 class TemporalController(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self.window, self.session, self.pipeline = window, window.session, window.pipeline
+    def __init__(self, ctx):
+        super().__init__(ctx.window)
+        window = self.window = ctx.window
+        self.session, self.pipeline, self.timeline = ctx.session, ctx.pipeline, ctx.timeline
+        self.settings, self.actions = ctx.settings, ctx.actions
+        self.painting, self.project = ctx.painting, ctx.project
         self.shots = ShotList(0)
         self.keys: dict = {}
         self.strength = 0.0
@@ -58,7 +61,7 @@ class TemporalController(QObject):
 
         self.panel = TemporalPanel(window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
-        self.markers = TimelineMarkers(window.timeline, self)
+        self.markers = TimelineMarkers(self.timeline, self)
         build_menu(self)
         self.panel.strengthChanged.connect(self.set_strength)
         self.panel.gotoRequested.connect(self.session.set_frame)
@@ -71,16 +74,12 @@ class TemporalController(QObject):
         self.pipeline.colorizedFrames.connect(self.worker.colorized)
         self.pipeline.chromaReset.connect(lambda: self.worker.set_chroma(self.pipeline.chroma))
         self.pipeline.set_temporal(self.store.hook, affects=self.store.affects)
-        window.project.projectChanged.connect(self._on_project)
+        self.project.projectChanged.connect(self._on_project)
         self.undo.indexChanged.connect(lambda *_: self.worker.invalidate_curves())
 
     @property
-    def painting(self):
-        return self.window.painting
-
-    @property
     def undo(self):
-        return self.window.painting.undo
+        return self.painting.undo
 
     # ---- project ------------------------------------------------------------------------------
     def _on_project(self, project) -> None:
@@ -88,7 +87,7 @@ class TemporalController(QObject):
         self._gen += 1
         self.flicker = self.colour = None
         for name in ("flicker", "colourfulness"):
-            self.window.timeline.remove_curve(name)
+            self.timeline.remove_curve(name)
         self.panel.set_peaks([])
         if project is None or film is None:
             self.shots, self.keys, self.strength, self.detecting = ShotList(0), {}, 0.0, False
@@ -117,7 +116,7 @@ class TemporalController(QObject):
         self.worker.set_film(self._gen, film.path, n, self.detecting)
         self.worker.set_chroma(self.pipeline.chroma)
         self.worker.set_post(self._post)
-        self.painting.shot_of = self.shot_key
+        self.painting.set_shot_of(self.shot_key)
         self.painting.tracking.request()   # tracking plans with the live cuts from now on
         self.panel.set_strength(self.strength)
         self._refresh_views()
@@ -126,14 +125,14 @@ class TemporalController(QObject):
 
     def _post(self, index, ab, L):
         """The painted corrections after the temporal stage (for the curves: shown result)."""
-        return self.window.painting.override(index, ab, L)
+        return self.painting.override(index, ab, L)
 
     def shot_key(self, frame: int) -> int:
         """Painting's shot_of: the live ShotList decides "until the next cut"."""
         return self.shots.shot_index(frame)
 
     def _save_to_project(self, meta: bool = False) -> None:
-        pc = self.window.project
+        pc = self.project
         p = pc.project
         if p is None:
             return
@@ -141,8 +140,7 @@ class TemporalController(QObject):
         p.temporal["keyframes"] = {str(k): e.path for k, e in sorted(self.keys.items())}
         p.temporal["deflicker"] = round(self.strength, 4)
         if meta:                          # a change that is no undo step still needs saving
-            pc._meta_dirty = True
-            pc._update_title()
+            pc.mark_modified()
 
     # ---- state to the worker and the views ---------------------------------------------------
     @property
@@ -256,7 +254,7 @@ class TemporalController(QObject):
         self.undo.push(KeyframesCommand(self, self.keys, after, text))
 
     def _ready(self):
-        film, project = self.session.film, self.window.project.project
+        film, project = self.session.film, self.project.project
         return (film, project) if film is not None and project is not None else (None, None)
 
     def mark_keyframe(self) -> bool:
@@ -281,12 +279,12 @@ class TemporalController(QObject):
         if film is None:
             return False
         if path is None:
-            start = self.window.settings.value("files/lastStillDir", "", str)
+            start = self.settings.value("files/lastStillDir", "", str)
             path, _ = QFileDialog.getOpenFileName(self.window, "Import colour still", start,
                                                   IMAGE_FILTER)
             if not path:
                 return False
-            self.window.settings.setValue("files/lastStillDir", os.path.dirname(path))
+            self.settings.setValue("files/lastStillDir", os.path.dirname(path))
         k = self.session.frame
         try:
             e = entry_from_still(read_ref(path), keyframes_dir(project), k, film.width,
@@ -336,7 +334,7 @@ class TemporalController(QObject):
     # ---- curves ------------------------------------------------------------------------------
     def _on_curves(self, flicker, colour) -> None:
         self.flicker, self.colour = flicker, colour
-        tl = self.window.timeline
+        tl = self.timeline
         tl.add_curve("flicker", flicker, color=FLICKER_RGB, lo=0.0)
         tl.add_curve("colourfulness", colour, color=COLOUR_RGB, lo=0.0)
         self.peaks = flicker_peaks(flicker)
@@ -369,5 +367,6 @@ def attach_temporal(window) -> TemporalController:
     existing = getattr(window, "temporal", None)
     if isinstance(existing, TemporalController):
         return existing
-    window.temporal = TemporalController(window)
-    return window.temporal
+    ctx = window.context
+    ctx.temporal = window.temporal = TemporalController(ctx)
+    return ctx.temporal
