@@ -9,7 +9,7 @@ Scenes:
                     resources/data/val_video_sources.json; the base model never trained on them):
                     keyframes from the first 30 % of its frames, PSNR on frames of its second half.
 For each scene: PSNR (RGB, the frame's own L) of the base model, of the palette transfer
-(core.palette_transfer) and of the adapted model over 1, 2, 4, 8 keyframes at --key-minutes each,
+(core.ml.palette_transfer) and of the adapted model over 1, 2, 4, 8 keyframes at --key-minutes each,
 and over minutes of adaptation (snapshots of one --minutes run with the most keyframes).
 
     .venv/bin/python benchmarks/bench_adapt.py --minutes 2 --key-minutes 1 --json out.json
@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorizer_app.core import color, metrics  # noqa: E402
-from colorizer_app.core.adapt import AdaptConfig, adapt  # noqa: E402
-from colorizer_app.core.adapt_data import Keyframe  # noqa: E402
-from colorizer_app.core.inference import Colorizer  # noqa: E402
-from colorizer_app.core.model import DEFAULT_MODEL, load_generator  # noqa: E402
-from colorizer_app.core.palette_transfer import PaletteTransfer  # noqa: E402
+from colorizer_app.core.ml.adapt import AdaptConfig, adapt  # noqa: E402
+from colorizer_app.core.ml.adapt_data import Keyframe  # noqa: E402
+from colorizer_app.core.ml.inference import Colorizer  # noqa: E402
+from colorizer_app.core.ml.model import DEFAULT_MODEL, load_generator  # noqa: E402
+from colorizer_app.core.ml.palette_transfer import PaletteTransfer  # noqa: E402
 from tests.adapt_film import dialogue_frames  # noqa: E402
 
 
@@ -146,7 +146,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=2.0, help="budget of the minutes curve (0: skip)")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--palette-prior", action="store_true",
-                    help="adapt a correction on top of the palette transfer (core.adapt_prior)")
+                    help="adapt a correction on top of the palette transfer (core.ml.adapt_prior)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     args.keys = [int(x) for x in args.keys.split(",")]

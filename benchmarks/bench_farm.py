@@ -5,8 +5,8 @@ estimate for a film library.
                                     [--chunk-seconds 2] [--out mkv|mp4] [--cpus 2]
 
 Same clip (gray 1080p H.264 with sound, 24 fps), same model and size, same output type:
-  plain  = core.render of the whole film in this process (what `colorizer render`/`colorize` do)
-  farm   = core.farm on a local Ray cluster of --cpus workers on this machine: chunks, join
+  plain  = core.pipeline.render of the whole film in this process (what `colorizer render`/`colorize` do)
+  farm   = core.farm.runner on a local Ray cluster of --cpus workers on this machine: chunks, join
 Prints the rates, farm ÷ plain wall time (goal <= 1.1), the split of the farm's time (cluster
 start, chunks, join), and checks that the two outputs are the same film (FFV1: PSNR).
 """
@@ -38,13 +38,13 @@ def main() -> None:
     import numpy as np
     import ray
 
-    from colorizer_app.core import farm
+    from colorizer_app.core.farm import runner as farm
     from colorizer_app.core import metrics as M
-    from colorizer_app.core.farm_plan import FarmSettings, plan_film
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.farm.plan import FarmSettings, plan_film
+    from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.media import open_media
-    from colorizer_app.core.model import DEFAULT_MODEL
-    from colorizer_app.core.render import RenderJob, render
+    from colorizer_app.core.ml.model import DEFAULT_MODEL
+    from colorizer_app.core.pipeline.render import RenderJob, render
 
     w, h = map(int, args.res.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +98,7 @@ def _warm(model: str, size: int) -> int:
     """In a worker: import TF and load the model the chunks will use (cached per process)."""
     import time
 
-    from colorizer_app.core import farm
+    from colorizer_app.core.farm import runner as farm
     farm._colorizer(model, size)
     time.sleep(1.0)                  # hold the worker so the other warm-up lands on another
     return os.getpid()

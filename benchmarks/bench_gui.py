@@ -106,7 +106,7 @@ def make_clip(folder: Path) -> str:
 def model_path(folder: Path, given: str | None) -> tuple[str, str]:
     if given:
         return given, Path(given).name
-    from colorizer_app.core.model import DEFAULT_MODEL, build_generator, save_model
+    from colorizer_app.core.ml.model import DEFAULT_MODEL, build_generator, save_model
     if Path(DEFAULT_MODEL).exists():
         return str(DEFAULT_MODEL), f"shipped {Path(DEFAULT_MODEL).name}"
     p = save_model(build_generator(width=1.0), folder / "untrained_full_width.keras")
@@ -115,9 +115,9 @@ def model_path(folder: Path, given: str | None) -> tuple[str, str]:
 
 def components(clip: str, model: str, size: int = 256) -> None:
     """The critical path of "colorized view of a new frame", one piece at a time, no threads."""
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.media import open_media
-    from colorizer_app.gui import compose
+    from colorizer_app.core import compose
     with open_media(clip) as r:
         n = r.info.frame_count
         frame = r.read(n // 2)

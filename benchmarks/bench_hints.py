@@ -9,9 +9,9 @@ photographs (a split folder of a built set that no model trained on). For each f
 count, hints are 5×5 film-pixel patches at seeded random positions, each the mean true ab of its
 patch, the same for every method:
 - gray: the film's L, no chroma;
-- spread: the no-learning joint-bilateral spread of the same hints (core.spread) at the working
+- spread: the no-learning joint-bilateral spread of the same hints (core.ml.spread) at the working
   size, upsampled like the network's chroma;
-- each model: core.inference.Colorizer with the hints (a plain model gets them spread over its
+- each model: core.ml.inference.Colorizer with the hints (a plain model gets them spread over its
   output, as the app does).
 Reported: mean PSNR (dB) per hint count, and the colourfulness ratio at 0 hints. Then the time
 from hints to a recoloured working frame (rasterise + predict at batch 1 + recombine at the
@@ -29,8 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorizer_app.core import color, hints, metrics, spread  # noqa: E402
-from colorizer_app.core.inference import Colorizer  # noqa: E402
+from colorizer_app.core import color, metrics
+from colorizer_app.core.ml import hints, spread  # noqa: E402
+from colorizer_app.core.ml.inference import Colorizer  # noqa: E402
 from colorizer_app.core.media import open_media  # noqa: E402
 
 PATCH = 5

@@ -37,8 +37,14 @@ from benchmarks.bench_gui import Heartbeat, fmt, pump_until  # noqa: E402
 
 
 def hint_model(folder: Path, given: str | None) -> tuple[str, str]:
-    from colorizer_app.core.model import (DEFAULT_MODEL, build_generator, input_channels,
-                                          load_generator, save_model, warm_start)
+    from colorizer_app.core.ml.model import (
+        DEFAULT_MODEL,
+        build_generator,
+        input_channels,
+        load_generator,
+        save_model,
+        warm_start,
+    )
     if given:
         return given, Path(given).name
     plain = load_generator(DEFAULT_MODEL)

@@ -18,8 +18,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorizer_app.core.brush import BrushSettings  # noqa: E402
-from colorizer_app.core.corrections import CorrectionStack, Lifetime, apply_live_stroke  # noqa: E402
+from colorizer_app.core.corrections.brush import BrushSettings  # noqa: E402
+from colorizer_app.core.corrections.stack import (
+    CorrectionStack,
+    Lifetime,
+    apply_live_stroke,
+)  # noqa: E402
 
 H, W = 1080, 1920
 

@@ -28,8 +28,8 @@ import numpy as np  # noqa: E402
 
 
 def _colorizer(size: int):
-    from colorizer_app.core.inference import Colorizer
-    from colorizer_app.core.model import DEFAULT_MODEL, build_generator
+    from colorizer_app.core.ml.inference import Colorizer
+    from colorizer_app.core.ml.model import DEFAULT_MODEL, build_generator
 
     model = DEFAULT_MODEL if DEFAULT_MODEL.exists() else build_generator(width=0.4)
     return Colorizer(model, size=size, batch_size=4)
@@ -72,7 +72,7 @@ def _clip(path: Path, n: int, w: int, h: int, fps=Fraction(24), gray: bool = Tru
 def ratio(args) -> None:
     """Pipeline ÷ model-alone frames/s for every --res × --out, with each stage's milliseconds
     per frame measured one after another on the same frames (what the threads overlap)."""
-    from colorizer_app.core.batch import colorize_film, model_alone_fps
+    from colorizer_app.core.pipeline.batch import colorize_film, model_alone_fps
     from colorizer_app.core.media import open_media
 
     col = _colorizer(args.size)
@@ -99,7 +99,7 @@ def ratio(args) -> None:
 def _stage_ms(src: str, col, out: str, n: int) -> dict:
     from colorizer_app.core import color
     from colorizer_app.core.media import open_media
-    from colorizer_app.core.writer import open_writer
+    from colorizer_app.core.media.writer import open_writer
 
     t = dict.fromkeys(("decode", "luminance", "model", "upsample", "recombine", "encode"), 0.0)
 
@@ -174,7 +174,7 @@ def flops(args) -> None:
 
 
 def _peak_rss_child(src: str, out: str, size: int) -> None:
-    from colorizer_app.core.batch import colorize_film
+    from colorizer_app.core.pipeline.batch import colorize_film
 
     res = colorize_film(src, out, _colorizer(size))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,5 +1,5 @@
 """Display proxy benchmark: build throughput, bytes per frame and random-read latency of the proxy
-(core.proxy) versus a random seek in the long-GOP 1080p H.264 film it stands in for.
+(core.media.proxy) versus a random seek in the long-GOP 1080p H.264 film it stands in for.
 
     .venv/bin/python benchmarks/bench_proxy.py [--size 1920x1080] [--frames 120] [--gop 120]
                                                [--reads 200] [--seeks 20]
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorizer_app.core.media import open_media  # noqa: E402
-from colorizer_app.core.proxy import ProxyBuilder, ProxyStore  # noqa: E402
+from colorizer_app.core.media.proxy import ProxyBuilder, ProxyStore  # noqa: E402
 from tests import clips  # noqa: E402
 
 

@@ -6,7 +6,7 @@
 Footage: the TEST-split photographs of the training set (data/set/test, checked against
 data/set/manifest.json: never trained on), two per clip, each filmed as a shot with a smooth pan
 and a slow zoom (tests.clips.pan_clip_from_photo), joined by a cut.  The colour clip is made
-gray (L only) and written losslessly; the real export (core.batch.colorize_film) colorizes it
+gray (L only) and written losslessly; the real export (core.pipeline.batch.colorize_film) colorizes it
 with the model, plain and with core.temporal.film's filters; every output is compared with the
 colour original.  Figures are the means over the clips:
 - warp-error ratio (output ÷ original, 1.0 = no more flicker than the real film), goal <= 1.3
@@ -59,7 +59,7 @@ def test_photos() -> list[Path]:
 
 
 def default_model() -> Path:
-    from colorizer_app.core.model import DEFAULT_MODEL
+    from colorizer_app.core.ml.model import DEFAULT_MODEL
     if DEFAULT_MODEL.exists():
         return DEFAULT_MODEL
     runs = sorted(glob.glob(str(ROOT / "runs/*/*.keras")), key=os.path.getmtime)
@@ -116,7 +116,7 @@ def make_clip(tmp: Path, name: str, photo_a: Path, photo_b: Path, n: int, cut: i
 def seen_mask(orig, k: int = 10) -> np.ndarray:
     """Pixels of frame k whose picture was already inside frame 0 (flow k->0 lands in frame):
     all a reference on frame 0 can know about; the rest entered with the pan."""
-    from colorizer_app.core.temporal import flow as FL
+    from colorizer_app.core import flow as FL
     g = [cv2.cvtColor(orig[i], cv2.COLOR_RGB2GRAY) for i in (k, 0)]
     f = FL.compute_flow(g[0], g[1], scale=1.0)
     return cv2.erode(FL.in_frame(f).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
@@ -151,7 +151,7 @@ def hd_grays(photo: Path, tmp: Path, n: int) -> list[np.ndarray]:
 
 def flow_throughput(grays: list[np.ndarray]) -> str:
     """DIS at the default preset/scale on 1080p pan/zoom frames of a test photograph."""
-    from colorizer_app.core.temporal import flow as FL
+    from colorizer_app.core import flow as FL
     n = len(grays)
     fc = FL.FlowCache(lambda i: grays[i], max_items=4 * n)
     for i in range(n):
@@ -172,7 +172,7 @@ def propagation_cost(grays: list[np.ndarray], rgb0: np.ndarray) -> str:
     PyAV as every export does: from then on each fresh full-res array page-faults (glibc hands
     large blocks out by mmap), which about doubles these figures against a fresh process."""
     from colorizer_app.core import color
-    from colorizer_app.core.temporal import flow as FL
+    from colorizer_app.core import flow as FL
     from colorizer_app.core.temporal.propagate import KeyframePropagator
     n = len(grays)
     fc = FL.FlowCache(lambda i: grays[i], max_items=4 * n)
@@ -208,8 +208,8 @@ def main(argv=None):
     size = tuple(int(v) for v in args.size.split("x"))
 
     from colorizer_app.core import metrics as M
-    from colorizer_app.core.batch import colorize_film
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.pipeline.batch import colorize_film, colorize_film_temporal
+    from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.temporal import film as F
     from colorizer_app.core.temporal.deflicker import RecursiveDeflicker
 
@@ -233,9 +233,9 @@ def main(argv=None):
         "model": lambda s, o, r: colorize_film(s, o, colorizer),
         "+ deflicker causal": lambda s, o, r: colorize_film(
             s, o, colorizer, chroma_filter=F.build_chroma_filter(s, deflicker=1.0, log=None)),
-        "+ deflicker window": lambda s, o, r: F.colorize_film_temporal(
+        "+ deflicker window": lambda s, o, r: colorize_film_temporal(
             s, o, colorizer, deflicker=1.0, log=None),
-        "  (window, memory 0)": lambda s, o, r: F.colorize_film_temporal(
+        "  (window, memory 0)": lambda s, o, r: colorize_film_temporal(
             s, o, colorizer, deflicker=1.0, memory=0.0, log=None),
         "+ ref frame 0": lambda s, o, r: colorize_film(
             s, o, colorizer, chroma_filter=F.build_chroma_filter(s, refs_dir=str(r), log=None)),
@@ -246,7 +246,7 @@ def main(argv=None):
                                                                  log=None)),
         "  (causal, old prop)": lambda s, o, r: colorize_film(
             s, o, colorizer, chroma_filter=old_refs(s, str(r), 1.0)),
-        "+ ref + window": lambda s, o, r: F.colorize_film_temporal(
+        "+ ref + window": lambda s, o, r: colorize_film_temporal(
             s, o, colorizer, deflicker=1.0, refs_dir=str(r), log=None),
     }
     rows: dict[str, list[dict]] = {"gray baseline": [], **{k: [] for k in variants}}

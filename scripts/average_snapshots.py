@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3:
         print(__doc__.strip().splitlines()[2].strip())
         return 2
-    from colorizer_app.core.model import load_generator, save_model
+    from colorizer_app.core.ml.model import load_generator, save_model
 
     models = [load_generator(p) for p in argv[2:]]
     weights = [m.get_weights() for m in models]

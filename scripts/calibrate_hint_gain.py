@@ -5,7 +5,7 @@
                                           [--gains 1,0.8,0.6,0.5,0.4] [--per-clip 3]
 
 With no hints a model trained on a few hundred photos guesses colours, and a wrong guess costs
-PSNR: the gain scales its chroma when a frame has no hint at all (core.model.gate_no_hint_gain;
+PSNR: the gain scales its chroma when a frame has no hint at all (core.ml.model.gate_no_hint_gain;
 hinted frames keep the full output). Prints, per gain, PSNR next to the gray baseline and the
 colourfulness ratio on the validation clips and photos, and PSNR at 10 hints next to the
 no-learning spread; names the largest PSNR at >= gray with colourfulness >= 0.6 on the clips.
@@ -34,7 +34,7 @@ def main() -> int:
     from bench_hints import clip_frames, load_photos, sample_true_hints, spread_baseline
 
     from colorizer_app.core import color, metrics
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.ml.inference import Colorizer
 
     c = Colorizer(a.model, size=a.size, batch_size=1)
     gains = [float(g) for g in a.gains.split(",")]

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
         return 2
     import keras
 
-    from colorizer_app.core.model import load_generator, save_model
+    from colorizer_app.core.ml.model import load_generator, save_model
 
     base = load_generator(argv[1])
     gain = float(argv[3])

@@ -23,8 +23,8 @@ def main() -> int:
     p.add_argument("--split", default="val")
     p.add_argument("--min-colour", type=float, default=0.5)
     a = p.parse_args()
-    from colorizer_app.core.evaluate import evaluate_models
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.ml.evaluate import evaluate_models
+    from colorizer_app.core.ml.inference import Colorizer
 
     cols = {str(m): Colorizer(m, size=a.size) for m in a.models}
     report, _, _ = evaluate_models(cols, a.data, a.split)

@@ -84,7 +84,7 @@ def paint(bot, w, ctl, film, colour, points):
 
 def main() -> None:
     world, model, film_a, film_b = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    from colorizer_app.core.project import default_project_path
+    from colorizer_app.core.project.project import default_project_path
     app = QApplication.instance() or QApplication([sys.argv[0]])
     bot = Bot()
     a, ctl_a = open_window(world, model, "settings.ini")

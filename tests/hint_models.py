@@ -9,7 +9,7 @@ answers ab = 0 (gray), so every colour on screen comes from the hints.
 import keras
 from keras import ops
 
-from colorizer_app.core.model import save_model
+from colorizer_app.core.ml.model import save_model
 
 DIRS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 JUMPS = (32, 16, 8, 4, 2, 1, 16, 8, 4, 2, 1)        # coarse to fine steps (px): long reach in a small graph

@@ -13,7 +13,7 @@ TIMEOUT = 30000
 
 def make_assets(d):
     import keras
-    from colorizer_app.core.model import build_generator, save_model
+    from colorizer_app.core.ml.model import build_generator, save_model
     tiny = save_model(build_generator(width=0.125), d / "tiny.keras")
     inp = keras.Input((None, None, 1), name="L")
     out = keras.layers.Conv2D(2, 1, kernel_initializer="zeros",
@@ -94,7 +94,7 @@ def _no_threads_left(monkeypatch, tmp_path):
 
 def expected_picture(w, ctl, index=0):
     """What the frame must look like: core compose with the corrections, computed here."""
-    from colorizer_app.gui import compose
+    from colorizer_app.core import compose
     chroma, b = w.pipeline.chroma, w.pipeline.bundle(index)
     box = compose.letterbox(b.source.shape[0], b.source.shape[1], chroma.size)
     return compose.compose_colorized(b.source, chroma.get(index), box, index=index,

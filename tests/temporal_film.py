@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 
 from colorizer_app.core import metrics as M
-from colorizer_app.core.temporal import flow as FL
+from colorizer_app.core import flow as FL
 
 H, W = 96, 128
 

@@ -1,14 +1,26 @@
-"""Learn the film (core.adapt): the shipped model adapted to a dialogue scene's keyframes."""
+"""Learn the film (core.ml.adapt): the shipped model adapted to a dialogue scene's keyframes."""
 import numpy as np
 import pytest
 
 from colorizer_app.core import color
-from colorizer_app.core.adapt import (AdaptCancelled, AdaptConfig, AdaptError, adapt, adapted_model_path,
-                                      save_adapted)
-from colorizer_app.core.adapt_data import Keyframe, augmented_crop, keyframes_from_refs, split_held_out, to_work
-from colorizer_app.core.inference import Colorizer
-from colorizer_app.core.model import DEFAULT_MODEL, load_generator
-from colorizer_app.core.palette_transfer import PaletteTransfer
+from colorizer_app.core.ml.adapt import (
+    AdaptCancelled,
+    AdaptConfig,
+    AdaptError,
+    adapt,
+    adapted_model_path,
+    save_adapted,
+)
+from colorizer_app.core.ml.adapt_data import (
+    Keyframe,
+    augmented_crop,
+    keyframes_from_refs,
+    split_held_out,
+    to_work,
+)
+from colorizer_app.core.ml.inference import Colorizer
+from colorizer_app.core.ml.model import DEFAULT_MODEL, load_generator
+from colorizer_app.core.ml.palette_transfer import PaletteTransfer
 from tests.adapt_film import write_refs, write_scene
 from tests.temporal_film import textured_rgb
 
@@ -148,7 +160,7 @@ def test_refs_are_checked_against_the_film(scene, tmp_path, picture):
 
 
 def test_a_hint_model_adapts_too(picture):
-    from colorizer_app.core.model import build_generator, input_channels
+    from colorizer_app.core.ml.model import build_generator, input_channels
 
     hint_gen = build_generator(width=0.125, hints=True)
     result = adapt(hint_gen, [_keyframe(picture)], AdaptConfig(max_steps=4, hint_prob=1.0, **FAST))
@@ -158,8 +170,8 @@ def test_a_hint_model_adapts_too(picture):
 
 
 def test_palette_prior_starts_as_the_palette_transfer_and_saves(picture, tmp_path):
-    from colorizer_app.core.adapt_prior import with_palette_prior
-    from colorizer_app.core.model import build_generator, save_model
+    from colorizer_app.core.ml.adapt_prior import with_palette_prior
+    from colorizer_app.core.ml.model import build_generator, save_model
 
     kf = _keyframe(picture)
     pt = PaletteTransfer.from_keyframes([kf])

@@ -6,7 +6,7 @@ import pytest
 from colorizer_app.cli import main
 from colorizer_app.core import color
 from colorizer_app.core.media import open_media
-from colorizer_app.core.model import load_generator
+from colorizer_app.core.ml.model import load_generator
 from tests.adapt_film import write_refs, write_scene
 from tests.temporal_film import textured_rgb
 
@@ -17,7 +17,7 @@ def scene(tmp_path_factory):
     picture = (textured_rgb(240, 320, 7) * 255 + 0.5).astype(np.uint8)
     film, frames, starts = write_scene(folder, picture)
     refs = write_refs(folder / "refs", frames, [0, starts[1]])
-    from colorizer_app.core.model import build_generator, save_model
+    from colorizer_app.core.ml.model import build_generator, save_model
     small = save_model(build_generator(width=0.125), folder / "small.keras")
     return film, frames, starts, refs, str(small)
 

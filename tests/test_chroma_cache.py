@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from colorizer_app.core.chroma_cache import ChromaCache, cache_key, project_dir_for
+from colorizer_app.core.ml.chroma_cache import ChromaCache, cache_key, project_dir_for
 
 
 def _ab(seed, size=64):
@@ -167,7 +167,7 @@ def test_size_cap_evicts_least_recently_used(tmp_path):
 
 
 def test_default_limit_is_a_setting(monkeypatch, tmp_path):
-    from colorizer_app.core import chroma_cache
+    from colorizer_app.core.ml import chroma_cache
     monkeypatch.setenv("BENTOCOLOR_CHROMA_CACHE_MB", "2")
     assert chroma_cache.default_limit() == 2 * 2 ** 20
     chroma_cache.set_default_limit(12345)
@@ -183,7 +183,7 @@ def test_model_chroma_is_stored_compactly_without_visible_change(tmp_path):
     no letterbox: the worst case), every value within half a LAB unit (a chroma difference of
     at most 0.71 dE, invisible)."""
     from colorizer_app.core.color import crop_content
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.ml.inference import Colorizer
     try:
         from tests.clips import synthetic_frame
     except ImportError:  # pragma: no cover

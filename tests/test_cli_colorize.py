@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from colorizer_app.cli import main
-from colorizer_app.core.batch import colorize_film, parse_range
-from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.pipeline.batch import colorize_film, parse_range
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
-from colorizer_app.core.model import build_generator, save_model
+from colorizer_app.core.ml.model import build_generator, save_model
 from tests import clips
 
 
@@ -198,7 +198,7 @@ def test_damaged_middle_keeps_every_frame_and_reports_each_lost_one(tmp_path, ti
     out = tmp_path / "out.mkv"
     assert run_cli(src, out, "--model", tiny_model, "--size", 64) == 1
     text = capsys.readouterr().out
-    from colorizer_app.core.media_fill import frame_ranges
+    from colorizer_app.core.media.fill import frame_ranges
     assert f"{len(bad)} frame(s)" in text and frame_ranges(bad) in text
     with open_media(out) as r:
         assert r.info.frame_count == 60                 # timing holds: stand-ins fill the gaps

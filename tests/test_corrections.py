@@ -3,11 +3,21 @@
 import numpy as np
 import pytest
 
-from colorizer_app.core.brush import BrushSettings, brush_profile, rasterize_stroke, StrokePath
-from colorizer_app.core.corrections import (Correction, CorrectionStack, Lifetime,
-                                            apply_live_stroke, shot_lookup)
-from colorizer_app.core.live_stroke import lab_patch_to_rgb8
-from colorizer_app.core.masks import SparseMask
+from colorizer_app.core.corrections.brush import (
+    BrushSettings,
+    brush_profile,
+    rasterize_stroke,
+    StrokePath,
+)
+from colorizer_app.core.corrections.stack import (
+    Correction,
+    CorrectionStack,
+    Lifetime,
+    apply_live_stroke,
+    shot_lookup,
+)
+from colorizer_app.core.corrections.live_stroke import lab_patch_to_rgb8
+from colorizer_app.core.corrections.masks import SparseMask
 
 H, W = 120, 160
 

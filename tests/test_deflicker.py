@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from colorizer_app.core import metrics as M
-from colorizer_app.core.temporal import curves, deflicker as D, flow as FL, shots as S
+from colorizer_app.core.temporal import curves, deflicker as D, shots as S
+from colorizer_app.core import flow as FL
 from tests.temporal_film import H, W, gray, lab, recombine, translated
 
 

@@ -38,7 +38,7 @@ def no_thread_left_running():
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
     import keras
-    from colorizer_app.core.model import build_generator, save_model
+    from colorizer_app.core.ml.model import build_generator, save_model
     d = tmp_path_factory.mktemp("gui_assets")
     tiny = save_model(build_generator(width=0.125), d / "tiny.keras")
     # A "model" whose chroma is a known constant: a = +0.5*110, b = +0.3*110 (strong orange-red).
@@ -258,7 +258,7 @@ def test_no_model_message(qtbot, tmp_path, clip):
 
 
 def test_worker_failure_reaches_the_user(qtbot, win, clip, monkeypatch):
-    from colorizer_app.core.inference import Colorizer
+    from colorizer_app.core.ml.inference import Colorizer
 
     def boom(self, frames):
         raise RuntimeError("out of memory in the network")

@@ -207,8 +207,8 @@ def test_old_model_disables_the_tool_with_a_tooltip(qtbot, tmp_path, assets):
 
 def test_save_reopen_keeps_hints_and_render_equals_viewer(qtbot, tmp_path, assets):
     from colorizer_app.core.media import open_media
-    from colorizer_app.core.project import open_project
-    from colorizer_app.core.render import RenderJob, render
+    from colorizer_app.core.project.project import open_project
+    from colorizer_app.core.pipeline.render import RenderJob, render
 
     w, ctl = hint_window(qtbot, tmp_path, assets)
     hc = w.hints

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from colorizer_app.core import color
-from colorizer_app.gui import compose, display_compose
-from colorizer_app.gui.frames import FrameBundle
+from colorizer_app.core import compose
+from colorizer_app.gui import display_compose
+from colorizer_app.core.media.frames import FrameBundle
 from colorizer_app.gui.play_cache import ComposedCache, look_ahead
 from colorizer_app.gui.session import COLORIZED, GRAY, SPLIT, FilmInfo, Session
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from colorizer_app.core.project import find_recovery
+from colorizer_app.core.project.project import find_recovery
 
 try:
     from tests.clips import make_clip
@@ -134,7 +134,7 @@ def test_shot_detection_is_not_an_edit(qtbot, tmp_path, assets, clip):
 
 
 def test_reopening_the_film_offers_the_newer_autosave(qtbot, tmp_path, assets, clip):
-    from colorizer_app.core.project import default_project_path
+    from colorizer_app.core.project.project import default_project_path
     w, ctl, _ = _painted_window(qtbot, tmp_path, assets, clip)
     path = default_project_path(clip)
     assert w.project.save_as(path)
@@ -155,14 +155,14 @@ def test_reopening_the_film_offers_the_newer_autosave(qtbot, tmp_path, assets, c
     assert w2.project.project.path == path and auto.exists()
     assert w2.project.save()                         # the next save keeps both strokes
     assert not auto.exists() and not find_recovery(path)
-    from colorizer_app.core.project import open_project
+    from colorizer_app.core.project.project import open_project
     assert len(open_project(path).corrections) == 2
     assert w2.shutdown()
     w.project.ask = lambda kind, text: "discard"
 
 
 def test_two_instances_on_one_project_warn_before_overwriting(qtbot, tmp_path, assets, clip):
-    from colorizer_app.core.project import open_project
+    from colorizer_app.core.project.project import open_project
     w, ctl, _ = _painted_window(qtbot, tmp_path, assets, clip)
     path = tmp_path / "reel.bento.json"
     assert w.project.save_as(path)
@@ -185,7 +185,7 @@ def test_two_instances_on_one_project_warn_before_overwriting(qtbot, tmp_path, a
 
 def test_a_project_whose_film_moved_lets_the_artist_locate_it(qtbot, tmp_path, assets):
     import shutil
-    from colorizer_app.core.project import open_project
+    from colorizer_app.core.project.project import open_project
     films = tmp_path / "films"
     films.mkdir()
     film = str(make_clip(films / "reel.mp4", n_frames=6, size=(160, 96), audio=False))

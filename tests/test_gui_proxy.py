@@ -3,11 +3,11 @@ film, replaced by the film's own pixels once it rests; reused on reopening; can 
 import numpy as np
 import pytest
 
-from colorizer_app.core import proxy as core_proxy
+from colorizer_app.core.media import proxy as core_proxy
 from colorizer_app.core.media import open_media
 from colorizer_app.gui import decode_worker, proxy_worker
 from colorizer_app.gui.decode_worker import DisplayWorker, Want
-from colorizer_app.gui.frames import SharedFrames
+from colorizer_app.core.media.frames import SharedFrames
 
 try:
     from tests import clips

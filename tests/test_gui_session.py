@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import pytest
 
-from colorizer_app.gui.scheduler import Plan, next_batch, priority_order
+from colorizer_app.core.pipeline.scheduler import Plan, next_batch, priority_order
 from colorizer_app.gui.session import (COLORIZED, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, FilmInfo,
                                        Session)
 

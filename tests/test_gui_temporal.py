@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from colorizer_app.core import color
-from colorizer_app.core.corrections import Lifetime
+from colorizer_app.core.corrections.stack import Lifetime
 
 try:
     from tests import clips
@@ -61,7 +61,7 @@ def assets(tmp_path_factory):
              for i, f in enumerate(frames)]
     a["flicker_clip"] = str(clips.write_frames(d / "flicker.mp4", flick, gop=12))
     import keras
-    from colorizer_app.core.model import save_model
+    from colorizer_app.core.ml.model import save_model
     inp = keras.Input((None, None, 1), name="L")
     out = keras.layers.Conv2D(2, 1, kernel_initializer=keras.initializers.Constant(0.5),
                               bias_initializer=keras.initializers.Constant([0.1, -0.1]))(inp)
@@ -166,7 +166,7 @@ def test_detection_ending_keeps_composed_frames_without_cut_bound_corrections(qt
 
 
 def _model_picture(w, i):
-    from colorizer_app.gui import compose
+    from colorizer_app.core import compose
     chroma, b = w.pipeline.chroma, w.pipeline.bundle(i)
     box = compose.letterbox(b.source.shape[0], b.source.shape[1], chroma.size)
     return compose.compose_colorized(b.source, chroma.get(i), box, index=i)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from colorizer_app.core.corrections import Lifetime
-from colorizer_app.core.tracking import plan_tracking
+from colorizer_app.core.corrections.stack import Lifetime
+from colorizer_app.core.corrections.tracking import plan_tracking
 
 try:
     from tests import clips
@@ -35,7 +35,7 @@ def assets(tmp_path_factory):
 
 
 def _model_picture(w, i):
-    from colorizer_app.gui import compose
+    from colorizer_app.core import compose
     chroma, b = w.pipeline.chroma, w.pipeline.bundle(i)
     box = compose.letterbox(b.source.shape[0], b.source.shape[1], chroma.size)
     return compose.compose_colorized(b.source, chroma.get(i), box, index=i)

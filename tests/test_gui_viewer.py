@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 
-from colorizer_app.gui.frames import BundleCache, FrameBundle
+from colorizer_app.core.media.frames import BundleCache, FrameBundle
 from colorizer_app.gui.session import (COLORIZED, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, FilmInfo,
                                        Session)
 from colorizer_app.gui.timeline import Timeline

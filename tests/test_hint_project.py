@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from colorizer_app.core.hint_project import HintStore
-from colorizer_app.core.hints import Hint
-from colorizer_app.core.project import FORMAT_VERSION, Project, ProjectError, open_project
+from colorizer_app.core.project.hint_project import HintStore
+from colorizer_app.core.ml.hints import Hint
+from colorizer_app.core.project.project import FORMAT_VERSION, Project, ProjectError, open_project
 
 
 def _project(tmp_path):
@@ -82,7 +82,7 @@ def test_store_versions_and_listeners():
 
 def test_render_paints_the_network_with_the_frames_hints(tmp_path):
     from colorizer_app.core.media import open_media
-    from colorizer_app.core.render import RenderJob, render
+    from colorizer_app.core.pipeline.render import RenderJob, render
     from tests.clips import make_clip
     from tests.hint_models import edge_spread_model
 

@@ -3,11 +3,18 @@ generators (warm start from a plain one, learning to follow hints) and old model
 import numpy as np
 import pytest
 
-from colorizer_app.core import color, hints
-from colorizer_app.core.hints import Hint
-from colorizer_app.core.inference import Colorizer
-from colorizer_app.core.model import build_generator, input_channels, load_generator, save_model, warm_start
-from colorizer_app.core.spread import spread
+from colorizer_app.core import color
+from colorizer_app.core.ml import hints
+from colorizer_app.core.ml.hints import Hint
+from colorizer_app.core.ml.inference import Colorizer
+from colorizer_app.core.ml.model import (
+    build_generator,
+    input_channels,
+    load_generator,
+    save_model,
+    warm_start,
+)
+from colorizer_app.core.ml.spread import spread
 
 
 def test_rasterize_lands_on_the_letterboxed_pixels():
@@ -116,7 +123,7 @@ def _two_region_batch(rng, n, size=64, n_hints=None):
 
 
 def test_tiny_hint_model_learns_to_follow_hints(tmp_path):
-    from colorizer_app.core.train import TrainConfig, Trainer
+    from colorizer_app.core.ml.train import TrainConfig, Trainer
 
     rng = np.random.default_rng(0)
     tr = Trainer(TrainConfig(data="", out="", mode="mse", width=0.125, lr=3e-3, hints=True, size=64))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from colorizer_app.core.project import default_project_path, find_recovery, open_project
+from colorizer_app.core.project.project import default_project_path, find_recovery, open_project
 
 try:
     from tests.clips import make_clip
@@ -151,8 +151,8 @@ def test_untitled_work_is_offered_when_its_film_is_opened(qtbot, tmp_path, crash
                                                           monkeypatch):
     """Two untitled sessions died: the start-up check offers the newest (declined here); the
     other one is offered when its film is opened."""
-    from colorizer_app.core.corrections import Lifetime
-    from colorizer_app.core.project import Project
+    from colorizer_app.core.corrections.stack import Lifetime
+    from colorizer_app.core.project.project import Project
     world = _copy_world(crashed, tmp_path, untitled=True)
     monkeypatch.setenv("BENTOCOLOR_AUTOSAVE_DIR", str(world / "autosave"))
     newest = Project.new(str(world / "films" / "reel.mp4"), (160, 96))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from colorizer_app.core.project import FORMAT_VERSION, open_project
+from colorizer_app.core.project.project import FORMAT_VERSION, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 12

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from colorizer_app.core.media import FrameOutOfRange, MediaError, _frame_has_color, open_media, timecode
-from colorizer_app.core.media_video import _conversion_for
+from colorizer_app.core.media.video import _conversion_for
 from tests import clips
 
 

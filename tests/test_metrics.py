@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from colorizer_app.core import metrics as M
-from colorizer_app.core.temporal import flow as FL
+from colorizer_app.core import flow as FL
 
 H, W = 96, 128
 

@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
 
-from colorizer_app.core.model import (ModelError, build_discriminator, build_generator, load_generator,
-                                      save_model)
-from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.ml.model import (
+    ModelError,
+    build_discriminator,
+    build_generator,
+    load_generator,
+    save_model,
+)
+from colorizer_app.core.ml.inference import Colorizer
 from keras import layers
 
 
@@ -69,7 +74,7 @@ def test_colorizer_is_deterministic_and_batched(tiny_gen):
 
 
 def test_shipped_model_loads_and_colours_within_budget():
-    from colorizer_app.core.model import DEFAULT_MODEL
+    from colorizer_app.core.ml.model import DEFAULT_MODEL
 
     assert DEFAULT_MODEL.exists() and DEFAULT_MODEL.stat().st_size <= 25 * 2 ** 20
     c = Colorizer(size=256)  # the default model, as the app and CLI load it

@@ -15,7 +15,7 @@ import colorizer_app
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_MEMBER = "colorizer_app/resources/models/bento_default.keras"
-MODEL_SIZE = (ROOT / MODEL_MEMBER).stat().st_size  # not via core.model: that would import Keras
+MODEL_SIZE = (ROOT / MODEL_MEMBER).stat().st_size  # not via core.ml.model: that would import Keras
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_installed_wheel_finds_its_model_from_any_folder(wheel, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = dict(os.environ, PYTHONPATH=str(site))
-    probe = ("import colorizer_app, colorizer_app.core.model as m; "
+    probe = ("import colorizer_app, colorizer_app.core.ml.model as m; "
              "print(colorizer_app.__file__); print(m.DEFAULT_MODEL); print(m.DEFAULT_MODEL.stat().st_size)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, check=True,
                          capture_output=True, text=True, timeout=120).stdout.split("\n")

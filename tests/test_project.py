@@ -7,11 +7,16 @@ import shutil
 import numpy as np
 import pytest
 
-from colorizer_app.core import project as project_mod
-from colorizer_app.core.brush import BrushSettings, rasterize_stroke
-from colorizer_app.core.corrections import Lifetime
-from colorizer_app.core.project import (FORMAT_VERSION, Project, ProjectError, find_recovery,
-                                        open_project)
+from colorizer_app.core.project import project as project_mod
+from colorizer_app.core.corrections.brush import BrushSettings, rasterize_stroke
+from colorizer_app.core.corrections.stack import Lifetime
+from colorizer_app.core.project.project import (
+    FORMAT_VERSION,
+    Project,
+    ProjectError,
+    find_recovery,
+    open_project,
+)
 
 W, H = 96, 64
 
@@ -225,7 +230,7 @@ def test_untitled_autosave_in_user_dir(tmp_path):
 
 
 def test_second_instance_saving_is_detected_not_silently_overwritten(tmp_path):
-    from colorizer_app.core.project import ProjectChangedOnDisk
+    from colorizer_app.core.project.project import ProjectChangedOnDisk
     path = make_project(tmp_path).save(tmp_path / "reel.bento.json")
     a, b = open_project(path), open_project(path)          # two app instances
     a.corrections.rename(a.corrections[0].id, "from A")

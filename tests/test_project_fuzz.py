@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from colorizer_app.core.brush import BrushSettings, rasterize_stroke
-from colorizer_app.core.corrections import Lifetime
-from colorizer_app.core.masks import SparseMask
-from colorizer_app.core.project import Project, ProjectError, find_recovery, open_project
+from colorizer_app.core.corrections.brush import BrushSettings, rasterize_stroke
+from colorizer_app.core.corrections.stack import Lifetime
+from colorizer_app.core.corrections.masks import SparseMask
+from colorizer_app.core.project.project import Project, ProjectError, find_recovery, open_project
 
 W, H = 48, 32
 FUZZ = settings(max_examples=80, deadline=None, derandomize=True,

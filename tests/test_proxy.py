@@ -1,4 +1,4 @@
-"""Display proxy (core.proxy): frame-exact small JPEG copies of a film on disk (no Qt)."""
+"""Display proxy (core.media.proxy): frame-exact small JPEG copies of a film on disk (no Qt)."""
 import json
 import os
 import random
@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from colorizer_app.core import proxy as proxy_mod
+from colorizer_app.core.media import proxy as proxy_mod
 from colorizer_app.core.media import MediaError, MediaReader, open_media
-from colorizer_app.core.proxy import PROXY_MAX_SIDE, ProxyBuilder, ProxyStore, proxy_size
+from colorizer_app.core.media.proxy import PROXY_MAX_SIDE, ProxyBuilder, ProxyStore, proxy_size
 from tests import clips
 
 SIZE = (320, 180)

@@ -11,13 +11,13 @@ import pytest
 
 from colorizer_app.cli import main
 from colorizer_app.core import color
-from colorizer_app.core.brush import BrushSettings, rasterize_stroke
-from colorizer_app.core.corrections import Lifetime
-from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.corrections.brush import BrushSettings, rasterize_stroke
+from colorizer_app.core.corrections.stack import Lifetime
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
-from colorizer_app.core.model import build_generator, save_model
-from colorizer_app.core.project import Project
-from colorizer_app.core.render import RenderCancelled, RenderJob, join_segments, render
+from colorizer_app.core.ml.model import build_generator, save_model
+from colorizer_app.core.project.project import Project
+from colorizer_app.core.pipeline.render import RenderCancelled, RenderJob, join_segments, render
 from tests import clips
 
 N = 12
@@ -168,8 +168,8 @@ def test_render_command_takes_deflicker(tmp_path):
     """`colorizer render --deflicker` runs the temporal filter inside the render pipeline."""
     from colorizer_app.cli import main
     from colorizer_app.core.media import open_media
-    from colorizer_app.core.model import build_generator, save_model
-    from colorizer_app.core.project import Project
+    from colorizer_app.core.ml.model import build_generator, save_model
+    from colorizer_app.core.project.project import Project
     from tests import clips
 
     src = clips.make_clip(tmp_path / "film.mp4", n_frames=10, size=(96, 64), audio=False)

@@ -12,11 +12,11 @@ import pytest
 from colorizer_app.cli import main
 from colorizer_app.core import color
 from colorizer_app.core import metrics as M
-from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
-from colorizer_app.core.model import build_generator
-from colorizer_app.core.project import Project
-from colorizer_app.core.render import RenderError, RenderJob, render
+from colorizer_app.core.ml.model import build_generator
+from colorizer_app.core.project.project import Project
+from colorizer_app.core.pipeline.render import RenderError, RenderJob, render
 from colorizer_app.core.temporal.engine import TemporalEngine
 from colorizer_app.core.temporal.film import read_ref, ref_keyframe
 from colorizer_app.core.temporal.shots import ShotList
@@ -71,11 +71,11 @@ def _frames(folder, idx):
 
 class _Chroma:
     """The app's chroma cache as the engine reads it: the network's squares per frame, stored
-    (compactly, core.chroma_cache) and read back as the app and render both read them."""
+    (compactly, core.ml.chroma_cache) and read back as the app and render both read them."""
 
     def __init__(self, colorizer, reader, folder):
-        from colorizer_app.core.chroma_cache import ChromaCache
-        from colorizer_app.core.render import film_fingerprint
+        from colorizer_app.core.ml.chroma_cache import ChromaCache
+        from colorizer_app.core.pipeline.render import film_fingerprint
         self.size = colorizer.size
         Ls = [color.luminance(reader.read(i)) for i in range(N)]
         cache = ChromaCache(folder, colorizer.model_id, colorizer.size, film_fingerprint(reader.info))

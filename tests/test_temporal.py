@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from colorizer_app.core import metrics as M
-from colorizer_app.core.temporal import flow as FL, shots as S
+from colorizer_app.core import flow as FL
+from colorizer_app.core.temporal import shots as S
 from colorizer_app.core.temporal import propagate as P
 from colorizer_app.core.temporal import fill as fill_module
 from colorizer_app.core.temporal.propagate import (ChainTracker, FilmPropagator, Keyframe,

@@ -1,4 +1,4 @@
-"""core.temporal.film through the real export (core.batch.colorize_film): reference stills,
+"""core.temporal.film through the real export (core.pipeline.batch.colorize_film): reference stills,
 deflicker (causal hook and centred look-ahead window), shot scan, bad reference folders.
 
 Plumbing only: a tiny untrained generator; colour truth is known because the gray film is
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from colorizer_app.core import metrics as M
-from colorizer_app.core.batch import colorize_film
-from colorizer_app.core.inference import Colorizer
+from colorizer_app.core.pipeline.batch import colorize_film, colorize_film_temporal
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
-from colorizer_app.core.model import build_generator
+from colorizer_app.core.ml.model import build_generator
 from colorizer_app.core.temporal import film as F
 from tests.clips import synthetic_frame, write_frames
 
@@ -112,7 +112,7 @@ def test_deflicker_lowers_warp_error_and_keeps_references(film, colorizer):
     causal = _run(film, flick, "causal",
                   chroma_filter=F.build_chroma_filter(film["src"], deflicker=1.0, cuts=[N_A], log=None))
     out = str(film["dir"] / "window.mkv")
-    res = F.colorize_film_temporal(film["src"], out, flick, deflicker=1.0, refs_dir=film["refs"],
+    res = colorize_film_temporal(film["src"], out, flick, deflicker=1.0, refs_dir=film["refs"],
                                    log=None)
     assert res.frames_written == N_A + N_B
     with open_media(out) as r:
@@ -124,7 +124,7 @@ def test_deflicker_lowers_warp_error_and_keeps_references(film, colorizer):
     assert _psnr(window, truth, range(0, 6)) > _psnr(plain, truth, range(0, 6)) + 8.0
     # the window, partial range: frames 3-9 only, one shot, no refs
     out2 = str(film["dir"] / "window_range.mkv")
-    res = F.colorize_film_temporal(film["src"], out2, flick, frames="3-9", deflicker=0.5,
+    res = colorize_film_temporal(film["src"], out2, flick, frames="3-9", deflicker=0.5,
                                    cuts=[N_A], log=None)
     assert res.frames_written == 7
 

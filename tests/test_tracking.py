@@ -1,4 +1,4 @@
-"""Tracked "until the next cut" corrections (core.tracking): the painted mask follows its object
+"""Tracked "until the next cut" corrections (core.corrections.tracking): the painted mask follows its object
 through the shot by optical flow, never across a cut; tracking off keeps a fixed screen region;
 stale tracked masks are never used; they are saved with the project; a render uses them."""
 import threading
@@ -7,12 +7,19 @@ import cv2
 import numpy as np
 import pytest
 
-from colorizer_app.core.brush import BrushSettings
-from colorizer_app.core.corrections import CorrectionStack, Lifetime, apply_live_stroke
-from colorizer_app.core.masks import SparseMask
-from colorizer_app.core.project import Project, open_project
-from colorizer_app.core.tracking import (TrackRun, ensure_tracked, plan_tracking, quantized_mask,
-                                         shot_stop, tracked_from_bytes, tracked_to_bytes)
+from colorizer_app.core.corrections.brush import BrushSettings
+from colorizer_app.core.corrections.stack import CorrectionStack, Lifetime, apply_live_stroke
+from colorizer_app.core.corrections.masks import SparseMask
+from colorizer_app.core.project.project import Project, open_project
+from colorizer_app.core.corrections.tracking import (
+    TrackRun,
+    ensure_tracked,
+    plan_tracking,
+    quantized_mask,
+    shot_stop,
+    tracked_from_bytes,
+    tracked_to_bytes,
+)
 
 W, H = 240, 160
 N, CUT = 24, 16
@@ -184,7 +191,7 @@ def test_stale_tracked_masks_are_never_used(frames):
 def test_an_object_leaving_the_picture_ends_its_tracking(frames):
     """The square slides out on the right: the mask goes with it, and once nothing is left the
     rest of the shot is known to be empty without computing more flow."""
-    from colorizer_app.core.temporal.flow import FlowCache
+    from colorizer_app.core.flow import FlowCache
     n, speed, x_start = 28, 5, 130
     backdrop = frames[CUT]                                   # shot B's picture, still
     y0, x0, y1, x1 = obj_box(0)
@@ -226,7 +233,7 @@ def test_cancel_keeps_what_was_tracked(frames):
 
 
 def test_jobs_of_one_shot_share_flows_and_one_in_another_shot_stays_there(frames):
-    from colorizer_app.core.temporal.flow import FlowCache
+    from colorizer_app.core.flow import FlowCache
     stack, a = tracked_stack()
     b = stack.new(chroma=(0, 40), lifetime=Lifetime.until_cut(ANCHOR + 3), name="b")
     b.mask = base_mask(inset=14)
@@ -318,7 +325,7 @@ def test_tracked_masks_round_trip_exactly_and_are_saved_with_the_project(frames,
 
 
 def test_tracked_masks_are_kept_as_uint8(frames, monkeypatch):
-    from colorizer_app.core import tracking
+    from colorizer_app.core.corrections import tracking
     stack, c = tracked_stack()
     ensure_tracked(stack, lambda i: frames[i], [CUT], n_frames=N)
     m = c.tracked[ANCHOR + 5]
@@ -345,7 +352,7 @@ def test_snapshot_shares_current_tracked_masks(frames):
 
 
 def test_trackrun_steps_one_frame_at_a_time_and_takes_jobs_on_the_way(frames):
-    from colorizer_app.core.temporal.flow import FlowCache
+    from colorizer_app.core.flow import FlowCache
     stack, c = tracked_stack()
     b = stack.new(chroma=(0, 40), lifetime=Lifetime.until_cut(ANCHOR), name="b")
     b.mask = base_mask(inset=14)
@@ -370,12 +377,12 @@ def test_trackrun_steps_one_frame_at_a_time_and_takes_jobs_on_the_way(frames):
 
 
 # ------------------------------------------------------------------------------------------
-# Render: the lead adds ensure_tracked to core.render.render (see the report); this test is
+# Render: the lead adds ensure_tracked to core.pipeline.render.render (see the report); this test is
 # what it must satisfy: a tracked correction renders on the object, every frame of its shot.
 @pytest.fixture(scope="module")
 def render_setup(tmp_path_factory, frames):
-    from colorizer_app.core.inference import Colorizer
-    from colorizer_app.core.model import save_model
+    from colorizer_app.core.ml.inference import Colorizer
+    from colorizer_app.core.ml.model import save_model
     import keras
     from tests import clips
     d = tmp_path_factory.mktemp("track_render")
@@ -390,7 +397,7 @@ def render_setup(tmp_path_factory, frames):
 
 def test_render_paints_a_tracked_correction_on_its_object(render_setup, tmp_path):
     from colorizer_app.core import color
-    from colorizer_app.core.render import RenderJob, render
+    from colorizer_app.core.pipeline.render import RenderJob, render
     d, film, colorizer = render_setup
     p = Project.new(str(film))
     c = p.corrections.new(chroma=CHROMA, lifetime=Lifetime.until_cut(ANCHOR), name="coat")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from colorizer_app.cli import main
-from colorizer_app.core.dataset import Augment, assign_splits, build_dataset
-from colorizer_app.core.model import load_generator
+from colorizer_app.core.ml.dataset import Augment, assign_splits, build_dataset
+from colorizer_app.core.ml.model import load_generator
 from tests import clips
 
 
@@ -99,7 +99,7 @@ def test_train_rejects_bad_input(tmp_path, capsys):
 
 def test_only_truly_monochrome_pictures_are_dropped_and_the_reason_is_said(tmp_path):
     from colorizer_app.core import color
-    from colorizer_app.core.dataset import monochrome_reason
+    from colorizer_app.core.ml.dataset import monochrome_reason
 
     # a muted sunset: mostly near-neutral sky, a warm band low down (mean chroma ≈ 4)
     lab = np.zeros((120, 160, 3), np.float32)
@@ -126,7 +126,7 @@ def test_only_truly_monochrome_pictures_are_dropped_and_the_reason_is_said(tmp_p
 
 
 def test_hint_batches_carry_hints_and_video_like_noise(dataset):
-    from colorizer_app.core.dataset import batches, film_like_L
+    from colorizer_app.core.ml.dataset import batches, film_like_L
 
     X, ab = next(batches(dataset[0], "train", 64, 6, seed=3, hints=True, workers=1))
     assert X.shape == (6, 64, 64, 4) and ab.shape == (6, 64, 64, 2)
@@ -144,7 +144,7 @@ def test_hint_batches_carry_hints_and_video_like_noise(dataset):
 
 
 def test_hint_gan_warm_started_from_a_plain_model(dataset, tmp_path):
-    from colorizer_app.core.model import input_channels
+    from colorizer_app.core.ml.model import input_channels
 
     data = str(dataset[0])
     common = ["--data", data, "--size", "64", "--batch-size", "2", "--width", "0.125", "--steps-per-epoch", "2"]

@@ -23,8 +23,8 @@ import pytest
 
 from colorizer_app.cli import main
 from colorizer_app.core.media import open_media
-from colorizer_app.core.model import build_generator, save_model
-from colorizer_app.core.project import Project
+from colorizer_app.core.ml.model import build_generator, save_model
+from colorizer_app.core.project.project import Project
 from tests import clips
 
 SIZE = (64, 48)
@@ -291,7 +291,7 @@ def test_trial_case(corpus, name, capsys, monkeypatch):
     before = _tree_digest(case.inputs)
     assert before, f"{name}: the case's inputs were not made"
     if case.inject == "enospc":
-        import colorizer_app.core.writer as writer
+        import colorizer_app.core.media.writer as writer
 
         def full(*a, **k):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

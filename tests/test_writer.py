@@ -1,4 +1,4 @@
-"""core.writer: round trips through every output format, audio, atomic finish."""
+"""core.media.writer: round trips through every output format, audio, atomic finish."""
 import os
 import re
 from fractions import Fraction
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from colorizer_app.core.media import MediaError, open_media
-from colorizer_app.core.writer import WriterError, open_writer
+from colorizer_app.core.media.writer import WriterError, open_writer
 from tests import clips
 
 NTSC = Fraction(24000, 1001)
@@ -230,7 +230,7 @@ def _dead_pid():
 
 
 def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path):
-    from colorizer_app.core import writer_paths
+    from colorizer_app.core.media import writer_paths
     dead = _dead_pid()
     old = writer_paths.STALE_SECONDS + 60
     stale_dir = tmp_path / f".seq.{dead}-0123abcd.partial"
@@ -253,7 +253,7 @@ def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path):
 
 
 def test_output_that_is_the_input_is_refused(tmp_path, sources):
-    from colorizer_app.core.writer_paths import input_conflict
+    from colorizer_app.core.media.writer_paths import input_conflict
     src = str(sources["silent"])
     link = tmp_path / "hard.mp4"
     os.link(src, link)

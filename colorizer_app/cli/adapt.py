@@ -40,8 +40,8 @@ def _note(message: str) -> None:
 
 def budget(args):
     """AdaptConfig from --minutes/--steps/--size; a budget of zero is refused here, before any work."""
-    from ..core.adapt import AdaptConfig
-    from ..core.inference import DEFAULT_SIZE
+    from ..core.ml.adapt import AdaptConfig
+    from ..core.ml.inference import DEFAULT_SIZE
 
     minutes = args.minutes
     if minutes is None and args.steps is None:
@@ -58,17 +58,17 @@ def budget(args):
 
 def adapt_model(film: str, refs: str | None, hints: str | None, colorizer, cfg):
     """Keyframes of `film` (refs and hinted frames) → AdaptResult; bad input → CliError."""
-    from ..core.adapt import AdaptError, adapt
-    from ..core.adapt_data import keyframes_from_refs
+    from ..core.ml.adapt import AdaptError, adapt
+    from ..core.ml.adapt_data import keyframes_from_refs
     from ..core.media import MediaError
-    from .colorize import one_line
+    from .common import one_line
 
     if refs is None and hints is None:
         raise CliError("adapting needs keyframes: give --refs DIR (ref_NNNNNN.png stills) and/or --hints DIR")
     tmp = None
     try:
-        if hints is not None:  # hinted frames become stills beside the refs (core.hint_keys)
-            from ..core.hint_keys import hint_refs
+        if hints is not None:  # hinted frames become stills beside the refs (core.project.hint_keys)
+            from ..core.project.hint_keys import hint_refs
             tmp = hint_refs(film, hints, colorizer, refs_dir=refs, log=_note)
             refs = tmp.name
         keyframes = keyframes_from_refs(film, refs, _note)
@@ -98,8 +98,8 @@ def adapt_model(film: str, refs: str | None, hints: str | None, colorizer, cfg):
 
 
 def run(args) -> int:
-    from ..core.adapt import save_adapted
-    from .colorize import load_colorizer, one_line
+    from ..core.ml.adapt import save_adapted
+    from .common import load_colorizer, one_line
 
     if not Path(args.film).exists() and "%" not in args.film:
         raise CliError(f"{args.film}: no such file")
@@ -108,7 +108,7 @@ def run(args) -> int:
     out_dir = Path(args.out).parent
     if not out_dir.is_dir():
         raise CliError(f"{args.out}: the folder {out_dir} does not exist")
-    from ..core.writer import WriterError, refuse_input_as_output
+    from ..core.media.writer import WriterError, refuse_input_as_output
     try:
         refuse_input_as_output(args.out, [args.film] + ([args.model] if args.model else []))
     except WriterError as exc:

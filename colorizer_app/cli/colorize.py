@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from . import CliError
+from .common import load_colorizer, one_line
 
 
 def register(sub) -> None:
@@ -39,12 +40,6 @@ def add_temporal_arguments(p) -> None:
                         "keyframe whose colours flow through its shot")
 
 
-def one_line(exc: BaseException) -> str:
-    """The first line of an error: libraries (Keras) put whole reports in their messages."""
-    text = str(exc).strip() or exc.__class__.__name__
-    return text.splitlines()[0]
-
-
 def note(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -58,23 +53,10 @@ def check_output_writable(out: str) -> None:
         raise CliError(f"{out}: cannot write in {parent} (permission denied)")
 
 
-def load_colorizer(model: str | None, size: int | None, batch_size: int = 4):
-    from ..core.inference import DEFAULT_SIZE, Colorizer
-    from ..core.model import DEFAULT_MODEL, ModelError
-
-    size = DEFAULT_SIZE if size is None else size
-    if size % 64 or size < 64:
-        raise CliError(f"--size must be a positive multiple of 64, got {size}")
-    try:
-        return Colorizer(model or DEFAULT_MODEL, size=size, batch_size=batch_size)
-    except ModelError as exc:
-        raise CliError(one_line(exc)) from None
-
-
 def check_not_input(out: str, *inputs: str) -> None:
     """Refuse, before any work (the model loads in seconds), an output that is or would write
     into an input, or that no writer can make."""
-    from ..core.writer import WriterError, check_output_kind, refuse_input_as_output
+    from ..core.media.writer import WriterError, check_output_kind, refuse_input_as_output
     try:
         refuse_input_as_output(out, inputs)
         check_output_kind(out)
@@ -84,7 +66,7 @@ def check_not_input(out: str, *inputs: str) -> None:
 
 def report_losses(src: str, info, replaced: list, first_error) -> bool:
     """Warnings for every frame that did not come from the film; True when there were any."""
-    from ..core.media_fill import lost_frames_warning, source_loss_warning
+    from ..core.media.fill import lost_frames_warning, source_loss_warning
     if replaced:
         print(f"warning: {lost_frames_warning(src, replaced, first_error)}")
     missing = source_loss_warning(src, info)
@@ -94,7 +76,7 @@ def report_losses(src: str, info, replaced: list, first_error) -> bool:
 
 
 def run(args) -> int:
-    from ..core.batch import colorize_film, parse_range
+    from ..core.pipeline.batch import colorize_film, parse_range
     from ..core.media import MediaError, open_media
     from .progress import ProgressBar
 
@@ -117,7 +99,7 @@ def run(args) -> int:
     colorizer = load_colorizer(args.model, args.size, args.batch_size)
     if adapt_cfg is not None:  # learn the film first; the refs still propagate below
         from .adapt import adapt_model
-        from ..core.inference import Colorizer
+        from ..core.ml.inference import Colorizer
         result = adapt_model(args.input, args.refs, getattr(args, "hints", None), colorizer, adapt_cfg)
         colorizer = Colorizer(result.model, size=colorizer.size, batch_size=colorizer.batch_size)
     elif args.minutes is not None or args.steps is not None:
@@ -125,8 +107,8 @@ def run(args) -> int:
     bit_depth = args.bit_depth or (16 if Path(args.output).suffix.lower() in (".tif", ".tiff")
                                    or args.output.lower().endswith((".tif", ".tiff")) else 8)
     refs_dir, hint_tmp = args.refs, None
-    if getattr(args, "hints", None) is not None:  # hinted frames become reference stills (core.hint_keys)
-        from ..core.hint_keys import hint_refs
+    if getattr(args, "hints", None) is not None:  # hinted frames become reference stills (core.project.hint_keys)
+        from ..core.project.hint_keys import hint_refs
         try:
             hint_tmp = hint_refs(args.input, args.hints, colorizer, refs_dir=args.refs, log=note)
         except (MediaError, ValueError, OSError) as exc:
@@ -134,7 +116,7 @@ def run(args) -> int:
         refs_dir = hint_tmp.name
     try:
         if args.deflicker is not None or refs_dir is not None:
-            from ..core.temporal.film import colorize_film_temporal
+            from ..core.pipeline.batch import colorize_film_temporal
 
             result = colorize_film_temporal(args.input, args.output, colorizer, frames=args.frames,
                                             progress=ProgressBar("colorize"), bit_depth=bit_depth,

@@ -16,7 +16,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.dataset import build_dataset
+    from ..core.ml.dataset import build_dataset
 
     if args.fps <= 0 or args.size < 64:
         raise CliError("--fps must be > 0 and --size at least 64")

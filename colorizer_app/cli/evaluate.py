@@ -20,8 +20,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.evaluate import comparison_figure, evaluate_models, format_report
-    from .colorize import load_colorizer
+    from ..core.ml.evaluate import comparison_figure, evaluate_models, format_report
+    from .common import load_colorizer
 
     colorizers = {}
     for spec in args.model:

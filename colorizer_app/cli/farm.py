@@ -42,8 +42,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.farm import FarmCancelled, connect, farm_library
-    from ..core.farm_plan import FarmError, FarmSettings, expand_inputs, plan_film
+    from ..core.farm.runner import FarmCancelled, connect, farm_library
+    from ..core.farm.plan import FarmError, FarmSettings, expand_inputs, plan_film
     from .progress import ProgressBar
 
     if len(args.paths) < 2:
@@ -96,7 +96,7 @@ def run(args) -> int:
 
 
 def _single(plan, retries: int):
-    from ..core.farm import farm_film
+    from ..core.farm.runner import farm_film
     from .progress import ProgressBar
     return farm_film(plan, progress=ProgressBar("farm"), retries=retries, log=note)
 
@@ -110,7 +110,7 @@ def _check_parent(out: str) -> None:
 
 
 def _library_outputs(films, out_dir: str, ext: str):
-    from ..core.farm_plan import library_output
+    from ..core.farm.plan import library_output
     d = Path(out_dir)
     if d.exists() and not d.is_dir():
         raise CliError(f"{out_dir}: several films need an output folder, and this is a file")

@@ -46,14 +46,14 @@ def register(sub) -> None:
 
 def _errors():
     from ..core.media import MediaError
-    from ..core.project import ProjectError
-    from ..core.render import RenderError
+    from ..core.project.project import ProjectError
+    from ..core.pipeline.render import RenderError
     return (MediaError, ProjectError, RenderError, ValueError, OSError)
 
 
 def run_render(args) -> int:
-    from ..core.project import open_project
-    from ..core.render import RenderJob, render
+    from ..core.project.project import open_project
+    from ..core.pipeline.render import RenderJob, render
     from ..core.temporal.film import RefsError, scan_refs
     from .progress import ProgressBar
 
@@ -94,7 +94,7 @@ def run_render(args) -> int:
 def run_join(args) -> int:
     from fractions import Fraction
 
-    from ..core.render import join_segments
+    from ..core.pipeline.render import join_segments
     from .progress import ProgressBar
 
     if args.source is None and args.fps is None:

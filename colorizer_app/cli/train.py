@@ -32,8 +32,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.model import ModelError
-    from ..core.train import TrainConfig, train
+    from ..core.ml.model import ModelError
+    from ..core.ml.train import TrainConfig, train
 
     if args.size % 64:
         raise CliError(f"--size must be a multiple of 64, got {args.size}")

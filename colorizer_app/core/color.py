@@ -100,7 +100,7 @@ def _is_neutral_u8(rgb: np.ndarray) -> bool:
 class _RecentL:
     """L of the last few read-only frames, by identity.
 
-    The review app shares decoded frames between its workers read-only (gui.frames.SharedFrames)
+    The review app shares decoded frames between its workers read-only (core.media.frames.SharedFrames)
     and needs the L of one frame several times: the network's input, the composed picture, each
     recompose while painting.  For a 1080p colour frame that is ~15 ms each time.  Only read-only
     arrays qualify (a frame that may still change is never remembered), entries die with their

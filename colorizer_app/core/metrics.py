@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from .temporal import flow as _flow
+from . import flow as _flow
 
 # Lai et al. evaluate warp error on full-resolution flow; half resolution would bias the figure.
 METRIC_FLOW_SCALE = 1.0

@@ -1,8 +1,8 @@
-"""Learn this film in the background: core.adapt in its own QThread at the lowest CPU priority.
+"""Learn this film in the background: core.ml.adapt in its own QThread at the lowest CPU priority.
 
 The worker loads its own copy of the base generator (the colorize worker's model lives in another
 thread), reads the keyframes' gray frames from the film, adapts, and writes the result atomically
-into the film's sidecar folder (core.adapt.adapted_model_path). Progress arrives as signals on
+into the film's sidecar folder (core.ml.adapt.adapted_model_path). Progress arrives as signals on
 the GUI thread; cancel() is a flag the training loop reads between steps, and a cancelled run
 writes nothing. The artist keeps painting meanwhile: nice 19 on this thread (and on the threads
 TensorFlow starts from it) lets the GUI, decoding and colorizing win every contended core.
@@ -29,7 +29,7 @@ class AdaptJob:
 
 
 class AdaptWorker(QObject):
-    progressed = Signal(object)      # core.adapt.AdaptProgress
+    progressed = Signal(object)      # core.ml.adapt.AdaptProgress
     finished = Signal(str, object)   # the adapted model's path, the AdaptResult (model dropped)
     cancelled = Signal()
     failed = Signal(str)             # one line for the artist
@@ -46,10 +46,16 @@ class AdaptWorker(QObject):
     @Slot(object)
     def run(self, job: AdaptJob) -> None:
         _nice_this_thread(self.nice)
-        from ..core.adapt import AdaptCancelled, AdaptConfig, adapt, adapted_model_path, save_adapted
-        from ..core.adapt_data import AdaptError, Keyframe, film_L
+        from ..core.ml.adapt import (
+            AdaptCancelled,
+            AdaptConfig,
+            adapt,
+            adapted_model_path,
+            save_adapted,
+        )
+        from ..core.ml.adapt_data import AdaptError, Keyframe, film_L
         from ..core.media import open_media
-        from ..core.model import ModelError, load_generator
+        from ..core.ml.model import ModelError, load_generator
 
         try:
             base = load_generator(job.model_path)

@@ -1,7 +1,7 @@
 """The film's sound as float32 stereo PCM at the output rate, read by sample index from any point.
 
 Sample 0 is film time 0: the first video frame (an audio stream that starts later is padded with
-silence, one that starts earlier is trimmed), as core.media_audio does for export.  Reading on
+silence, one that starts earlier is trimmed), as core.media.audio does for export.  Reading on
 from where the last read stopped just decodes on; any other position seeks (to a packet before
 it) and decodes forward, discarding samples before it, so a read is sample-exact.
 """

@@ -15,8 +15,8 @@ import time
 import numpy as np
 from PySide6.QtCore import Signal
 
-from .frames import SharedFrames
-from .scheduler import Plan, next_batch
+from ..core.media.frames import SharedFrames
+from ..core.pipeline.scheduler import Plan, next_batch
 from .workers import LoopWorker, close_quietly
 
 BACKGROUND_BATCH = 4
@@ -173,7 +173,7 @@ class ColorizeWorker(LoopWorker):
             self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     def _load_model(self, path: str, size: int) -> None:
-        from ..core.inference import Colorizer
+        from ..core.ml.inference import Colorizer
         self._failed.clear()
         self._per_frame_s = 0.0
         self._one = self._many = None
@@ -183,7 +183,7 @@ class ColorizeWorker(LoopWorker):
         try:
             if path != self._keras_path or self._keras is None:
                 self.modelLoading.emit(path)
-                from ..core.model import load_generator
+                from ..core.ml.model import load_generator
                 self._keras, self._keras_path = None, ""
                 self._keras = load_generator(path)
                 self._keras_path = path
@@ -194,7 +194,7 @@ class ColorizeWorker(LoopWorker):
             self._one.model_path = self._many.model_path = _path_or_none(path)
             # The first call traces the network (seconds for a large one): pay it now, not on
             # the first frame the artist is waiting for.
-            from ..core.model import input_channels      # 4 for a hint generator
+            from ..core.ml.model import input_channels  # 4 for a hint generator
             self._keras.predict_on_batch(
                 np.zeros((1, size, size, input_channels(self._keras)), np.float32))
             self.modelLoaded.emit(self._one.model_name, self._one.model_id)
@@ -206,7 +206,7 @@ class ColorizeWorker(LoopWorker):
             self.modelFailed.emit(msg)
 
     def _open_cache(self) -> None:
-        from ..core.chroma_cache import ChromaCache
+        from ..core.ml.chroma_cache import ChromaCache
         self._cache = None
         if self._one is not None and self._project:
             try:

@@ -5,7 +5,7 @@ It keeps no queue.  The GUI replaces a short "wanted" list (playhead first, then
 the direction of travel) every time the playhead moves; the worker takes the head of the current
 list each step.  Frames the artist scrubbed past were simply replaced, so they are never decoded.
 
-With a display proxy (core.proxy, built by the proxy worker) a playhead frame that would cost the
+With a display proxy (core.media.proxy, built by the proxy worker) a playhead frame that would cost the
 codec a long decode is shown from the proxy first.  After a single jump the film's frame is
 decoded right after; while the playhead keeps moving (a drag, fast shuttle) that decode waits
 until it has rested SETTLE_S, so scrubbing never waits on the codec.
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
 
-from . import compose, display_compose
-from .frames import SharedFrames
+from ..core import compose
+from . import display_compose
+from ..core.media.frames import SharedFrames
 from .workers import LoopWorker, close_quietly
 
 PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy
@@ -75,7 +76,7 @@ class DisplayWorker(LoopWorker):
         self._info = None
         self._box = None
         self._box_size = 0
-        self._proxy = None                  # core.proxy.ProxyStore or None
+        self._proxy = None                  # core.media.proxy.ProxyStore or None
         self._proxied = -1                  # the playhead frame last shown from the proxy
         self._moved_at = self._moved_before = -1e9   # when the playhead last moved, and before
 
@@ -201,7 +202,7 @@ class DisplayWorker(LoopWorker):
 
     def _open(self, generation: int, path: str) -> None:
         from ..core import media
-        from ..core.chroma_cache import project_dir_for
+        from ..core.ml.chroma_cache import project_dir_for
 
         self._close_reader()
         self._generation, self._path = generation, path

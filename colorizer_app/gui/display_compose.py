@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from ..core import color
-from . import compose
+from ..core import compose
 
 # Zoom is rounded up to a multiple of this before choosing the composed size, so resizing the
 # window by a few pixels reuses the composed frames instead of composing them all again.

@@ -54,7 +54,7 @@ class ExportThread(QThread):
         self.cancel_event.set()
 
     def run(self) -> None:
-        from ..core.render import RenderCancelled, render
+        from ..core.pipeline.render import RenderCancelled, render
         try:
             res = render(self.job, self.out, self.frames, bit_depth=self.bit_depth,
                          progress=lambda d, t: self.progressed.emit(d, t),
@@ -142,7 +142,7 @@ class ExportDialog(QDialog):
 
     # ---- running ---------------------------------------------------------------------------
     def start(self) -> bool:
-        from ..core.render import RenderJob
+        from ..core.pipeline.render import RenderJob
         if self.thread is not None:
             return False
         ctl = getattr(self.window, "project", None)

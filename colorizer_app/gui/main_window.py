@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
             self.session.set_work_size(size)
         # chroma cache cap per film and model, in MB (0: the BENTOCOLOR_CHROMA_CACHE_MB
         # environment variable or 8 GiB); least recently used frames are evicted past it
-        from ..core.chroma_cache import set_default_limit
+        from ..core.ml.chroma_cache import set_default_limit
         limit_mb = self.settings.value("cache/chromaLimitMB", 0, int)
         set_default_limit(limit_mb * 2 ** 20 if limit_mb and limit_mb > 0 else None)
         proxies = self.settings.value("view/proxies", True, bool)

@@ -27,10 +27,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .display_compose import display_shape
-from .frames import BundleCache, FrameBundle, SharedFrames
+from ..core.media.frames import BundleCache, FrameBundle, SharedFrames
 from .play_cache import DEFAULT_BUDGET, ComposedCache, look_ahead
 from .proxy_worker import ProxyWorker, wants_proxy
-from .scheduler import Plan
+from ..core.pipeline.scheduler import Plan
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
 
@@ -46,7 +46,7 @@ COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
 def default_model_path() -> str:
     """The shipped model, or "" while it does not exist yet."""
     try:
-        from ..core.model import DEFAULT_MODEL
+        from ..core.ml.model import DEFAULT_MODEL
     except Exception:
         return ""
     return str(DEFAULT_MODEL) if Path(DEFAULT_MODEL).exists() else ""
@@ -54,7 +54,7 @@ def default_model_path() -> str:
 
 def missing_model_message() -> str:
     try:
-        from ..core.model import DEFAULT_MODEL
+        from ..core.ml.model import DEFAULT_MODEL
         name = Path(DEFAULT_MODEL).name
     except Exception:
         name = "the shipped model"

@@ -16,7 +16,7 @@ farthest ahead, counted along the direction of travel around the in/out loop.
 """
 from __future__ import annotations
 
-from .frames import FrameBundle
+from ..core.media.frames import FrameBundle
 
 DEFAULT_BUDGET = 1024 << 20     # ~330 frames at 960x540 with gray = source (black-and-white)
 

@@ -1,7 +1,7 @@
 """Projects in the review app: File > New/Open/Save/Save As, recent projects, autosave, crash
 recovery, and the unsaved-changes prompt.
 
-One Project (core.project) is open whenever a film is: opening a film opens the project saved at
+One Project (core.project.project) is open whenever a film is: opening a film opens the project saved at
 its default place (``film.mp4.bento.json``) if there is one, else starts an untitled project.
 What the artist changed is "modified" when the undo history is away from its clean point or the
 in/out range changed. Saving never writes over a file it could not read (core refuses; we show
@@ -18,9 +18,15 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from ..core.project import (Project, ProjectChangedOnDisk, ProjectError, default_project_path,
-                            find_recovery, open_project)
-from ..core.recovery import Recovery, untitled_recoveries_for
+from ..core.project.project import (
+    Project,
+    ProjectChangedOnDisk,
+    ProjectError,
+    default_project_path,
+    find_recovery,
+    open_project,
+)
+from ..core.project.recovery import Recovery, untitled_recoveries_for
 from .recent import PROJECT
 
 PROJECT_FILTER = "BentoColor projects (*.bento.json);;All files (*)"

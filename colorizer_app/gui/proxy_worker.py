@@ -1,4 +1,4 @@
-"""Proxy worker: builds the film's display proxy (core.proxy) in the background.
+"""Proxy worker: builds the film's display proxy (core.media.proxy) in the background.
 
 Scrubbing a long-GOP film decodes from the previous keyframe at every jump; with a proxy the
 display worker shows the frame from it at once and decodes full resolution only once the
@@ -33,7 +33,7 @@ def _now() -> float:
 
 def wants_proxy(info) -> bool:
     """Video films of HD size and up; image sequences are random access already."""
-    from ..core import proxy as core_proxy
+    from ..core.media import proxy as core_proxy
     path = str(getattr(info, "path", ""))
     w, h = int(getattr(info, "width", 0)), int(getattr(info, "height", 0))
     return (os.path.isfile(path) and w * h >= PROXY_MIN_PIXELS
@@ -42,7 +42,7 @@ def wants_proxy(info) -> bool:
 
 
 class ProxyWorker(LoopWorker):
-    storeReady = Signal(int, object)     # film generation, core.proxy.ProxyStore (or None)
+    storeReady = Signal(int, object)     # film generation, core.media.proxy.ProxyStore (or None)
     progress = Signal(int, int)          # frames built (or found undecodable), frames
     failed_quietly = Signal(str)         # a proxy that cannot be built only costs speed
     nice = 19
@@ -101,7 +101,7 @@ class ProxyWorker(LoopWorker):
         return True
 
     def _open(self, generation: int, info, directory: str, fingerprint: dict) -> None:
-        from ..core import proxy as core_proxy
+        from ..core.media import proxy as core_proxy
         self._close()
         self._generation = generation
         if info is None:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .. import metrics
-from .flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, occlusion_mask, upscale_flow
+from ..flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, occlusion_mask, upscale_flow
 
 
 def flicker_value(flows: FlowCache, t: int, rgb_t: np.ndarray, rgb_t1: np.ndarray) -> float:

@@ -27,8 +27,18 @@ from typing import Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from .flow import (DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, compose, fill_flow, in_frame,
-                   photometric_confidence, resize_map, sample_full, warp)
+from ..flow import (
+    DEFAULT_PRESET,
+    DEFAULT_SCALE,
+    FlowCache,
+    compose,
+    fill_flow,
+    in_frame,
+    photometric_confidence,
+    resize_map,
+    sample_full,
+    warp,
+)
 from .shots import ShotList
 
 AbFn = Callable[[int], np.ndarray]
@@ -182,7 +192,7 @@ class RecursiveDeflicker:
     see neighbour_weight).  ``flows``: share another filter's FlowCache (no flow twice).
 
     One flow pair per frame and no look-ahead, so it fits a per-frame hook such as
-    core.batch's ``chroma_filter(index, frame, ab) -> ab``: call it with frames in order.  The
+    core.pipeline.batch's ``chroma_filter(index, frame, ab) -> ab``: call it with frames in order.  The
     price is a slight lag when the true colour changes.  It restarts at every cut and whenever
     the index does not follow the previous one (a seek)."""
 

@@ -6,7 +6,7 @@
         -> (painted corrections: applied by the caller after this stage)
 
 One class for both so that an export renders exactly what the artist reviewed: the GUI runs
-it in its temporal worker thread over the chroma cache; core.render runs it on its encode
+it in its temporal worker thread over the chroma cache; core.pipeline.render runs it on its encode
 thread over the frames the pipeline has just decoded and colorized (see render.py).
 Qt-free; not thread-safe (one owner thread).
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import color
 from .deflicker import Deflicker
-from .flow import FlowCache
+from ..flow import FlowCache
 from .propagate import FilmPropagator
 from .shots import ShotList
 

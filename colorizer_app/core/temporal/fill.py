@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .flow import resize_map
+from ..flow import resize_map
 
 # Width of the grid the fills (motion residual, model correction) are computed on, at most
 # the flow's work grid: what they fill is smooth (the network's chroma has no finer detail, its

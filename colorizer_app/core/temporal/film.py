@@ -1,15 +1,15 @@
 """The temporal stage of a film export, behind one per-frame hook: shot detection, the artist's
 reference stills (keyframes) and deflicker.
 
-For core.batch.colorize_film's ``chroma_filter(index, frame_rgb, ab_full) -> ab_full``::
+For core.pipeline.batch.colorize_film's ``chroma_filter(index, frame_rgb, ab_full) -> ab_full``::
 
     f = build_chroma_filter(src, deflicker=1.0, refs_dir="refs/")   # None when nothing to do
     colorize_film(src, out, colorizer, chroma_filter=f)
 
 That streaming hook deflickers causally (RecursiveDeflicker: it only ever sees the past).  The
 centred window (Deflicker, R frames each side, no lag) needs the model's chroma of the next
-frames too, which the hook is never given; ``colorize_film_temporal`` provides it with today's
-batch.py by wrapping the Colorizer (see core.temporal.stream).
+frames too, which the hook is never given; ``pipeline.batch.colorize_film_temporal`` provides it
+with today's batch.py by wrapping the Colorizer (see core.temporal.stream).
 
 Order inside the hook (TemporalFilter): [centred window on the model's chroma] -> references ->
 [recursive stage along motion].  The references' colours, carried along the optical flow
@@ -40,7 +40,7 @@ import numpy as np
 from .. import color
 from ..media import MediaError, open_media
 from .deflicker import RecursiveDeflicker
-from .flow import FlowCache
+from ..flow import FlowCache
 from .propagate import Keyframe, KeyframePropagator
 from .shots import ShotList, ShotScanner
 
@@ -304,44 +304,3 @@ def build_chroma_filter(src_path, *, deflicker: float | None = None, refs_dir: s
     post = RecursiveDeflicker(shots, strength, memory) if strength is not None else None
     prop = RefsPropagation(src_path, shots, refs, info.width, info.height) if refs else None
     return TemporalFilter(shots, None, prop, post)
-
-
-def colorize_film_temporal(src, out, colorizer, frames: str | None = None, progress=None,
-                           bit_depth: int = 8, *, deflicker: float | None = None,
-                           refs_dir: str | None = None, cuts: list[int] | None = None,
-                           window: bool = True, radius: int = 8, memory: float = 0.95,
-                           log: Callable[[str], None] | None = print):
-    """colorize_film with deflicker and references.  With ``window`` (default) deflicker is the
-    centred motion-compensated window of ±radius frames, fed with the model's chroma of the
-    frames ahead through a Colorizer proxy (core.temporal.stream), then a recursive stage of
-    ``memory`` (0: none) against slow drift; without, the causal hook of build_chroma_filter
-    (``memory``).  Defaults from held-out footage (warp error ÷ the film's on the worst clip,
-    model alone 22x): R=6 alone 2.6x, R=6 + memory 0.9 1.5x, R=8 + 0.9 1.35x, R=8 + 0.95
-    1.23x, with the same ab error; each step of R costs two compositions and warps at the
-    flow's work resolution (the flows, computed once per pair, dominate).  R <= 8 because the
-    encoder waits on frame t+R while colorize_film's queue holds 16.
-    Returns colorize_film's BatchResult."""
-    from ..batch import colorize_film, parse_range      # lazy: keeps core.temporal Keras-free
-    from .stream import LookaheadColorizer, LookaheadStore, WindowedDeflicker
-
-    info, strength, refs, shots = prepare(src, deflicker, refs_dir, cuts, log)
-    prop = RefsPropagation(src, shots, refs, info.width, info.height) if refs else None
-    if strength is not None and window:
-        start, stop = parse_range(frames, info.frame_count)
-        store = LookaheadStore(start, stop, (info.height, info.width))
-        pre = WindowedDeflicker(store, shots, strength, radius)
-        # the recursive stage reuses the window's flows (pair t, t-1 is one of its pairs)
-        post = RecursiveDeflicker(shots, strength, memory, flows=pre.flows) if memory > 0 else None
-        hook = TemporalFilter(shots, pre, prop, post)
-        colorizer = LookaheadColorizer(colorizer, store)
-    elif strength is not None or prop is not None:
-        post = RecursiveDeflicker(shots, strength, memory) if strength is not None else None
-        hook = TemporalFilter(shots, None, prop, post)
-    else:
-        hook = None
-    try:
-        return colorize_film(src, out, colorizer, frames=frames, progress=progress,
-                             bit_depth=bit_depth, chroma_filter=hook)
-    finally:
-        if hook is not None:
-            hook.close()

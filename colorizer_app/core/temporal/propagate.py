@@ -39,8 +39,15 @@ import numpy as np
 
 from .fill import _fill_shape, _mix, _shrink_weighted, fill_motion, model_correction  # noqa: F401
 from .fill import chroma_features, fit_chroma_map, push_pull  # noqa: F401  (public helpers)
-from .flow import (FlowCache, compose, in_frame, photometric_confidence, resize_map, sample_full,
-                   warp)
+from ..flow import (
+    FlowCache,
+    compose,
+    in_frame,
+    photometric_confidence,
+    resize_map,
+    sample_full,
+    warp,
+)
 from .shots import ShotList
 
 AbFn = Callable[[int], np.ndarray]
@@ -409,7 +416,7 @@ class FilmPropagator:
 
 
 class PropagationFilter:
-    """Adapter for a per-frame export hook ``(index, frame, model_ab) -> ab`` (core.batch's
+    """Adapter for a per-frame export hook ``(index, frame, model_ab) -> ab`` (core.pipeline.batch's
     chroma_filter).  ``gray`` must give random access to the film (its own reader: the chain
     from the next keyframe reads frames ahead of the one being encoded)."""
 

@@ -1,4 +1,4 @@
-"""A project's temporal settings, and the stage that applies them inside core.render.
+"""A project's temporal settings, and the stage that applies them inside core.pipeline.render.
 
 TemporalSettings is what the review app stores in a project's ``temporal`` section (cuts,
 keyframe stills, deflicker strength).  RenderTemporal runs the very TemporalEngine the app's

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from .flow import to_gray8
+from ..flow import to_gray8
 
 _THUMB = (32, 18)        # (w, h) of the spatial signature; aspect is irrelevant at this size
 _BINS = 32

@@ -1,6 +1,6 @@
-"""Centred (look-ahead) deflicker inside the streaming export, with core.batch as it is.
+"""Centred (look-ahead) deflicker inside the streaming export, with core.pipeline.batch as it is.
 
-core.batch.colorize_film calls its chroma_filter for frame t on the encode thread, when only
+core.pipeline.batch.colorize_film calls its chroma_filter for frame t on the encode thread, when only
 frame t's chroma is in hand; a centred window needs the model's chroma of t+1..t+R as well.
 The inference stage runs ahead of the encoder anyway (bounded queues between them), so:
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import color
 from .deflicker import Deflicker
-from .flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, downscale, to_gray8, warp, work_size
+from ..flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, downscale, to_gray8, warp, work_size
 from .shots import ShotList
 
 _FP_STEP = 16          # fingerprint: every 16th pixel of L each way

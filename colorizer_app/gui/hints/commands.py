@@ -10,8 +10,8 @@ from typing import Optional
 
 from PySide6.QtGui import QUndoCommand
 
-from ...core.hint_project import HintStore
-from ...core.hints import Hint
+from ...core.project.hint_project import HintStore
+from ...core.ml.hints import Hint
 
 
 class HintCommand(QUndoCommand):

@@ -22,8 +22,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QToolBar
 
 from ...core import color
-from ...core.hint_project import HintStore, new_hint_id
-from ...core.hints import Hint
+from ...core.project.hint_project import HintStore, new_hint_id
+from ...core.ml.hints import Hint
 from ..session import COLORIZED, GRAY
 from ..workers import WorkerThread
 from .commands import HintCommand, describe
@@ -138,7 +138,7 @@ class HintController(QObject):
             self._set_model(False, "No model loaded" if state != "loading" else message)
             return
         keras_model = getattr(self.pipeline.colorizer, "_keras", None)
-        from ...core.model import input_channels
+        from ...core.ml.model import input_channels
         takes = keras_model is not None and input_channels(keras_model) == 4
         self._set_model(takes, "The model takes hints: click to give a colour, it spreads to "
                                "the object's edges" if takes else NO_HINTS_TIP)
@@ -380,7 +380,7 @@ class HintController(QObject):
         if not hints or film is None or target == src_f or not 0 <= target < film.frame_count:
             return 0
         from ...core.media import open_media
-        from ...core.temporal.flow import compute_flow
+        from ...core.flow import compute_flow
         with open_media(film.path) as r:
             a, b = r.read(src_f), r.read(target)
         flow = compute_flow(color.luminance(a), color.luminance(b))

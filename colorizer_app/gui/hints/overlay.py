@@ -10,7 +10,7 @@ from typing import Optional
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from ...core.hints import Hint
+from ...core.ml.hints import Hint
 from ..paint.colour_picker import lab_to_qcolor
 
 SPOT_PX = 11

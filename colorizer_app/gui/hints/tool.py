@@ -12,8 +12,8 @@ from typing import Optional
 
 from PySide6.QtCore import Qt
 
-from ...core.hint_project import new_hint_id
-from ...core.hints import Hint
+from ...core.project.hint_project import new_hint_id
+from ...core.ml.hints import Hint
 from ..viewbox import ViewerTool
 from .overlay import SELECTED_PX
 

@@ -91,7 +91,7 @@ class HintWorker(LoopWorker):
         if model is not None:
             self._colorizer = None
             if model[0] is not None:
-                from ...core.inference import Colorizer
+                from ...core.ml.inference import Colorizer
                 self._colorizer = Colorizer(model[0], size=model[1], batch_size=1)
                 if self._colorizer.takes_hints:   # trace now, not on the artist's first click
                     self._colorizer.predict_work([np.zeros((8, 8, 3), np.uint8)], [[]])

@@ -21,8 +21,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 
 from ...core import color
-from ...core.corrections import Correction, CorrectionStack, Lifetime
-from .. import compose
+from ...core.corrections.stack import Correction, CorrectionStack, Lifetime
+from ...core import compose
 from ..viewbox import ViewerTool
 from .brush_panel import BrushPanel
 from .colour_picker import ColourPicker, rgb_to_ab

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout,
                                QSlider, QSpinBox, QWidget)
 
-from ...core.brush import BrushSettings
+from ...core.corrections.brush import BrushSettings
 
 LIFETIMES = (("frame", "This frame"), ("range", "In–out range"), ("until_cut", "Until next cut"))
 

@@ -15,8 +15,8 @@ from typing import Optional
 import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ...core.corrections import Correction, CorrectionStack, StrokeEdit
-from ...core.masks import SparseMask
+from ...core.corrections.stack import Correction, CorrectionStack, StrokeEdit
+from ...core.corrections.masks import SparseMask
 
 DEFAULT_HISTORY_BYTES = 256 << 20
 

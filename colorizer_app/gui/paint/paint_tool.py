@@ -21,8 +21,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
 
-from ...core.corrections import apply_live_stroke
-from ...core.masks import bbox_slices, bbox_union
+from ...core.corrections.stack import apply_live_stroke
+from ...core.corrections.masks import bbox_slices, bbox_union
 from ..session import COLORIZED
 from ..viewbox import ViewerTool
 from .commands import StrokeCommand

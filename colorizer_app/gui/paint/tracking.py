@@ -2,7 +2,7 @@
 
     artist edit (stroke on the anchor, undo/redo, lifetime or tracking switch, cuts moved)
       -> stack event / cuts hook -> TrackingController plans on the GUI thread (cheap: which
-         frames of which correction are missing or stale, core.tracking.plan_tracking)
+         frames of which correction are missing or stale, core.corrections.tracking.plan_tracking)
       -> TrackingWorker (its own thread, reader and FlowCache) walks the chains frame by frame
       -> batches of tracked masks -> GUI thread: stack.set_tracked (under the stack's lock)
          -> only those frames are recomposed
@@ -25,7 +25,7 @@ from typing import Dict, Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...core.tracking import FLOW_ITEMS, TrackJob, TrackRun, plan_tracking
+from ...core.corrections.tracking import FLOW_ITEMS, TrackJob, TrackRun, plan_tracking
 from ..workers import LoopWorker, WorkerThread, close_quietly
 
 EMIT_S = 0.25            # hand results to the GUI at most this often (and at each job's end)
@@ -109,7 +109,7 @@ class TrackingWorker(LoopWorker):
     def _open(self) -> bool:
         if self._track is None and self._path:
             from ...core import media
-            from ...core.temporal.flow import FlowCache
+            from ...core.flow import FlowCache
             try:
                 self._reader = media.open_media(self._path, cache_bytes=READER_CACHE)
             except Exception as exc:

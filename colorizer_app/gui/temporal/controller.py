@@ -22,7 +22,7 @@ from ...core.temporal.film import RefsError, read_ref
 from ...core.temporal.shots import ShotList
 from ..workers import WorkerThread
 from .commands import KeyframesCommand, ShotsCommand
-from .engine import ResultStore
+from ...core.temporal.results import ResultStore
 from .keyframes import (entry_from_still, flicker_peaks, import_folder, keyframes_dir,
                         load_project_keyframes)
 from .markers import TimelineMarkers

@@ -25,7 +25,8 @@ from ...core import metrics
 from ...core.temporal.curves import flicker_value
 from ...core.temporal.shots import ShotList, ShotScanner
 from ..workers import LoopWorker
-from .engine import MissingChroma, ResultStore, TemporalEngine
+from ...core.temporal.engine import MissingChroma, TemporalEngine
+from ...core.temporal.results import ResultStore
 
 SCAN_CHUNK = 12           # frames per detection step
 SCAN_WIDTH = 160          # width of the grays the scanner sees

@@ -1,0 +1,1 @@
+"""Rendering one film on a Ray cluster: plan (chunks), runner (tasks) and join (the output)."""

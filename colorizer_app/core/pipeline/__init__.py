@@ -1,0 +1,1 @@
+"""From film to file: batch colorization, render/export stages, and the colorize scheduler."""
