@@ -39,11 +39,11 @@ def _fmt_s(seconds: float) -> str:
 
 
 class AdaptDialog(QDialog):
-    def __init__(self, window):
-        super().__init__(window)
+    def __init__(self, ctx):
+        super().__init__(ctx.window)
         self.setObjectName("adaptDialog")
         self.setWindowTitle("Learn this film")
-        self.window_, self.session = window, window.session
+        self.ctx, self.session = ctx, ctx.session
         self.runner: AdaptRunner | None = None
         self.base_path = self.adapted_path = ""
         self.result = None
@@ -103,7 +103,7 @@ class AdaptDialog(QDialog):
 
     # ---- what there is to learn from ---------------------------------------------------------
     def _keys(self) -> dict:
-        temporal = getattr(self.window_, "temporal", None)
+        temporal = self.ctx.temporal
         keys = getattr(temporal, "keys", {}) or {}
         return {k: (e.keyframe.ab, e.keyframe.mask) for k, e in keys.items()}
 
@@ -207,7 +207,7 @@ class AdaptDialog(QDialog):
         if not self.adapted_path:
             return
         self.session.set_model_path(self.base_path)  # the command's redo makes the switch
-        self.window_.painting.undo.push(SwitchModelCommand(self.session, self.base_path, self.adapted_path))
+        self.ctx.undo.push(SwitchModelCommand(self.session, self.base_path, self.adapted_path))
         self._close_choice(f"Using {os.path.basename(self.adapted_path)} (Edit ▸ Undo goes back).")
 
     def keep_base_model(self) -> None:
@@ -244,7 +244,7 @@ def attach_adapt(window) -> QAction:
 
     def show():
         if getattr(window, "adapt_dialog", None) is None:
-            window.adapt_dialog = AdaptDialog(window)
+            window.adapt_dialog = AdaptDialog(window.context)
         window.adapt_dialog.refresh()
         window.adapt_dialog.show()
         window.adapt_dialog.raise_()

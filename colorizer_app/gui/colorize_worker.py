@@ -64,6 +64,11 @@ class ColorizeWorker(LoopWorker):
         self._per_frame_s = 0.0     # running estimate of network time per frame
 
     # ---- called from the GUI thread ----------------------------------------------------------
+    @property
+    def keras_model(self):
+        """The Keras generator loaded now (None before a model is loaded or after a failure)."""
+        return self._keras
+
     def set_film(self, path: str, project_dir: str, fingerprint: dict | None = None) -> None:
         with self._lock:
             self._film_request = (str(path), str(project_dir), dict(fingerprint or {}))

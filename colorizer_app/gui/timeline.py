@@ -38,6 +38,7 @@ class _ScrubBox(pg.ViewBox):
     """ViewBox where left click/drag scrubs and only x zooms and pans."""
 
     scrubbed = Signal(float)
+    doubleClicked = Signal()
 
     def __init__(self):
         super().__init__(enableMenu=False)
@@ -47,7 +48,7 @@ class _ScrubBox(pg.ViewBox):
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             if ev.double():
-                self.sigDoubleClicked()
+                self.doubleClicked.emit()
                 return
             self.scrubbed.emit(self.mapSceneToView(ev.scenePos()).x())
         else:
@@ -78,7 +79,7 @@ class Timeline(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
 
         self.box = _ScrubBox()
-        self.box.sigDoubleClicked = self.show_all
+        self.box.doubleClicked.connect(self.show_all)
         self.plot = pg.PlotWidget(viewBox=self.box)
         self.plot.setBackground(QColor(30, 30, 32))
         self.plot.hideAxis("left")

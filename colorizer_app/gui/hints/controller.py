@@ -137,7 +137,7 @@ class HintController(QObject):
         if state != "ready":
             self._set_model(False, "No model loaded" if state != "loading" else message)
             return
-        keras_model = getattr(self.pipeline.colorizer, "_keras", None)
+        keras_model = self.pipeline.colorizer.keras_model
         from ...core.ml.model import input_channels
         takes = keras_model is not None and input_channels(keras_model) == 4
         self._set_model(takes, "The model takes hints: click to give a colour, it spreads to "

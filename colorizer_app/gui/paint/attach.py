@@ -126,12 +126,12 @@ class PaintingController(QObject):
         cp.recolourRequested.connect(self._recolour)
         cp.lifetimeRequested.connect(self._set_lifetime)
         cp.trackingRequested.connect(self._set_tracking)
-        cp.ghostToggled.connect(lambda _on: self._update_ghost())
+        cp.ghostToggled.connect(lambda _on: self.update_ghost())
         self.colour_panel.eyedropperRequested.connect(self.arm_eyedropper)
         self.brush_panel.settingsChanged.connect(lambda: self.tool.place_outline())
         self.brush_panel.eraser_box.toggled.connect(
             lambda on: self.eraser_action.setText("&Eraser (on)" if on else "&Eraser"))
-        self.session.frameChanged.connect(lambda *_: self._update_ghost())
+        self.session.frameChanged.connect(lambda *_: self.update_ghost())
         self.pipeline.bundleReady.connect(self._on_bundle)
         self.pipeline.chromaReset.connect(lambda: self._frame_data.clear())
 
@@ -154,7 +154,7 @@ class PaintingController(QObject):
         self.corrections_panel.set_stack(stack)
         self.pipeline.set_override(self.override if stack is not None else None,
                                    affects=self.affects)
-        self._update_ghost()
+        self.update_ghost()
         self.stackChanged.emit(stack)
 
     def override(self, index: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
@@ -195,7 +195,7 @@ class PaintingController(QObject):
         self._recompose_due = False
         if self.stack is not None:
             self.pipeline.set_override(self.override, affects=self.affects)
-        self._update_ghost()
+        self.update_ghost()
 
     def _on_bundle(self, index: int) -> None:
         if index != self.session.frame or self.painting or self.tool.live is not None:
@@ -339,7 +339,8 @@ class PaintingController(QObject):
         self.viewer.set_tool(self.eyedropper)
 
     # ---- ghosting --------------------------------------------------------------------------
-    def _update_ghost(self) -> None:
+    def update_ghost(self) -> None:
+        """Redraw the ghost of the neighbouring frames' masks (shown when the panel asks)."""
         on = self.corrections_panel.ghost_box.isChecked() and self.stack is not None \
             and self.session.film is not None
         if not on:

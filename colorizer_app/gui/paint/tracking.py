@@ -232,7 +232,7 @@ class TrackingController(QObject):
             del self._inflight[cid]
         self.pipeline.recompose_frames(sorted(masks))
         if self.ctl.corrections_panel.ghost_box.isChecked():
-            self.ctl._update_ghost()
+            self.ctl.update_ghost()
 
     def _on_failed(self, message: str) -> None:
         # the worker dropped its jobs: the next edit (or cut change) asks again

@@ -28,7 +28,7 @@ class CutLine(pg.InfiniteLine):
                          hoverPen=pg.mkPen(255, 160, 140, width=3))
         self.owner, self.frame = owner, frame
         self.setZValue(40)
-        self.sigPositionChangeFinished.connect(lambda _l: owner._moved(self))
+        self.sigPositionChangeFinished.connect(lambda _l: owner.cut_moved(self))
 
     def mouseClickEvent(self, ev):
         if ev.button() == Qt.MouseButton.RightButton:
@@ -91,7 +91,8 @@ class TimelineMarkers(QObject):
             rgba = SELECTED_PEN if k == self.selected else CUT_PEN
             line.setPen(pg.mkPen(*rgba, width=3 if k == self.selected else 2))
 
-    def _moved(self, line: CutLine) -> None:
+    def cut_moved(self, line: CutLine) -> None:
+        """A cut line was dragged and let go: ask to move the cut (or put the line back)."""
         new = int(round(line.value() + 0.5))
         if new != line.frame:
             self.moveRequested.emit(line.frame, new)
