@@ -110,11 +110,10 @@ class HintController(QObject):
         reg.add("edit", self.panel.toggleViewAction())
         self.toolbar = QToolBar("Tools", w)
         self.toolbar.setObjectName("toolsBar")
-        self.toolbar.addAction(self.painting.brush_action)
-        self.toolbar.addAction(self.tool_action)
-        self.toolbar.addAction(self.visible_action)
+        for action_id in ("brush", "hintTool", "showHints"):
+            self.toolbar.addAction(reg[action_id])
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
-        self.painting.brush_action.toggled.connect(
+        reg["brush"].toggled.connect(
             lambda on: on and self.tool_action.isChecked() and self._set_checked(False))
 
     def _set_checked(self, on: bool) -> None:

@@ -84,7 +84,7 @@ class PaintingController(QObject):
         self.ghost.setVisible(False)
         self.viewer.add_overlay(self.ghost)
         self.ghost.setZValue(22)
-        self.tracking = TrackingController(self)
+        self.tracking = TrackingController(self, ctx)
         self._build_menu()
         self._connect()
 

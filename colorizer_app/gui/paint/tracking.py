@@ -138,10 +138,10 @@ class TrackingWorker(LoopWorker):
 class TrackingController(QObject):
     """Keeps the tracked masks of the painting controller's stack up to date, in the background."""
 
-    def __init__(self, painting):
+    def __init__(self, painting, ctx):
         super().__init__(painting)
-        self.ctl = painting
-        self.window, self.session, self.pipeline = painting.window, painting.session, painting.pipeline
+        self.ctl, self._ctx = painting, ctx      # ctx.temporal: attached after painting
+        self.window, self.session, self.pipeline = ctx.window, ctx.session, ctx.pipeline
         self.stack = None
         self.worker = TrackingWorker()
         self.worker.tracked.connect(self._on_tracked)
@@ -188,8 +188,8 @@ class TrackingController(QObject):
     # ---- planning (GUI thread) -----------------------------------------------------------------
     def _cuts_pending(self) -> bool:
         # until shot detection ends, "until the next cut" would run to the end of the film
-        t = getattr(self.window, "temporal", None)
-        return bool(getattr(t, "detecting", False))
+        t = self._ctx.temporal
+        return t is not None and t.detecting
 
     def _plan(self) -> None:
         self._due = False
