@@ -124,7 +124,7 @@ class HintController(QObject):
 
     def set_active(self, on: bool) -> None:
         on = bool(on) and self.takes_hints
-        if on and self.painting.brush_action.isChecked():
+        if on and self.actions["brush"].isChecked():
             self.painting.set_brush_active(False)
         self._set_checked(on)
         if on:

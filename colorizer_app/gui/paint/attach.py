@@ -138,8 +138,9 @@ class PaintingController(QObject):
     # ---- the stack -------------------------------------------------------------------------
     def set_shot_of(self, shot_of) -> None:
         """Who decides "until the next cut" from now on (the temporal controller's live cuts):
-        a frame -> shot key function."""
+        a frame -> shot key function; tracking plans with it from now on."""
         self.shot_of = shot_of
+        self.tracking.request()
 
     def set_stack(self, stack: Optional[CorrectionStack], shot_of=None) -> None:
         """Edit another stack (a film or project was opened): history starts afresh."""

@@ -116,8 +116,7 @@ class TemporalController(QObject):
         self.worker.set_film(self._gen, film.path, n, self.detecting)
         self.worker.set_chroma(self.pipeline.chroma)
         self.worker.set_post(self._post)
-        self.painting.set_shot_of(self.shot_key)
-        self.painting.tracking.request()   # tracking plans with the live cuts from now on
+        self.painting.set_shot_of(self.shot_key)   # tracking plans with the live cuts from now on
         self.panel.set_strength(self.strength)
         self._refresh_views()
         self._push_state()
