@@ -2,7 +2,7 @@
 
 Scenes:
   dialogue:<photo>  two framings of one photograph intercut as shot / reverse shot with pans and
-                    zooms (tests/adapt_film.py), 6 shots; keyframes from the first two shots, PSNR
+                    zooms (tests/helpers/adapt_film.py), 6 shots; keyframes from the first two shots, PSNR
                     on the last four. Photos come from data/hint_photos/ (gitignored; gathered by
                     scripts/gather_photos.py), else a textured picture made in code.
   <clip>            a real colour clip of data/val_video/ (validation only, licences in
@@ -35,7 +35,7 @@ from colorizer_app.core.ml.adapt_data import Keyframe  # noqa: E402
 from colorizer_app.core.ml.inference import Colorizer  # noqa: E402
 from colorizer_app.core.ml.model import DEFAULT_MODEL, load_generator  # noqa: E402
 from colorizer_app.core.ml.palette_transfer import PaletteTransfer  # noqa: E402
-from tests.adapt_film import dialogue_frames  # noqa: E402
+from tests.helpers.adapt_film import dialogue_frames  # noqa: E402
 
 
 def _rgb_photo(path: Path, longest: int = 960) -> np.ndarray:
@@ -45,7 +45,7 @@ def _rgb_photo(path: Path, longest: int = 960) -> np.ndarray:
 
 
 def dialogue_scene(photo: str | None):
-    from tests.temporal_film import textured_rgb
+    from tests.helpers.temporal_film import textured_rgb
 
     if photo:
         img = _rgb_photo(ROOT / "data" / "hint_photos" / photo)
@@ -128,7 +128,7 @@ def run_scene(name, frames, keyed, evals, base, args) -> dict:
                                            palette_prior=args.palette_prior),
                     snapshot_s=[m * 60 for m in marks])
         model = res.model
-        for (t, step, held, weights), m in zip(res.snapshots, marks):
+        for (_t, step, held, weights), m in zip(res.snapshots, marks):
             model.set_weights(weights)
             p = model_psnr(model, frames, evals, args.size)
             row["minutes"][m] = {"adapted": p, "best_step": step, "held_out_mse": held}

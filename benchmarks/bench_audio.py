@@ -3,7 +3,7 @@ from the picture clock, with sound cards whose crystals run fast or slow and a f
 that is woken late.
 
 The film is made in code, fast: 16×16 MJPEG picture at 24 fps and a 48 kHz PCM soundtrack whose
-every sample is known (tests.clips.audio_signal's chirp, restarted each second).  Time is
+every sample is known (tests.helpers.clips.audio_signal's chirp, restarted each second).  Time is
 simulated, so ten minutes take seconds: a virtual clock drives both the picture clock (the
 Player's media time at 1×) and a NullSink that consumes samples at the card's own rate
 (1 + skew).  The feeder loop is the app's (AudioSync.plan → AudioSource.read → stretch → sink),

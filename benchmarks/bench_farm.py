@@ -38,11 +38,11 @@ def main() -> None:
     import numpy as np
     import ray
 
-    from colorizer_app.core.farm import runner as farm
     from colorizer_app.core import metrics as M
+    from colorizer_app.core.farm import runner as farm
     from colorizer_app.core.farm.plan import FarmSettings, plan_film
-    from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.media import open_media
+    from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.ml.model import DEFAULT_MODEL
     from colorizer_app.core.pipeline.render import RenderJob, render
 

@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from colorizer_app.core.temporal import deflicker as D  # noqa: E402
 from colorizer_app.core import flow as FL  # noqa: E402
+from colorizer_app.core.temporal import deflicker as D  # noqa: E402
 from colorizer_app.core.temporal.propagate import KeyframePropagator  # noqa: E402
 
 

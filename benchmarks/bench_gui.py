@@ -94,10 +94,7 @@ def fmt(values: list[float]) -> str:
 
 
 def make_clip(folder: Path) -> str:
-    try:
-        from tests.clips import make_clip as mk
-    except ImportError:
-        sys.exit("tests/clips.py is needed to make the benchmark clip (or pass --clip)")
+    from tests.helpers.clips import make_clip as mk
     path = folder / "bench_1080p_gop48.mp4"
     mk(path, n_frames=264, size=(1920, 1080), gop=48, audio=False)    # 11 s: 10 s of playback
     return str(path)
@@ -115,9 +112,9 @@ def model_path(folder: Path, given: str | None) -> tuple[str, str]:
 
 def components(clip: str, model: str, size: int = 256) -> None:
     """The critical path of "colorized view of a new frame", one piece at a time, no threads."""
-    from colorizer_app.core.ml.inference import Colorizer
-    from colorizer_app.core.media import open_media
     from colorizer_app.core import compose
+    from colorizer_app.core.media import open_media
+    from colorizer_app.core.ml.inference import Colorizer
     with open_media(clip) as r:
         n = r.info.frame_count
         frame = r.read(n // 2)
@@ -272,7 +269,7 @@ def main() -> int:
     cached = []
     for i in range(0, 8):
         pump_until(app, lambda: pipe.bundle(i) is not None, 10) or to_screen(i, False)
-    for rep in range(3):
+    for _rep in range(3):
         for i in range(0, 8):
             if pipe.bundle(i) is not None and i != s.frame:
                 cached.append(to_screen(i, False))
@@ -432,7 +429,7 @@ def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
     5 s of split wipe and side by side, 5 s of 2x and 4x shuttle, each started from frame 0
     after the paused look-ahead had 2 s to fill, as an artist pressing Space would."""
     from colorizer_app.gui.session import COLORIZED, SIDE_BY_SIDE, SPLIT
-    s, pipe, viewer, player = win.session, win.pipeline, win.viewer, win.player
+    s, pipe, player = win.session, win.pipeline, win.player
     s.set_view_mode(COLORIZED)
     if pipe.chroma is None:
         win.set_model(model)
@@ -453,7 +450,10 @@ def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
         shape, ahead = pipe.play_shape(), len(pipe.composed)
         load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else "?"
         composed = []
-        count = (lambda res: composed.append(1) if res.display is not None else None)
+
+        def count(res, composed=composed):
+            if res.display is not None:
+                composed.append(1)
         pipe.display.frameDecoded.connect(count)
         cpu0 = thread_cpu_s("bento-display")
         hb.start()

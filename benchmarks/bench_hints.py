@@ -30,9 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from colorizer_app.core import color, metrics
+from colorizer_app.core.media import open_media  # noqa: E402
 from colorizer_app.core.ml import hints, spread  # noqa: E402
 from colorizer_app.core.ml.inference import Colorizer  # noqa: E402
-from colorizer_app.core.media import open_media  # noqa: E402
 
 PATCH = 5
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -66,7 +65,7 @@ def main() -> int:
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
     os.environ["BENTOCOLOR_AUTOSAVE_DIR"] = str(tmp / "autosave")
     app = QApplication.instance() or QApplication([])
-    from tests.clips import make_clip
+    from tests.helpers.clips import make_clip
     clip = str(make_clip(tmp / "bench_540p.mp4", n_frames=12, size=(960, 540), audio=False))
     model, desc = hint_model(tmp, args.model)
     print(f"model: {desc}; working size {args.size} px; film 960x540")

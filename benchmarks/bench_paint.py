@@ -72,8 +72,12 @@ def main(argv=None):
     print(f"1080p, {args.strokes} committed strokes in {args.corrections} corrections "
           f"(committed once, {1000 * commit_all / args.strokes:.1f} ms per stroke incl. begin)")
 
-    t0 = time.perf_counter(); stack.composite(ab_model, 0); t_cold = time.perf_counter() - t0
-    t0 = time.perf_counter(); stack.composite(ab_model, 0); t_warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stack.composite(ab_model, 0)
+    t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stack.composite(ab_model, 0)
+    t_warm = time.perf_counter() - t0
     print(f"frame composite: cold {1000 * t_cold:.1f} ms, cached {1000 * t_warm:.1f} ms")
 
     for size in (30.0, 100.0, 300.0):

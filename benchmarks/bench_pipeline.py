@@ -41,7 +41,7 @@ def _clip(path: Path, n: int, w: int, h: int, fps=Fraction(24), gray: bool = Tru
     import av
     import cv2
 
-    from tests.clips import synthetic_frame
+    from tests.helpers.clips import synthetic_frame
 
     base = [synthetic_frame(i, (w, h)) for i in range(24)]  # cycle a second of motion: fast to make
     if gray:
@@ -72,8 +72,8 @@ def _clip(path: Path, n: int, w: int, h: int, fps=Fraction(24), gray: bool = Tru
 def ratio(args) -> None:
     """Pipeline ÷ model-alone frames/s for every --res × --out, with each stage's milliseconds
     per frame measured one after another on the same frames (what the threads overlap)."""
-    from colorizer_app.core.pipeline.batch import colorize_film, model_alone_fps
     from colorizer_app.core.media import open_media
+    from colorizer_app.core.pipeline.batch import colorize_film, model_alone_fps
 
     col = _colorizer(args.size)
     for res in args.res.split(","):
@@ -126,8 +126,7 @@ def latency(args) -> None:
     """One new 1080p frame, end to end on the CPU: L, network at the working size, guided
     upsampling, recombination — what the app waits for when the artist lands on a new frame."""
     from colorizer_app.core import color
-
-    from tests.clips import synthetic_frame
+    from tests.helpers.clips import synthetic_frame
 
     col = _colorizer(args.size)
     col.batch_size = 1
@@ -141,7 +140,8 @@ def latency(args) -> None:
         if k >= 2:  # the first calls trace and compile
             times.append(time.perf_counter() - t0)
     times.sort()
-    print(f"one 1080p frame at working size {args.size} ({col.model_name}): median {1000 * times[len(times) // 2]:.0f} ms, "
+    print(f"one 1080p frame at working size {args.size} ({col.model_name}): "
+          f"median {1000 * times[len(times) // 2]:.0f} ms, "
           f"min {1000 * times[0]:.0f} ms, max {1000 * times[-1]:.0f} ms (goal ≤ 300 ms; {os.cpu_count()} CPUs)")
 
 

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_proxy.py [--size 1920x1080] [--frames 120] [--gop 120]
                                                [--reads 200] [--seeks 20]
 
-The clip is made as in bench_seek.py (tests/clips.py content plus film grain, x264 veryfast crf 20,
+The clip is made as in bench_seek.py (tests/helpers/clips.py content plus film grain, x264 veryfast crf 20,
 B-frames, one keyframe per GOP). Builds use one builder thread, as the app does. A gray-film
 proxy (1-channel JPEG, has_color=False) of the same clip is measured too: the app's usual case.
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from colorizer_app.core.media import open_media  # noqa: E402
 from colorizer_app.core.media.proxy import ProxyBuilder, ProxyStore  # noqa: E402
-from tests import clips  # noqa: E402
+from tests.helpers import clips  # noqa: E402
 
 
 def _ms(values: list[float]) -> tuple[float, float]:

@@ -4,7 +4,7 @@ H.264 film, and peak memory while reading a long film versus a short one (should
     .venv/bin/python benchmarks/bench_seek.py [--size 1920x1080] [--frames 240] [--gop 240]
                                               [--long-frames 960] [--seeks 30]
 
-Clips are generated in a temp dir (tests/clips.py content plus film grain so the decoder has
+Clips are generated in a temp dir (tests/helpers/clips.py content plus film grain so the decoder has
 real work; x264 veryfast crf 20 with B-frames).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorizer_app.core.media import open_media  # noqa: E402
-from tests import clips  # noqa: E402
+from tests.helpers import clips  # noqa: E402
 
 
 def _make(path: Path, n: int, size, gop: int, preset: str, grain: int = 4) -> float:
@@ -154,9 +154,9 @@ def main() -> None:
         t = _make(long_, args.long_frames, size, 250, "ultrafast")
         print(f"made memory clips: {args.short_frames} and {args.long_frames} frames ({t:.1f}s)")
         for cache in (0, 256 * 1024 * 1024):
-            s, l = peak_rss(short, cache), peak_rss(long_, cache)
-            print(f"peak RSS, cache {cache // 2**20} MiB: short {s:.0f} MiB, long {l:.0f} MiB "
-                  f"(ratio {l / s:.2f})")
+            s, lg = peak_rss(short, cache), peak_rss(long_, cache)
+            print(f"peak RSS, cache {cache // 2**20} MiB: short {s:.0f} MiB, long {lg:.0f} MiB "
+                  f"(ratio {lg / s:.2f})")
 
 
 if __name__ == "__main__":

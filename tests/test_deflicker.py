@@ -3,11 +3,12 @@ curves, on synthetic film."""
 import numpy as np
 import pytest
 
-from colorizer_app.core import metrics as M
-from colorizer_app.core.temporal import curves, deflicker as D, shots as S
 from colorizer_app.core import flow as FL
-from tests.temporal_film import H, W, gray, lab, recombine, translated
-
+from colorizer_app.core import metrics as M
+from colorizer_app.core.temporal import curves
+from colorizer_app.core.temporal import deflicker as D
+from colorizer_app.core.temporal import shots as S
+from tests.helpers.temporal_film import H, W, gray, lab, recombine, translated
 
 # ---------------------------------------------------------------- deflicker
 

@@ -18,13 +18,21 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from colorizer_app.cli import main  # noqa: E402
-from colorizer_app.core.farm import runner as farm  # noqa: E402
 from colorizer_app.core import metrics as M  # noqa: E402
-from colorizer_app.core.farm.plan import FarmError, FarmSettings, plan_chunks, plan_film
+from colorizer_app.core.farm import runner as farm  # noqa: E402
+from colorizer_app.core.farm.plan import FarmError, FarmSettings, plan_chunks, plan_film  # noqa: E402
 from colorizer_app.core.media import open_media  # noqa: E402
-from colorizer_app.core.project.project import Project  # noqa: E402
 from colorizer_app.core.pipeline.render import RenderJob, render  # noqa: E402
-from tests.clips import AUDIO_RATE, audio_signal, decode_audio, make_clip, make_vfr_clip, synthetic_frame, write_frames  # noqa: E402
+from colorizer_app.core.project.project import Project  # noqa: E402
+from tests.helpers.clips import (  # noqa: E402
+    AUDIO_RATE,
+    audio_signal,
+    decode_audio,
+    make_clip,
+    make_vfr_clip,
+    synthetic_frame,
+    write_frames,
+)
 
 pytestmark = pytest.mark.timeout(600)     # a loaded CI machine: workers import TensorFlow first
 SIZE = 64
@@ -181,9 +189,9 @@ def test_a_library_folder_gives_one_output_per_film_and_resumes_per_film(cluster
 
 
 def test_hints_become_keyframes_rendered_once_for_every_chunk(cluster, tmp_path):
-    from colorizer_app.core.project.hint_keys import hint_refs
     from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.ml.model import DEFAULT_MODEL
+    from colorizer_app.core.project.hint_keys import hint_refs
     from colorizer_app.core.temporal.film import scan_refs
     from colorizer_app.core.temporal.render_stage import TemporalSettings
 

@@ -16,28 +16,19 @@ from PySide6.QtGui import QDropEvent
 
 from colorizer_app.gui.main_window import MainWindow
 from colorizer_app.gui.session import COLORIZED, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT
-from colorizer_app.gui.workers import running_threads
+from tests.helpers.clips import make_clip, make_text_file
 
-try:
-    from tests.clips import make_clip, make_text_file
-except ImportError:  # pragma: no cover - the media helper's clip makers
-    from clips import make_clip, make_text_file
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 N_FRAMES = 36
 SIZE = (160, 96)
 TIMEOUT = 30000
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    alive = running_threads()
-    assert not alive, f"worker threads left running: {[t.objectName() for t in alive]}"
-
-
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
     import keras
+
     from colorizer_app.core.ml.model import build_generator, save_model
     d = tmp_path_factory.mktemp("gui_assets")
     tiny = save_model(build_generator(width=0.125), d / "tiny.keras")

@@ -10,20 +10,11 @@ from colorizer_app.gui.audio_sink import NullSink
 from colorizer_app.gui.audio_source import RATE, open_source
 from colorizer_app.gui.audio_sync import AudioSync, stretch
 from colorizer_app.gui.main_window import MainWindow
-from colorizer_app.gui.workers import running_threads
+from tests.helpers.clips import audio_signal, make_clip
 
-try:
-    from tests.clips import audio_signal, make_clip
-except ImportError:  # pragma: no cover
-    from clips import audio_signal, make_clip
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 TIMEOUT = 30000
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    assert not running_threads()
 
 
 @pytest.fixture(scope="module")

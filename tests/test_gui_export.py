@@ -8,17 +8,17 @@ import pytest
 
 from colorizer_app.core.media import open_media
 from colorizer_app.gui.export_dialog import ExportDialog
+from tests.helpers.clips import make_clip
+from tests.helpers.paint import (
+    lab,
+    make_assets,
+    make_window,
+    open_and_wait,
+    stroke,
+    wait_shows_expected,
+)
 
-try:
-    from tests.clips import make_clip
-    from tests.paint_helpers import (_no_threads_left, expected_picture, lab,  # noqa: F401
-                                     make_assets, make_window, open_and_wait, stroke,
-                                     wait_shows_expected)
-except ImportError:  # pragma: no cover
-    from clips import make_clip
-    from paint_helpers import (_no_threads_left, expected_picture, lab,  # noqa: F401
-                               make_assets, make_window, open_and_wait, stroke,
-                               wait_shows_expected)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 N = 10
 GREEN = (-40.0, 35.0)

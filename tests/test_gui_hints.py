@@ -7,17 +7,18 @@ import pytest
 from PySide6.QtCore import Qt
 
 from colorizer_app.core import color
+from tests.helpers.clips import write_frames
+from tests.helpers.hint_models import edge_spread_model
+from tests.helpers.paint import (
+    lab,
+    make_assets,
+    make_window,
+    open_and_wait,
+    wait_colorized,
+    widget_pos,
+)
 
-try:
-    from tests.clips import write_frames
-    from tests.hint_models import edge_spread_model
-    from tests.paint_helpers import (_no_threads_left, lab, make_assets, make_window,  # noqa: F401
-                                     open_and_wait, wait_colorized, widget_pos)
-except ImportError:  # pragma: no cover
-    from clips import write_frames
-    from hint_models import edge_spread_model
-    from paint_helpers import (_no_threads_left, lab, make_assets, make_window,  # noqa: F401
-                               open_and_wait, wait_colorized, widget_pos)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 GREEN = (-45.0, 40.0)
 BLUE = (10.0, -45.0)
@@ -142,7 +143,8 @@ def test_click_colours_the_object_to_its_edge_and_undo_redo_restore_exact_pictur
     ctl.colour_panel.set_colour(*BLUE)
     hc.recolour_action.trigger()
     assert (hc.store.get(0, hid).a, hc.store.get(0, hid).b) == BLUE
-    blue = wait_picture(qtbot, w, lambda p: np.abs(ab_mean(p, slice(cy - 3, cy + 4), slice(cx - 3, cx + 4)) - BLUE).max() < 12)
+    blue = wait_picture(qtbot, w, lambda p: np.abs(
+        ab_mean(p, slice(cy - 3, cy + 4), slice(cx - 3, cx + 4)) - BLUE).max() < 12)
     assert np.abs(ab_mean(blue, slice(30, 66), slice(x0 + OBJ + 6, SIDE - 4))).max() < 2
     qtbot.keyClick(w.viewer.canvas, Qt.Key.Key_Delete)
     assert hc.store.items(0) == []
@@ -165,14 +167,14 @@ def test_override_brush_wins_alt_click_picks_hide_and_hints_only(qtbot, tmp_path
     ctl.colour_panel.set_colour(*GREEN)
     cx, cy = object_x(0) + OBJ // 2, 30 + OBJ // 2
     click(qtbot, w, cx, cy)
-    hinted = wait_picture(qtbot, w, lambda p: not np.array_equal(p, gray))
+    wait_picture(qtbot, w, lambda p: not np.array_equal(p, gray))
     # Alt-click takes the colour the network shows there
     ctl.colour_panel.set_colour(0.0, 0.0)
     click(qtbot, w, object_x(0) + 4, 34, modifier=Qt.KeyboardModifier.AltModifier)
     assert np.abs(np.array(ctl.colour_panel.ab) - GREEN).max() < 10
     assert len(hc.store.items(0)) == 1                       # Alt-click placed nothing
     # an override brush stroke wins over the hinted network in its region
-    from tests.paint_helpers import stroke
+    from tests.helpers.paint import stroke
     ctl.set_brush_active(True)
     assert not hc.tool_action.isChecked()
     ctl.brush_panel.set_size(10)
@@ -180,7 +182,8 @@ def test_override_brush_wins_alt_click_picks_hide_and_hints_only(qtbot, tmp_path
     ctl.brush_panel.smoothing_spin.setValue(0)
     ctl.colour_panel.set_colour(*BLUE)
     stroke(qtbot, w, [(cx - 10, cy), (cx - 8, cy)])
-    both = wait_picture(qtbot, w, lambda p: np.abs(ab_mean(p, slice(cy - 2, cy + 3), slice(cx - 11, cx - 6)) - BLUE).max() < 12)
+    both = wait_picture(qtbot, w, lambda p: np.abs(
+        ab_mean(p, slice(cy - 2, cy + 3), slice(cx - 11, cx - 6)) - BLUE).max() < 12)
     assert np.abs(ab_mean(both, slice(33, 40), slice(object_x(0) + 3, object_x(0) + 10)) - GREEN).max() < 10
     # hide / show the hints; "hints only" shows the gray frame under them
     hc.visible_action.trigger()
@@ -207,8 +210,8 @@ def test_old_model_disables_the_tool_with_a_tooltip(qtbot, tmp_path, assets):
 
 def test_save_reopen_keeps_hints_and_render_equals_viewer(qtbot, tmp_path, assets):
     from colorizer_app.core.media import open_media
-    from colorizer_app.core.project.project import open_project
     from colorizer_app.core.pipeline.render import RenderJob, render
+    from colorizer_app.core.project.project import open_project
 
     w, ctl = hint_window(qtbot, tmp_path, assets)
     hc = w.hints

@@ -3,26 +3,17 @@ the layout persists and resets, and the review keys work the moment a film opens
 the picture, and controls hand it back when the artist is done with them)."""
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtWidgets import QApplication, QDockWidget, QSpinBox
+from PySide6.QtWidgets import QApplication, QSpinBox
 
 from colorizer_app.gui import window_layout
 from colorizer_app.gui.main_window import MainWindow
 from colorizer_app.gui.session import SPLIT
-from colorizer_app.gui.workers import running_threads
+from tests.helpers.clips import make_clip
 
-try:
-    from tests.clips import make_clip
-except ImportError:  # pragma: no cover
-    from clips import make_clip
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 TIMEOUT = 30000
 PANELS = {"modelPanel", "brushDock", "colourDock", "correctionsDock", "historyDock", "temporalDock"}
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    assert not running_threads()
 
 
 def _settings(tmp_path):

@@ -6,17 +6,18 @@ import pytest
 from PySide6.QtCore import Qt
 
 from colorizer_app.gui.paint.commands import StrokeCommand
+from tests.helpers.clips import make_clip
+from tests.helpers.paint import (
+    lab,
+    make_assets,
+    make_window,
+    open_and_wait,
+    stroke,
+    wait_colorized,
+    wait_shows_expected,
+)
 
-try:
-    from tests.clips import make_clip
-    from tests.paint_helpers import (_no_threads_left, lab, make_assets, make_window,  # noqa: F401
-                                     open_and_wait, stroke, wait_colorized, wait_recomposed,
-                                     wait_shows_expected)
-except ImportError:  # pragma: no cover
-    from clips import make_clip
-    from paint_helpers import (_no_threads_left, lab, make_assets, make_window,  # noqa: F401
-                               open_and_wait, stroke, wait_colorized, wait_recomposed,
-                               wait_shows_expected)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 GREEN = (-45.0, 40.0)
 BLUE = (10.0, -45.0)

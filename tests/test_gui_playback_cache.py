@@ -13,21 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from colorizer_app.core import color
-from colorizer_app.core import compose
-from colorizer_app.gui import display_compose
+from colorizer_app.core import color, compose
 from colorizer_app.core.media.frames import FrameBundle
+from colorizer_app.gui import display_compose
 from colorizer_app.gui.play_cache import ComposedCache, look_ahead
 from colorizer_app.gui.session import COLORIZED, GRAY, SPLIT, FilmInfo, Session
+from tests.helpers.clips import make_clip, synthetic_frame
+from tests.helpers.paint import make_assets, make_window, open_and_wait, stroke, wait_colorized
 
-try:
-    from tests.clips import make_clip, synthetic_frame
-    from tests.paint_helpers import (_no_threads_left, make_assets, make_window,  # noqa: F401
-                                     open_and_wait, stroke, wait_colorized)
-except ImportError:  # pragma: no cover
-    from clips import make_clip, synthetic_frame
-    from paint_helpers import (_no_threads_left, make_assets, make_window,  # noqa: F401
-                               open_and_wait, stroke, wait_colorized)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 TIMEOUT = 60000
 GREEN = (-45.0, 40.0)

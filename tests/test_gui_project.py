@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 
 from colorizer_app.core.project.project import find_recovery
+from tests.helpers.clips import make_clip
+from tests.helpers.paint import make_assets, make_window, open_and_wait, stroke, wait_shows_expected
 
-try:
-    from tests.clips import make_clip
-    from tests.paint_helpers import (_no_threads_left, make_assets, make_window,  # noqa: F401
-                                     open_and_wait, stroke, wait_shows_expected)
-except ImportError:  # pragma: no cover
-    from clips import make_clip
-    from paint_helpers import (_no_threads_left, make_assets, make_window,  # noqa: F401
-                               open_and_wait, stroke, wait_shows_expected)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +180,7 @@ def test_two_instances_on_one_project_warn_before_overwriting(qtbot, tmp_path, a
 
 def test_a_project_whose_film_moved_lets_the_artist_locate_it(qtbot, tmp_path, assets):
     import shutil
+
     from colorizer_app.core.project.project import open_project
     films = tmp_path / "films"
     films.mkdir()

@@ -3,20 +3,15 @@ film, replaced by the film's own pixels once it rests; reused on reopening; can 
 import numpy as np
 import pytest
 
-from colorizer_app.core.media import proxy as core_proxy
 from colorizer_app.core.media import open_media
+from colorizer_app.core.media import proxy as core_proxy
+from colorizer_app.core.media.frames import SharedFrames
 from colorizer_app.gui import decode_worker, proxy_worker
 from colorizer_app.gui.decode_worker import DisplayWorker, Want
-from colorizer_app.core.media.frames import SharedFrames
+from tests.helpers import clips
+from tests.helpers.paint import TIMEOUT, make_assets, make_window, open_and_wait
 
-try:
-    from tests import clips
-    from tests.paint_helpers import (TIMEOUT, _no_threads_left, make_assets,  # noqa: F401
-                                     make_window, open_and_wait)
-except ImportError:  # pragma: no cover
-    import clips
-    from paint_helpers import (TIMEOUT, _no_threads_left, make_assets,  # noqa: F401
-                               make_window, open_and_wait)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 N = 48
 SIZE = (320, 180)

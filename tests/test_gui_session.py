@@ -4,8 +4,15 @@ from fractions import Fraction
 import pytest
 
 from colorizer_app.core.pipeline.scheduler import Plan, next_batch, priority_order
-from colorizer_app.gui.session import (COLORIZED, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, FilmInfo,
-                                       Session)
+from colorizer_app.gui.session import (
+    COLORIZED,
+    GRAY,
+    ORIGINAL,
+    SIDE_BY_SIDE,
+    SPLIT,
+    FilmInfo,
+    Session,
+)
 
 
 def _film(n=100, color=True):

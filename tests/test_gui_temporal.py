@@ -1,7 +1,6 @@
 """Temporal tools in the real window: shot detection and cut editing on the timeline (undoable,
 stored in the project, used by "until the next cut"), reference keyframes propagated within
 their shot only, deflicker strength, flicker/colourfulness curves."""
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,15 +9,10 @@ from PySide6.QtCore import Qt
 
 from colorizer_app.core import color
 from colorizer_app.core.corrections.stack import Lifetime
+from tests.helpers import clips
+from tests.helpers.paint import TIMEOUT, lab, make_assets, make_window, open_and_wait
 
-try:
-    from tests import clips
-    from tests.paint_helpers import (TIMEOUT, _no_threads_left, lab, make_assets,  # noqa: F401
-                                     make_window, open_and_wait)
-except ImportError:  # pragma: no cover
-    import clips
-    from paint_helpers import (TIMEOUT, _no_threads_left, lab, make_assets,  # noqa: F401
-                               make_window, open_and_wait)
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 N_A, N_B = 14, 12           # shot A: synthetic pan; shot B: a photograph panned
 CUT = N_A
@@ -32,7 +26,7 @@ def _photo(path):
     img = cv2.resize(rng.uniform(0, 255, (9, 16, 3)).astype(np.float32), (640, 360),
                      interpolation=cv2.INTER_CUBIC)
     img += cv2.GaussianBlur(rng.normal(0, 40, (360, 640, 3)).astype(np.float32), (0, 0), 2)
-    for k in range(12):
+    for _ in range(12):
         c = tuple(int(v) for v in rng.integers(0, 255, 3))
         cv2.circle(img, (int(rng.integers(0, 640)), int(rng.integers(0, 360))), int(rng.integers(15, 60)), c, -1)
     cv2.imwrite(str(path), np.clip(img, 0, 255).astype(np.uint8))
@@ -61,6 +55,7 @@ def assets(tmp_path_factory):
              for i, f in enumerate(frames)]
     a["flicker_clip"] = str(clips.write_frames(d / "flicker.mp4", flick, gop=12))
     import keras
+
     from colorizer_app.core.ml.model import save_model
     inp = keras.Input((None, None, 1), name="L")
     out = keras.layers.Conv2D(2, 1, kernel_initializer=keras.initializers.Constant(0.5),

@@ -9,19 +9,11 @@ from PySide6.QtCore import QSettings
 from colorizer_app.gui.main_window import MainWindow
 from colorizer_app.gui.thumbnails import THUMB_H, coarse_to_fine
 from colorizer_app.gui.workers import running_threads
+from tests.helpers.clips import make_clip
 
-try:
-    from tests.clips import make_clip
-except ImportError:  # pragma: no cover
-    from clips import make_clip
+pytestmark = pytest.mark.usefixtures("no_threads_left")
 
 TIMEOUT = 30000
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    assert not running_threads()
 
 
 def test_coarse_to_fine_covers_the_film_evenly():

@@ -7,19 +7,20 @@ from PySide6.QtCore import Qt
 
 from colorizer_app.core.corrections.stack import Lifetime
 from colorizer_app.core.corrections.tracking import plan_tracking
+from tests.helpers import clips
+from tests.helpers.paint import (
+    TIMEOUT,
+    lab,
+    make_assets,
+    make_window,
+    open_and_wait,
+    stroke,
+    wait_colorized,
+    wait_shows_expected,
+)
+from tests.test_tracking import ANCHOR, CUT, moving_square_frames, obj_box
 
-try:
-    from tests import clips
-    from tests.paint_helpers import (TIMEOUT, _no_threads_left, lab, make_assets,  # noqa: F401
-                                     make_window, open_and_wait, stroke, wait_colorized,
-                                     wait_shows_expected)
-    from tests.test_tracking import ANCHOR, CUT, obj_box, moving_square_frames
-except ImportError:  # pragma: no cover
-    import clips
-    from paint_helpers import (TIMEOUT, _no_threads_left, lab, make_assets,  # noqa: F401
-                               make_window, open_and_wait, stroke, wait_colorized,
-                               wait_shows_expected)
-    from test_tracking import ANCHOR, CUT, obj_box, moving_square_frames
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 GREEN = (-45.0, 40.0)
 F = ANCHOR + 10

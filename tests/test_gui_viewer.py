@@ -8,11 +8,18 @@ import pytest
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 
 from colorizer_app.core.media.frames import BundleCache, FrameBundle
-from colorizer_app.gui.session import (COLORIZED, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, FilmInfo,
-                                       Session)
+from colorizer_app.gui.session import (
+    COLORIZED,
+    GRAY,
+    ORIGINAL,
+    SIDE_BY_SIDE,
+    SPLIT,
+    FilmInfo,
+    Session,
+)
 from colorizer_app.gui.timeline import Timeline
-from colorizer_app.gui.viewer import Viewer
 from colorizer_app.gui.viewbox import ViewerTool
+from colorizer_app.gui.viewer import Viewer
 
 W, H = 160, 96
 RED, GREEN, GRAYV = (200, 30, 30), (30, 180, 40), (110, 110, 110)

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from colorizer_app.core.project.hint_project import HintStore
 from colorizer_app.core.ml.hints import Hint
+from colorizer_app.core.project.hint_project import HintStore
 from colorizer_app.core.project.project import FORMAT_VERSION, Project, ProjectError, open_project
 
 
@@ -83,8 +83,8 @@ def test_store_versions_and_listeners():
 def test_render_paints_the_network_with_the_frames_hints(tmp_path):
     from colorizer_app.core.media import open_media
     from colorizer_app.core.pipeline.render import RenderJob, render
-    from tests.clips import make_clip
-    from tests.hint_models import edge_spread_model
+    from tests.helpers.clips import make_clip
+    from tests.helpers.hint_models import edge_spread_model
 
     clip = make_clip(tmp_path / "reel.mp4", n_frames=3, size=(64, 64), audio=False, color=False)
     model = str(edge_spread_model(tmp_path / "spread.keras"))

@@ -157,7 +157,8 @@ def test_old_plain_model_still_colours_and_spreads_given_hints():
     base, with_hint = base.astype(np.float32), with_hint.astype(np.float32)
     # the dark half takes the hint's colour, the light half (other lightness) barely moves
     assert np.abs(with_hint[20:44, 5:27] - (60, 40)).mean() < 12
-    assert np.abs(with_hint[20:44, 40:60] - base[20:44, 40:60]).mean() < np.abs(with_hint[20:44, 5:27] - base[20:44, 5:27]).mean() / 3
+    assert (np.abs(with_hint[20:44, 40:60] - base[20:44, 40:60]).mean()
+            < np.abs(with_hint[20:44, 5:27] - base[20:44, 5:27]).mean() / 3)
 
 
 def test_hint_colorizer_uses_hints_and_empty_planes_without():
@@ -175,7 +176,7 @@ def test_hint_colorizer_uses_hints_and_empty_planes_without():
 
 @pytest.fixture(scope="module")
 def hint_film(tmp_path_factory):
-    from tests import clips
+    from tests.helpers import clips
 
     d = tmp_path_factory.mktemp("hintfilm")
     film = clips.make_clip(d / "gray.mp4", n_frames=8, size=(160, 96), audio=False, color=False, motion=False)

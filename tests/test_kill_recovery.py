@@ -12,13 +12,10 @@ from pathlib import Path
 import pytest
 
 from colorizer_app.core.project.project import default_project_path, find_recovery, open_project
+from tests.helpers.clips import make_clip
+from tests.helpers.paint import make_assets
 
-try:
-    from tests.clips import make_clip
-    from tests.paint_helpers import _no_threads_left, make_assets  # noqa: F401
-except ImportError:  # pragma: no cover
-    from clips import make_clip
-    from paint_helpers import _no_threads_left, make_assets  # noqa: F401
+pytestmark = pytest.mark.usefixtures("private_autosave", "no_threads_left")
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 30000
@@ -82,6 +79,7 @@ def _window(qtbot, world: Path, model: str, answers: list):
     """The real window; its questions are answered 'recover' (and recorded) from the start, so
     the start-up recovery check sees the same answers."""
     from PySide6.QtCore import QSettings
+
     from colorizer_app.gui import project_controller
     from colorizer_app.gui.main_window import MainWindow
     from colorizer_app.gui.paint import attach_painting
@@ -163,6 +161,7 @@ def test_untitled_work_is_offered_when_its_film_is_opened(qtbot, tmp_path, crash
     monkeypatch.setattr(ProjectController, "ask", lambda self, kind, text: answers.append(
         (kind, text)) or ("recover" if "other.mp4" in text else "cancel"))
     from PySide6.QtCore import QSettings
+
     from colorizer_app.gui.main_window import MainWindow
     from colorizer_app.gui.paint import attach_painting
     w = MainWindow(settings=QSettings(str(world / "settings.ini"), QSettings.Format.IniFormat),

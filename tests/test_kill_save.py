@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from colorizer_app.core.project.project import FORMAT_VERSION, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,8 +17,8 @@ KILLS = 12
 SAVER = r"""
 import sys, numpy as np
 sys.path.insert(0, sys.argv[2])
-from colorizer_app.core.project import Project, open_project
-from colorizer_app.core.corrections import Lifetime
+from colorizer_app.core.project.project import Project, open_project
+from colorizer_app.core.corrections.stack import Lifetime
 path = sys.argv[1]
 try:
     p = open_project(path)

@@ -6,9 +6,15 @@ import av
 import numpy as np
 import pytest
 
-from colorizer_app.core.media import FrameOutOfRange, MediaError, _frame_has_color, open_media, timecode
+from colorizer_app.core.media import (
+    FrameOutOfRange,
+    MediaError,
+    _frame_has_color,
+    open_media,
+    timecode,
+)
 from colorizer_app.core.media.video import _conversion_for
-from tests import clips
+from tests.helpers import clips
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
+from keras import layers
 
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.ml.model import (
     ModelError,
     build_discriminator,
@@ -8,8 +10,6 @@ from colorizer_app.core.ml.model import (
     load_generator,
     save_model,
 )
-from colorizer_app.core.ml.inference import Colorizer
-from keras import layers
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +21,15 @@ def test_generator_is_the_study_unet_and_fully_convolutional(tiny_gen):
     for size in (64, 128):
         out = tiny_gen.predict_on_batch(np.zeros((1, size, size, 1), np.float32))
         assert out.shape == (1, size, size, 2)
-    convs = [l for l in tiny_gen.layers if isinstance(l, (layers.Conv2D, layers.Conv2DTranspose))]
-    assert all(l.kernel_size == (4, 4) and l.strides == (2, 2) for l in convs)
-    assert len([l for l in tiny_gen.layers if isinstance(l, layers.Dropout)]) == 2
-    assert all(l.rate == 0.3 for l in tiny_gen.layers if isinstance(l, layers.Dropout))
-    assert all(abs(l.negative_slope - 0.2) < 1e-6 for l in tiny_gen.layers if isinstance(l, layers.LeakyReLU))
+    convs = [layer for layer in tiny_gen.layers if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose))]
+    assert all(layer.kernel_size == (4, 4) and layer.strides == (2, 2) for layer in convs)
+    assert len([layer for layer in tiny_gen.layers if isinstance(layer, layers.Dropout)]) == 2
+    assert all(layer.rate == 0.3 for layer in tiny_gen.layers if isinstance(layer, layers.Dropout))
+    assert all(abs(layer.negative_slope - 0.2) < 1e-6
+               for layer in tiny_gen.layers if isinstance(layer, layers.LeakyReLU))
     assert tiny_gen.layers[-1].activation.__name__ == "tanh"
     full = build_generator(width=1.0)
-    assert [l.filters for l in full.layers if isinstance(l, layers.Conv2D)] == [64, 128, 256, 512, 512, 512]
+    assert [layer.filters for layer in full.layers if isinstance(layer, layers.Conv2D)] == [64, 128, 256, 512, 512, 512]
 
 
 def test_patchgan_gives_8x8_logits_for_64x64():

@@ -70,7 +70,7 @@ def test_installed_wheel_finds_its_model_from_any_folder(wheel, tmp_path):
 def test_cli_error_is_one_line_and_tensorflow_talks_only_when_verbose(tmp_path):
     """A corrupt model loads Keras/TensorFlow before failing: stderr is the one error line, and
     TensorFlow's start-up log (absl, cpu features, oneDNN) appears only with --verbose."""
-    from tests.clips import make_clip
+    from tests.helpers.clips import make_clip
     film = make_clip(tmp_path / "film.mp4", n_frames=4, size=(64, 48))
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"PK\x03\x04 not really a model" * 50)

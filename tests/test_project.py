@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from colorizer_app.core.project import project as project_mod
 from colorizer_app.core.corrections.brush import BrushSettings, rasterize_stroke
 from colorizer_app.core.corrections.stack import Lifetime
+from colorizer_app.core.project import project as project_mod
 from colorizer_app.core.project.project import (
     FORMAT_VERSION,
     Project,

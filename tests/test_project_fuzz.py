@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from colorizer_app.core.corrections.brush import BrushSettings, rasterize_stroke
-from colorizer_app.core.corrections.stack import Lifetime
 from colorizer_app.core.corrections.masks import SparseMask
+from colorizer_app.core.corrections.stack import Lifetime
 from colorizer_app.core.project.project import Project, ProjectError, find_recovery, open_project
 
 W, H = 48, 32

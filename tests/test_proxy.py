@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from colorizer_app.core.media import proxy as proxy_mod
 from colorizer_app.core.media import MediaError, MediaReader, open_media
+from colorizer_app.core.media import proxy as proxy_mod
 from colorizer_app.core.media.proxy import PROXY_MAX_SIDE, ProxyBuilder, ProxyStore, proxy_size
-from tests import clips
+from tests.helpers import clips
 
 SIZE = (320, 180)
 N = 24
@@ -283,7 +283,7 @@ def test_concurrent_put_and_read(tmp_path):
 
     def writer():
         try:
-            for rnd in range(3):
+            for _rnd in range(3):
                 for i in range(n):
                     store.put(i, frames[i])
                     if i % 10 == 0:

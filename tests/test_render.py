@@ -13,12 +13,12 @@ from colorizer_app.cli import main
 from colorizer_app.core import color
 from colorizer_app.core.corrections.brush import BrushSettings, rasterize_stroke
 from colorizer_app.core.corrections.stack import Lifetime
-from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.ml.model import build_generator, save_model
-from colorizer_app.core.project.project import Project
 from colorizer_app.core.pipeline.render import RenderCancelled, RenderJob, join_segments, render
-from tests import clips
+from colorizer_app.core.project.project import Project
+from tests.helpers import clips
 
 N = 12
 SIZE = (96, 64)
@@ -170,7 +170,7 @@ def test_render_command_takes_deflicker(tmp_path):
     from colorizer_app.core.media import open_media
     from colorizer_app.core.ml.model import build_generator, save_model
     from colorizer_app.core.project.project import Project
-    from tests import clips
+    from tests.helpers import clips
 
     src = clips.make_clip(tmp_path / "film.mp4", n_frames=10, size=(96, 64), audio=False)
     model = save_model(build_generator(width=0.125), tmp_path / "m.keras")

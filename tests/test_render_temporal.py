@@ -12,15 +12,15 @@ import pytest
 from colorizer_app.cli import main
 from colorizer_app.core import color
 from colorizer_app.core import metrics as M
-from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.ml.model import build_generator
-from colorizer_app.core.project.project import Project
 from colorizer_app.core.pipeline.render import RenderError, RenderJob, render
+from colorizer_app.core.project.project import Project
 from colorizer_app.core.temporal.engine import TemporalEngine
 from colorizer_app.core.temporal.film import read_ref, ref_keyframe
 from colorizer_app.core.temporal.shots import ShotList
-from tests.clips import synthetic_frame, write_frames
+from tests.helpers.clips import synthetic_frame, write_frames
 
 SIZE = (128, 80)
 N_A, N_B = 12, 8                     # a cut at frame 12

@@ -6,18 +6,32 @@ import cv2
 import numpy as np
 import pytest
 
-from colorizer_app.core import metrics as M
 from colorizer_app.core import flow as FL
-from colorizer_app.core.temporal import shots as S
-from colorizer_app.core.temporal import propagate as P
+from colorizer_app.core import metrics as M
 from colorizer_app.core.temporal import fill as fill_module
-from colorizer_app.core.temporal.propagate import (ChainTracker, FilmPropagator, Keyframe,
-                                                   KeyframePropagator, PropagationFilter,
-                                                   chroma_features, fit_chroma_map, propagate_mask,
-                                                   push_pull)
-from tests.temporal_film import (H, W, CountingFlows, gray, lab, recombine,
-                                  textured_rgb, translated)
-
+from colorizer_app.core.temporal import propagate as P
+from colorizer_app.core.temporal import shots as S
+from colorizer_app.core.temporal.propagate import (
+    ChainTracker,
+    FilmPropagator,
+    Keyframe,
+    KeyframePropagator,
+    PropagationFilter,
+    chroma_features,
+    fit_chroma_map,
+    propagate_mask,
+    push_pull,
+)
+from tests.helpers.temporal_film import (
+    CountingFlows,
+    H,
+    W,
+    gray,
+    lab,
+    recombine,
+    textured_rgb,
+    translated,
+)
 
 # ---------------------------------------------------------------- flow
 

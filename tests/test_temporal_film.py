@@ -2,7 +2,7 @@
 deflicker (causal hook and centred look-ahead window), shot scan, bad reference folders.
 
 Plumbing only: a tiny untrained generator; colour truth is known because the gray film is
-made from a colour clip (tests/clips.py synthetic frames)."""
+made from a colour clip (tests/helpers/clips.py synthetic frames)."""
 import zlib
 
 import cv2
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from colorizer_app.core import metrics as M
-from colorizer_app.core.pipeline.batch import colorize_film, colorize_film_temporal
-from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.media import open_media
+from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.core.ml.model import build_generator
+from colorizer_app.core.pipeline.batch import colorize_film, colorize_film_temporal
 from colorizer_app.core.temporal import film as F
-from tests.clips import synthetic_frame, write_frames
+from tests.helpers.clips import synthetic_frame, write_frames
 
 SIZE = (160, 96)
 N_A, N_B = 14, 10            # shot A then shot B: a cut at frame 14

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from colorizer_app.core.corrections.brush import BrushSettings
-from colorizer_app.core.corrections.stack import CorrectionStack, Lifetime, apply_live_stroke
 from colorizer_app.core.corrections.masks import SparseMask
-from colorizer_app.core.project.project import Project, open_project
+from colorizer_app.core.corrections.stack import CorrectionStack, Lifetime, apply_live_stroke
 from colorizer_app.core.corrections.tracking import (
     TrackRun,
     ensure_tracked,
@@ -20,6 +19,7 @@ from colorizer_app.core.corrections.tracking import (
     tracked_from_bytes,
     tracked_to_bytes,
 )
+from colorizer_app.core.project.project import Project, open_project
 
 W, H = 240, 160
 N, CUT = 24, 16
@@ -381,10 +381,11 @@ def test_trackrun_steps_one_frame_at_a_time_and_takes_jobs_on_the_way(frames):
 # what it must satisfy: a tracked correction renders on the object, every frame of its shot.
 @pytest.fixture(scope="module")
 def render_setup(tmp_path_factory, frames):
+    import keras
+
     from colorizer_app.core.ml.inference import Colorizer
     from colorizer_app.core.ml.model import save_model
-    import keras
-    from tests import clips
+    from tests.helpers import clips
     d = tmp_path_factory.mktemp("track_render")
     rgb = [np.repeat(f[..., None], 3, axis=2) for f in frames]
     film = clips.write_frames(d / "square.mkv", rgb, codec="ffv1")

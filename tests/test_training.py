@@ -9,7 +9,7 @@ import pytest
 from colorizer_app.cli import main
 from colorizer_app.core.ml.dataset import Augment, assign_splits, build_dataset
 from colorizer_app.core.ml.model import load_generator
-from tests import clips
+from tests.helpers import clips
 
 
 def photo(path, seed, gray=False):

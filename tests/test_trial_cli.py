@@ -14,7 +14,6 @@ import errno
 import hashlib
 import os
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -25,7 +24,7 @@ from colorizer_app.cli import main
 from colorizer_app.core.media import open_media
 from colorizer_app.core.ml.model import build_generator, save_model
 from colorizer_app.core.project.project import Project
-from tests import clips
+from tests.helpers import clips
 
 SIZE = (64, 48)
 

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from colorizer_app.cli import main
-from colorizer_app.core.media import writer_paths
-from colorizer_app.core.media import open_media
+from colorizer_app.core.media import open_media, writer_paths
 from colorizer_app.core.ml.model import build_generator, save_model
-from tests import clips
+from tests.helpers import clips
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.partial(\.\w+)?$")

@@ -8,7 +8,7 @@ import pytest
 
 from colorizer_app.core.media import MediaError, open_media
 from colorizer_app.core.media.writer import WriterError, open_writer
-from tests import clips
+from tests.helpers import clips
 
 NTSC = Fraction(24000, 1001)
 

@@ -58,9 +58,9 @@ def budget(args):
 
 def adapt_model(film: str, refs: str | None, hints: str | None, colorizer, cfg):
     """Keyframes of `film` (refs and hinted frames) → AdaptResult; bad input → CliError."""
+    from ..core.media import MediaError
     from ..core.ml.adapt import AdaptError, adapt
     from ..core.ml.adapt_data import keyframes_from_refs
-    from ..core.media import MediaError
     from .common import one_line
 
     if refs is None and hints is None:

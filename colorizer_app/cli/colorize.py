@@ -76,8 +76,8 @@ def report_losses(src: str, info, replaced: list, first_error) -> bool:
 
 
 def run(args) -> int:
-    from ..core.pipeline.batch import colorize_film, parse_range
     from ..core.media import MediaError, open_media
+    from ..core.pipeline.batch import colorize_film, parse_range
     from .progress import ProgressBar
 
     if not Path(args.input).exists() and "%" not in args.input:
@@ -98,8 +98,8 @@ def run(args) -> int:
         adapt_cfg = budget(args)
     colorizer = load_colorizer(args.model, args.size, args.batch_size)
     if adapt_cfg is not None:  # learn the film first; the refs still propagate below
-        from .adapt import adapt_model
         from ..core.ml.inference import Colorizer
+        from .adapt import adapt_model
         result = adapt_model(args.input, args.refs, getattr(args, "hints", None), colorizer, adapt_cfg)
         colorizer = Colorizer(result.model, size=colorizer.size, batch_size=colorizer.batch_size)
     elif args.minutes is not None or args.steps is not None:

@@ -42,8 +42,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.farm.runner import FarmCancelled, connect, farm_library
     from ..core.farm.plan import FarmError, FarmSettings, expand_inputs, plan_film
+    from ..core.farm.runner import FarmCancelled, connect, farm_library
     from .progress import ProgressBar
 
     if len(args.paths) < 2:

@@ -46,14 +46,14 @@ def register(sub) -> None:
 
 def _errors():
     from ..core.media import MediaError
-    from ..core.project.project import ProjectError
     from ..core.pipeline.render import RenderError
+    from ..core.project.project import ProjectError
     return (MediaError, ProjectError, RenderError, ValueError, OSError)
 
 
 def run_render(args) -> int:
-    from ..core.project.project import open_project
     from ..core.pipeline.render import RenderJob, render
+    from ..core.project.project import open_project
     from ..core.temporal.film import RefsError, scan_refs
     from .progress import ProgressBar
 

@@ -237,7 +237,7 @@ def _box(img: np.ndarray, r: int) -> np.ndarray:
 def _guided_coefficients(src_low: np.ndarray, guide_low: np.ndarray, radius: int,
                          eps: float) -> tuple[np.ndarray, np.ndarray]:
     """Box-averaged local linear models src ≈ a·guide + b, all channels at once (low resolution)."""
-    I = guide_low.astype(np.float32)
+    I = guide_low.astype(np.float32)  # noqa: E741 - I: the guide image, as in He et al.
     p = src_low.astype(np.float32)
     mean_I = _box(I, radius)
     var_I = _box(I * I, radius) - mean_I * mean_I

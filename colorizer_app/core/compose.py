@@ -10,8 +10,8 @@ viewer can never show something an export would not produce.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -60,8 +60,8 @@ def gray_view(frame: np.ndarray, source_has_color: bool) -> np.ndarray:
 
 
 def compose_colorized(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox,
-                      L: Optional[np.ndarray] = None, index: int = -1,
-                      override: Optional[ChromaOverride] = None) -> np.ndarray:
+                      L: np.ndarray | None = None, index: int = -1,
+                      override: ChromaOverride | None = None) -> np.ndarray:
     """Model chroma -> [corrections] -> recombined with L: the colorized frame, uint8 RGB."""
     if L is None:
         L = color.luminance(frame)

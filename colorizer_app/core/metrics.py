@@ -5,7 +5,7 @@ figures.  Pure numpy + OpenCV so that the CLI, the GUI and the tests share one i
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np

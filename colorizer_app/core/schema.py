@@ -9,7 +9,7 @@ strict JSON reader (project_io.loads_json) already guarantees they can be writte
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 MAX_FRAME = 2 ** 31 - 1          # frame numbers, in/out points
 MAX_SIDE = 32768                 # frame width/height
@@ -29,7 +29,7 @@ def as_int(v: Any, what: str, lo: int = 0, hi: int = MAX_FRAME) -> int:
     return v
 
 
-def as_opt_int(v: Any, what: str, lo: int = 0, hi: int = MAX_FRAME) -> Optional[int]:
+def as_opt_int(v: Any, what: str, lo: int = 0, hi: int = MAX_FRAME) -> int | None:
     return None if v is None else as_int(v, what, lo, hi)
 
 
@@ -64,7 +64,7 @@ def as_dict(v: Any, what: str, none_ok: bool = False) -> dict:
     return dict(v)
 
 
-def as_list(v: Any, what: str, n: Optional[int] = None) -> list:
+def as_list(v: Any, what: str, n: int | None = None) -> list:
     if not isinstance(v, list):
         raise ValueError(f"{what} is not a list ({_short(v)})")
     if n is not None and len(v) != n:
@@ -90,7 +90,7 @@ def as_frame_key(k: str) -> int:
     return as_int(int(k), "frame key")
 
 
-def as_path_text(v: Any, what: str) -> Optional[str]:
+def as_path_text(v: Any, what: str) -> str | None:
     return None if v is None else as_text(v, what)
 
 

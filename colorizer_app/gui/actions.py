@@ -10,7 +10,7 @@ field, where typing wins (Qt's ShortcutOverride), which is what artists expect.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -38,8 +38,8 @@ class ActionRegistry:
         self._menu_of: dict[str, str] = {}       # action id -> menu id it was placed in
 
     # ---- menus ---------------------------------------------------------------------------
-    def menu(self, menu_id: str, title: Optional[str] = None, *, parent: Optional[str] = None,
-             before: Optional[str] = None) -> QMenu:
+    def menu(self, menu_id: str, title: str | None = None, *, parent: str | None = None,
+             before: str | None = None) -> QMenu:
         """The menu `menu_id`, made on first use: in the menu bar (before the menu `before`)
         or, with `parent`, as a submenu of that menu (before the action id `before`)."""
         m = self._menus.get(menu_id)
@@ -67,11 +67,11 @@ class ActionRegistry:
         return dict(self._menus)
 
     # ---- actions -------------------------------------------------------------------------
-    def register(self, action_id: str, text: str = "", slot: Optional[Callable] = None,
-                 shortcut: Sequence = (), *, menu: Optional[str] = None,
-                 before: Optional[str] = None, checkable: bool = False,
-                 checked: Optional[bool] = None, enabled: bool = True,
-                 tooltip: Optional[str] = None, action: Optional[QAction] = None) -> QAction:
+    def register(self, action_id: str, text: str = "", slot: Callable | None = None,
+                 shortcut: Sequence = (), *, menu: str | None = None,
+                 before: str | None = None, checkable: bool = False,
+                 checked: bool | None = None, enabled: bool = True,
+                 tooltip: str | None = None, action: QAction | None = None) -> QAction:
         """Create the action `action_id` (or adopt `action`, e.g. an undo stack's), give it its
         shortcut(s) window-wide, connect `slot` to `triggered`, and put it in `menu`."""
         if action_id in self._actions:
@@ -100,19 +100,19 @@ class ActionRegistry:
             self._menu_of[action_id] = menu
         return a
 
-    def add(self, menu_id: str, action: QAction, before: Optional[str] = None) -> QAction:
+    def add(self, menu_id: str, action: QAction, before: str | None = None) -> QAction:
         """Show an action that is not the registry's (a dock's toggleViewAction) in a menu."""
         self._insert(menu_id, action, before)
         return action
 
-    def separator(self, menu_id: str, before: Optional[str] = None) -> None:
+    def separator(self, menu_id: str, before: str | None = None) -> None:
         m = self._menus[menu_id]
         if before is not None and before in self._actions:
             m.insertSeparator(self._actions[before])
         else:
             m.addSeparator()
 
-    def _insert(self, menu_id: str, action: QAction, before: Optional[str]) -> None:
+    def _insert(self, menu_id: str, action: QAction, before: str | None) -> None:
         m = self._menus[menu_id]
         if before is not None and before in self._actions:
             m.insertAction(self._actions[before], action)
@@ -125,7 +125,7 @@ class ActionRegistry:
     def __contains__(self, action_id: object) -> bool:
         return action_id in self._actions
 
-    def get(self, action_id: str) -> Optional[QAction]:
+    def get(self, action_id: str) -> QAction | None:
         return self._actions.get(action_id)
 
     def ids(self) -> list[str]:
@@ -134,7 +134,7 @@ class ActionRegistry:
     def by_id(self) -> dict[str, QAction]:
         return dict(self._actions)
 
-    def menu_of(self, action_id: str) -> Optional[str]:
+    def menu_of(self, action_id: str) -> str | None:
         """The id of the menu the action was registered in (None: a key without a menu)."""
         return self._menu_of.get(action_id)
 

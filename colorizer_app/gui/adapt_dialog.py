@@ -13,8 +13,16 @@ import os
 
 import pyqtgraph as pg
 from PySide6.QtGui import QAction, QUndoCommand
-from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from .adapt_worker import AdaptJob, AdaptRunner
 

@@ -46,6 +46,7 @@ class AdaptWorker(QObject):
     @Slot(object)
     def run(self, job: AdaptJob) -> None:
         _nice_this_thread(self.nice)
+        from ..core.media import open_media
         from ..core.ml.adapt import (
             AdaptCancelled,
             AdaptConfig,
@@ -54,7 +55,6 @@ class AdaptWorker(QObject):
             save_adapted,
         )
         from ..core.ml.adapt_data import AdaptError, Keyframe, film_L
-        from ..core.media import open_media
         from ..core.ml.model import ModelError, load_generator
 
         try:

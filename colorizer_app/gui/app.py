@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .. import __version__
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="colorizer-app",
                                 description="BentoColor Studio: review and correct film colorization.")
     p.add_argument("path", nargs="?", help="a film, an image sequence (folder or shot_%%04d.png) "
@@ -20,7 +20,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from ..quiet import configure
     configure(verbose=args.verbose)  # before the colorize worker imports Keras

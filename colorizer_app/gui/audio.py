@@ -8,13 +8,13 @@ without sound, image sequences and machines without a sound card play exactly as
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from .audio_source import RATE, AudioSource, open_source
 from .audio_sink import NullSink, open_sink
+from .audio_source import RATE, AudioSource, open_source
 from .audio_sync import AudioSync, stretch
 
 BLOCK = 1024             # samples per block (21 ms at 48 kHz)
@@ -23,19 +23,19 @@ BLOCK = 1024             # samples per block (21 ms at 48 kHz)
 class AudioPlayer(QObject):
     stateChanged = Signal(str)       # "none" (film has no sound), "muted", "silent", "playing"
 
-    def __init__(self, session, player, parent: Optional[QObject] = None,
+    def __init__(self, session, player, parent: QObject | None = None,
                  sink_factory: Callable[[int], NullSink] = open_sink,
-                 source_factory: Callable[[str], Optional[AudioSource]] = open_source):
+                 source_factory: Callable[[str], AudioSource | None] = open_source):
         super().__init__(parent)
         self.session, self.player = session, player
         self._sink_factory, self._source_factory = sink_factory, source_factory
-        self.sink: Optional[NullSink] = None
+        self.sink: NullSink | None = None
         self.sync = AudioSync(RATE)
         self.muted = False
         self.volume = 1.0
-        self._path: Optional[str] = None
+        self._path: str | None = None
         self._has_audio = False
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         session.filmChanged.connect(self._on_film)
         player.speedChanged.connect(self._on_speed)

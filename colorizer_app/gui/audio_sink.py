@@ -12,7 +12,7 @@ import bisect
 import threading
 import time
 from collections import deque
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class NullSink:
     def room(self) -> int:
         return self.capacity - self.queued()
 
-    def write(self, pcm: np.ndarray, src_start: int = 0, src_count: Optional[int] = None) -> None:
+    def write(self, pcm: np.ndarray, src_start: int = 0, src_count: int | None = None) -> None:
         with self._lock:
             self._dev_starts.append(self._written)
             self._segments.append((self._written, src_start, src_count or len(pcm), len(pcm)))
@@ -66,7 +66,7 @@ class NullSink:
             if len(self._segments) > 4096:        # keep the recent past only
                 del self._segments[:2048], self._dev_starts[:2048]
 
-    def heard_time(self) -> Optional[float]:
+    def heard_time(self) -> float | None:
         """Film time (s) of the sample the device plays now, from the samples it consumed."""
         d = self.played()
         with self._lock:

@@ -7,8 +7,6 @@ it) and decodes forward, discarding samples before it, so a read is sample-exact
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import av
 import numpy as np
 
@@ -107,7 +105,7 @@ class AudioSource:
         self._buf = np.concatenate([self._buf, pcm.astype(np.float32, copy=False)])
 
 
-def open_source(path: str, rate: int = RATE) -> Optional[AudioSource]:
+def open_source(path: str, rate: int = RATE) -> AudioSource | None:
     """The film's sound, or None for a film without audio (or an image sequence)."""
     try:
         return AudioSource(path, rate)

@@ -8,7 +8,7 @@ so a later feature finds an earlier one here rather than on the window.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from PySide6.QtCore import QSettings
 
@@ -26,10 +26,10 @@ class FeatureContext:
     settings: QSettings
     actions: ActionRegistry
     recent: RecentFiles
-    painting: Optional[Any] = None      # PaintingController (owns the undo stack)
-    project: Optional[Any] = None       # ProjectController
-    temporal: Optional[Any] = None      # TemporalController
-    hints: Optional[Any] = None         # HintController
+    painting: Any | None = None      # PaintingController (owns the undo stack)
+    project: Any | None = None       # ProjectController
+    temporal: Any | None = None      # TemporalController
+    hints: Any | None = None         # HintController
 
     @property
     def undo(self):

@@ -21,8 +21,8 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 
 from ..core import compose
-from . import display_compose
 from ..core.media.frames import SharedFrames
+from . import display_compose
 from .workers import LoopWorker, close_quietly
 
 PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy

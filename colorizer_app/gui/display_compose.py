@@ -18,14 +18,13 @@ Export and the paused viewer never come here: they compose at full resolution (c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import cv2
 import numpy as np
 
-from ..core import color
-from ..core import compose
+from ..core import color, compose
 
 # Zoom is rounded up to a multiple of this before choosing the composed size, so resizing the
 # window by a few pixels reuses the composed frames instead of composing them all again.
@@ -44,7 +43,7 @@ class DisplayPictures:
     full_res_override: bool     # the corrections/temporal chroma touched this frame
 
 
-def display_shape(full_h: int, full_w: int, zoom: float) -> Optional[tuple[int, int]]:
+def display_shape(full_h: int, full_w: int, zoom: float) -> tuple[int, int] | None:
     """(h, w) to compose at for a viewer that draws zoom screen pixels per image pixel, or None
     when the full picture is needed (zoomed to 100 % or more, or a tiny saving)."""
     if not zoom or not math.isfinite(zoom) or zoom <= 0:
@@ -60,8 +59,8 @@ def display_shape(full_h: int, full_w: int, zoom: float) -> Optional[tuple[int, 
 
 def compose_display(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox,
                     shape: tuple[int, int], has_color: bool, index: int = -1,
-                    override: Optional[compose.ChromaOverride] = None,
-                    affects: Optional[Affects] = None) -> DisplayPictures:
+                    override: compose.ChromaOverride | None = None,
+                    affects: Affects | None = None) -> DisplayPictures:
     """Gray, source and colorized pictures of `frame` at `shape` (h, w)."""
     h, w = shape
     # below half size INTER_AREA (no aliasing); above it bilinear, 3x cheaper and sharp enough

@@ -10,13 +10,22 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 # key: (label, suffix or None for a sequence, bit depth, file extension of frames)
 FORMATS = {
@@ -75,7 +84,7 @@ class ExportDialog(QDialog):
         super().__init__(parent or window)
         self.window = window
         self.setWindowTitle("Export corrected film")
-        self.thread: Optional[ExportThread] = None
+        self.thread: ExportThread | None = None
         self.render_result = None
         s = window.session
         lay = QVBoxLayout(self)

@@ -7,11 +7,16 @@ and decoding all happen in workers, and their failures arrive here as messages.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
-from PySide6.QtWidgets import (QApplication, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import window_layout
 from .actions import ActionRegistry, build_actions
@@ -56,8 +61,8 @@ def default_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Optional[QSettings] = None, model_path: Optional[str] = None,
-                 parent: Optional[QWidget] = None):
+    def __init__(self, settings: QSettings | None = None, model_path: str | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings if settings is not None else default_settings()
         self.setWindowTitle(APP_NAME)

@@ -8,11 +8,20 @@ frames cached for the previous setting stay on disk for when the artist switches
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .session import Session
 
@@ -22,7 +31,7 @@ STATE_COLORS = {"none": "#d9a441", "loading": "#9ab", "ready": "#7c7", "error": 
 class ModelPanel(QDockWidget):
     openModelRequested = Signal()
 
-    def __init__(self, session: Session, pipeline, parent: Optional[QWidget] = None):
+    def __init__(self, session: Session, pipeline, parent: QWidget | None = None):
         super().__init__("Model", parent)
         self.setObjectName("modelPanel")
         self.session = session
@@ -125,7 +134,7 @@ class ModelPanel(QDockWidget):
         self.cancel_button.setText("Resume background" if paused else "Pause background")
         self.pipeline.set_background(not paused)
 
-    def choose_model(self, parent: Optional[QWidget] = None) -> str:
+    def choose_model(self, parent: QWidget | None = None) -> str:
         start = os.path.dirname(self.session.model_path) if self.session.model_path else ""
         path, _ = QFileDialog.getOpenFileName(parent or self, "Open generator", start,
                                               "Keras models (*.keras)")

@@ -24,13 +24,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ..core.media.frames import BundleCache, FrameBundle, SharedFrames
+from ..core.pipeline.scheduler import Plan
 from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .display_compose import display_shape
-from ..core.media.frames import BundleCache, FrameBundle, SharedFrames
 from .play_cache import DEFAULT_BUDGET, ComposedCache, look_ahead
 from .proxy_worker import ProxyWorker, wants_proxy
-from ..core.pipeline.scheduler import Plan
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
 

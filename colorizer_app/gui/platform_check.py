@@ -13,7 +13,6 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Optional
 
 APT_LINE = ("sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 "
             "libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 "
@@ -30,13 +29,13 @@ def _uses_xcb(env) -> bool:
     return not (env.get("XDG_SESSION_TYPE") == "wayland" and env.get("WAYLAND_DISPLAY"))
 
 
-def xcb_plugin() -> Optional[Path]:
+def xcb_plugin() -> Path | None:
     import PySide6
     path = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     return path if path.exists() else None
 
 
-def missing_library(plugin: Optional[Path], extra: tuple[str, ...] = ()) -> Optional[str]:
+def missing_library(plugin: Path | None, extra: tuple[str, ...] = ()) -> str | None:
     """The first shared library the plugin (or Qt at run time) needs and the system lacks."""
     candidates = ([str(plugin)] if plugin is not None else []) + list(extra)
     for lib in candidates:
@@ -49,7 +48,7 @@ def missing_library(plugin: Optional[Path], extra: tuple[str, ...] = ()) -> Opti
     return None
 
 
-def problem(env=None) -> Optional[str]:
+def problem(env=None) -> str | None:
     """One line saying why the GUI cannot start here, or None when it can (as far as we can tell)."""
     env = os.environ if env is None else env
     if not sys.platform.startswith("linux") or not _uses_xcb(env):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -43,8 +42,8 @@ class ProjectController(QObject):
         super().__init__(ctx.window)
         self.window, self.painting, self.session = ctx.window, painting, ctx.session
         self.settings, self.recent, self.actions = ctx.settings, ctx.recent, ctx.actions
-        self.project: Optional[Project] = None
-        self._pending: Optional[Project] = None
+        self.project: Project | None = None
+        self._pending: Project | None = None
         self._meta_dirty = False
         self._recovered = False
         self._clean_range = (0, 0)
@@ -186,7 +185,7 @@ class ProjectController(QObject):
             r.discard()
         return path
 
-    def locate_film(self, project: Project, project_file: str) -> Optional[str]:
+    def locate_film(self, project: Project, project_file: str) -> str | None:
         """Ask where the film went (tests replace this)."""
         start = os.path.dirname(project_file)
         path, _ = QFileDialog.getOpenFileName(
@@ -257,7 +256,7 @@ class ProjectController(QObject):
             project = Project.new(film.path, (film.width, film.height))
         self._install(project)
 
-    def _install(self, project: Optional[Project]) -> None:
+    def _install(self, project: Project | None) -> None:
         self._installing = True
         try:
             self.project = project
@@ -346,7 +345,7 @@ class ProjectController(QObject):
         self.saved.emit(str(target))
         return True
 
-    def autosave(self) -> Optional[Path]:
+    def autosave(self) -> Path | None:
         if not self.modified:
             return None
         self._sync_to_project()

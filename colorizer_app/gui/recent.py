@@ -8,7 +8,7 @@ removed.
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QMenu
@@ -26,7 +26,7 @@ def kind_of(path: str) -> str:
 class RecentFiles(QObject):
     changed = Signal()
 
-    def __init__(self, settings: QSettings, parent: Optional[QObject] = None):
+    def __init__(self, settings: QSettings, parent: QObject | None = None):
         super().__init__(parent)
         self._settings = settings
         if settings.contains(OLD_PROJECTS_KEY):
@@ -35,7 +35,7 @@ class RecentFiles(QObject):
             self._store(files + [p for p in old if p not in files])
             settings.remove(OLD_PROJECTS_KEY)
 
-    def paths(self, kind: Optional[str] = None) -> list[str]:
+    def paths(self, kind: str | None = None) -> list[str]:
         """Newest first; only films or only projects with `kind`."""
         value = self._settings.value(KEY, [], list)
         files = [str(v) for v in (value or []) if v]
@@ -46,7 +46,7 @@ class RecentFiles(QObject):
         self._store([path] + [p for p in self.paths() if p != path])
         self.changed.emit()
 
-    def clear(self, kind: Optional[str] = None) -> None:
+    def clear(self, kind: str | None = None) -> None:
         self._store([] if kind is None else [p for p in self.paths() if kind_of(p) != kind])
         self.changed.emit()
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -55,7 +54,7 @@ class ThumbnailWorker(LoopWorker):
         self._size = (0, 0)
         self.busy_until = 0.0     # written by the GUI thread (a float: atomic under the GIL)
 
-    def set_film(self, generation: int, path: Optional[str], width: int = 0, height: int = 0,
+    def set_film(self, generation: int, path: str | None, width: int = 0, height: int = 0,
                  frame_count: int = 0) -> None:
         with self._lock:
             self._request = (generation, path, width, height, frame_count)
@@ -117,15 +116,15 @@ class _Activity(QObject):
 class ThumbnailStrip(QWidget):
     """The strip; `set_enabled(True)` starts the worker for the open film, False stops it."""
 
-    def __init__(self, session, timeline, parent: Optional[QWidget] = None):
+    def __init__(self, session, timeline, parent: QWidget | None = None):
         super().__init__(parent)
         self.session, self.timeline = session, timeline
         self.setFixedHeight(THUMB_H + 4)
         self.thumbs: dict[int, QImage] = {}
         self._keys = np.zeros(0, np.int64)
         self._generation = 0
-        self._thread: Optional[WorkerThread] = None
-        self._filter: Optional[_Activity] = None
+        self._thread: WorkerThread | None = None
+        self._filter: _Activity | None = None
         self._repaint = QTimer(self, singleShot=True, interval=100)  # thumbnails arrive in bursts
         self._repaint.timeout.connect(self.update)
         self.setVisible(False)
@@ -134,7 +133,7 @@ class ThumbnailStrip(QWidget):
         timeline.box.sigXRangeChanged.connect(lambda *_: self.update())
 
     @property
-    def worker(self) -> Optional[ThumbnailWorker]:
+    def worker(self) -> ThumbnailWorker | None:
         return self._thread.worker if self._thread is not None else None
 
     def set_enabled(self, on: bool) -> None:

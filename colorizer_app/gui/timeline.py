@@ -16,7 +16,7 @@ the middle button pans, double click shows the whole film.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -70,7 +70,7 @@ class _ScrubBox(pg.ViewBox):
 
 
 class Timeline(QWidget):
-    def __init__(self, session: Session, pipeline=None, parent: Optional[QWidget] = None):
+    def __init__(self, session: Session, pipeline=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.pipeline = pipeline
@@ -145,7 +145,7 @@ class Timeline(QWidget):
 
     # ---- overlay API (for shot cuts and per-frame curves) -------------------------------------
     def add_curve(self, name: str, values: Sequence[float], color=(240, 200, 80),
-                  lo: Optional[float] = None, hi: Optional[float] = None) -> pg.PlotDataItem:
+                  lo: float | None = None, hi: float | None = None) -> pg.PlotDataItem:
         """Draw one value per frame in the curve lane, scaled from [lo, hi] (default: data range).
 
         NaN values leave gaps (frames not measured yet).  Adding a name again replaces it.

@@ -7,8 +7,6 @@ still zooms, as in Nuke, RV and Resolve.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 
@@ -16,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt
 class ViewerTool:
     """Base class for tools on the viewer.  Return True from a handler to consume the event."""
 
-    cursor: Optional[Qt.CursorShape] = None
+    cursor: Qt.CursorShape | None = None
 
     def press(self, pos: QPointF, modifiers: Qt.KeyboardModifier) -> bool:
         return False
@@ -31,7 +29,7 @@ class ViewerTool:
         """A click the tool handles itself (right button, Alt + click); True consumes it."""
         return False
 
-    def hover(self, pos: Optional[QPointF]) -> None:
+    def hover(self, pos: QPointF | None) -> None:
         """Pointer moved to `pos` (None: it left the view); e.g. to draw a brush outline."""
 
     def activate(self, viewer) -> None:
@@ -46,7 +44,7 @@ class ImageViewBox(pg.ViewBox):
 
     def __init__(self, **kw):
         super().__init__(lockAspect=True, invertY=True, enableMenu=False, **kw)
-        self.tool: Optional[ViewerTool] = None
+        self.tool: ViewerTool | None = None
         self.setMouseMode(pg.ViewBox.PanMode)
         self._tool_dragging = False
 

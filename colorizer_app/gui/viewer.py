@@ -14,8 +14,6 @@ ready pictures, and reports `frameShown` once a frame's picture is on screen.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import cv2
 import numpy as np
 import pyqtgraph as pg
@@ -23,13 +21,22 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from .session import (COLORIZED, DIFFERENCE, GRAY, ORIGINAL, SIDE_BY_SIDE, SPLIT, VIEW_LABELS,
-                      Session)
+from .session import (
+    COLORIZED,
+    DIFFERENCE,
+    GRAY,
+    ORIGINAL,
+    SIDE_BY_SIDE,
+    SPLIT,
+    VIEW_LABELS,
+    Session,
+)
 from .viewbox import ImageViewBox, ViewerTool
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 BACKGROUND = QColor(38, 38, 40)
+_BADGE_TEXT = QColor(230, 230, 230)   # a badge's default text colour
 DIFF_GAIN = 4.0
 
 
@@ -37,13 +44,13 @@ class Viewer(QWidget):
     frameShown = Signal(int)        # frame index now on screen (after its picture was set)
     zoomChanged = Signal(float)     # screen pixels per image pixel
 
-    def __init__(self, session: Session, pipeline, parent: Optional[QWidget] = None):
+    def __init__(self, session: Session, pipeline, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.pipeline = pipeline
         self.shown_index = -1
-        self._shape: Optional[tuple[int, int]] = None
-        self._image_shape: Optional[tuple[int, int]] = None   # the film's (h, w) being shown
+        self._shape: tuple[int, int] | None = None
+        self._image_shape: tuple[int, int] | None = None   # the film's (h, w) being shown
         self._fit = True                 # keep fitting on resize until the artist zooms or pans
         self._pics: dict[str, object] = {}
         self._diff_key, self._diff, self._diff_refs = None, None, None
@@ -100,7 +107,7 @@ class Viewer(QWidget):
         self._on_mode(session.view_mode)
 
     # ---- public API ------------------------------------------------------------------------
-    def set_tool(self, tool: Optional[ViewerTool]) -> None:
+    def set_tool(self, tool: ViewerTool | None) -> None:
         """Install a tool (painting brush, picker) on both views; None restores pan/zoom."""
         for vb in (self.left, self.right):
             if vb.tool is not None and vb is self.left:
@@ -305,7 +312,7 @@ class Viewer(QWidget):
         QTimer.singleShot(0, self._refit_if_fitting)
 
     # ---- badges ----------------------------------------------------------------------------
-    def _badge(self, text: str, color: QColor = QColor(230, 230, 230)) -> QLabel:
+    def _badge(self, text: str, color: QColor = _BADGE_TEXT) -> QLabel:
         lab = QLabel(text, self.canvas)
         lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         lab.setStyleSheet(f"QLabel {{ color: {color.name()}; background: rgba(0,0,0,140);"

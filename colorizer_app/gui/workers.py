@@ -14,9 +14,9 @@ import os
 import threading
 import weakref
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-_threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
 def running_threads() -> list[QThread]:

@@ -12,9 +12,10 @@ Undo needs only the touched region, so every rasterisation reports the bbox it c
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def brush_profile(d: np.ndarray, size: float, softness: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _stamp_kernel(size: float, softness: float, qy: int, qx: int) -> Tuple[int, np.ndarray]:
+def _stamp_kernel(size: float, softness: float, qy: int, qx: int) -> tuple[int, np.ndarray]:
     """Kernel for a stamp whose centre sits (qy, qx)/SUBPIX px past an integer pixel centre."""
     rad = int(math.ceil(max(size, 0.5) / 2.0)) + 1
     ys = np.arange(-rad, rad + 1, dtype=np.float32) - qy / SUBPIX
@@ -77,12 +78,12 @@ class StrokePath:
     def __init__(self, spacing: float, smoothing: float = 0.0):
         self.spacing = max(float(spacing), 0.25)
         self.smoothing = float(np.clip(smoothing, 0.0, 0.95))
-        self.pts: List[Tuple[float, float]] = []   # smoothed control points (x, y)
-        self._last_raw: Optional[Tuple[float, float]] = None
+        self.pts: list[tuple[float, float]] = []   # smoothed control points (x, y)
+        self._last_raw: tuple[float, float] | None = None
         self._carry = 0.0                           # arc length since the last stamp
         self._emitted = 0                           # segments already emitted
 
-    def add(self, x: float, y: float) -> List[Tuple[float, float]]:
+    def add(self, x: float, y: float) -> list[tuple[float, float]]:
         self._last_raw = (float(x), float(y))
         if self.pts and self.smoothing > 0:
             px, py = self.pts[-1]
@@ -93,13 +94,13 @@ class StrokePath:
         self.pts.append((float(x), float(y)))
         if len(self.pts) == 1:
             return [self.pts[0]]            # a click alone paints one dab
-        out: List[Tuple[float, float]] = []
+        out: list[tuple[float, float]] = []
         while self._emitted < len(self.pts) - 2:
             out += self._segment(self._emitted)
         return out
 
-    def finish(self) -> List[Tuple[float, float]]:
-        out: List[Tuple[float, float]] = []
+    def finish(self) -> list[tuple[float, float]]:
+        out: list[tuple[float, float]] = []
         if self.smoothing > 0 and self._last_raw is not None and self.pts:
             # The smoothed point lags the pointer; catch up so the stroke ends where the user let go.
             lx, ly = self._last_raw
@@ -109,10 +110,12 @@ class StrokePath:
             out += self._segment(self._emitted)
         return out
 
-    def _segment(self, i: int) -> List[Tuple[float, float]]:
+    def _segment(self, i: int) -> list[tuple[float, float]]:
         p = self.pts
-        p0 = np.array(p[max(i - 1, 0)]); p1 = np.array(p[i])
-        p2 = np.array(p[i + 1]); p3 = np.array(p[min(i + 2, len(p) - 1)])
+        p0 = np.array(p[max(i - 1, 0)])
+        p1 = np.array(p[i])
+        p2 = np.array(p[i + 1])
+        p3 = np.array(p[min(i + 2, len(p) - 1)])
         self._emitted = i + 1
         chord = float(np.linalg.norm(p2 - p1))
         n = max(4, int(chord / 0.5) + 2)
@@ -137,19 +140,20 @@ class StrokePath:
 class CoverageBuffer:
     """Full-frame coverage of the stroke in progress plus the bbox it has touched so far."""
 
-    def __init__(self, shape: Tuple[int, int], brush: BrushSettings):
+    def __init__(self, shape: tuple[int, int], brush: BrushSettings):
         self.shape = (int(shape[0]), int(shape[1]))
         self.brush = brush
         self.cov = np.zeros(self.shape, np.float32)
-        self.bbox: Optional[BBox] = None
+        self.bbox: BBox | None = None
 
-    def stamp(self, centres: Iterable[Tuple[float, float]]) -> Optional[BBox]:
+    def stamp(self, centres: Iterable[tuple[float, float]]) -> BBox | None:
         """Max-composite stamps at (x, y) centres; returns the bbox changed by this call."""
-        changed: Optional[BBox] = None
+        changed: BBox | None = None
         size, soft = float(self.brush.size), float(self.brush.softness)
         for x, y in centres:
             ix, iy = int(math.floor(x + 0.5)), int(math.floor(y + 0.5))
-            qx = int(round((x - ix) * SUBPIX)); qy = int(round((y - iy) * SUBPIX))
+            qx = int(round((x - ix) * SUBPIX))
+            qy = int(round((y - iy) * SUBPIX))
             rad, k = _stamp_kernel(size, soft, qy, qx)
             b = bbox_clip((iy - rad, ix - rad, iy + rad + 1, ix + rad + 1), self.shape)
             if b is None:
@@ -174,8 +178,8 @@ def apply_coverage(mask_patch: np.ndarray, cov: np.ndarray, opacity: float,
     return (mask_patch + (1.0 - mask_patch) * w).astype(np.float32)
 
 
-def rasterize_stroke(mask: SparseMask, points: Sequence[Tuple[float, float]],
-                     brush: BrushSettings) -> Optional[StrokePatch]:
+def rasterize_stroke(mask: SparseMask, points: Sequence[tuple[float, float]],
+                     brush: BrushSettings) -> StrokePatch | None:
     """Rasterise a whole stroke of (x, y) pointer samples into ``mask`` (modified in place).
 
     Returns (bbox, before, after) of the touched region, or None if the stroke missed the frame.
@@ -188,7 +192,7 @@ def rasterize_stroke(mask: SparseMask, points: Sequence[Tuple[float, float]],
     return commit_coverage(mask, buf)
 
 
-def commit_coverage(mask: SparseMask, buf: CoverageBuffer) -> Optional[StrokePatch]:
+def commit_coverage(mask: SparseMask, buf: CoverageBuffer) -> StrokePatch | None:
     if buf.bbox is None:
         return None
     b = buf.bbox

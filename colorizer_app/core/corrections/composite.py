@@ -10,24 +10,25 @@ area of the frame.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from .masks import BBox, SparseMask, bbox_slices, bbox_union
 
 TILE = 64
-Layer = Tuple[SparseMask, float, Tuple[float, float]]   # (mask, opacity, (a, b))
+Layer = tuple[SparseMask, float, tuple[float, float]]   # (mask, opacity, (a, b))
 
 
 class Affine(NamedTuple):
     """Per-pixel ab_out = ab_in * T + (Sa, Sb) over bbox; identity outside."""
-    bbox: Optional[BBox]
-    T: Optional[np.ndarray]
-    Sa: Optional[np.ndarray]
-    Sb: Optional[np.ndarray]
+    bbox: BBox | None
+    T: np.ndarray | None
+    Sa: np.ndarray | None
+    Sb: np.ndarray | None
 
-    def apply(self, ab: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    def apply(self, ab: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         out = np.array(ab, dtype=np.float32, copy=True) if out is None else out
         if self.bbox is not None:
             sl = bbox_slices(self.bbox)
@@ -37,7 +38,7 @@ class Affine(NamedTuple):
                 plane += S
         return out
 
-    def patch(self, b: BBox) -> Tuple[np.ndarray, np.ndarray]:
+    def patch(self, b: BBox) -> tuple[np.ndarray, np.ndarray]:
         """(T, S) inside bbox b: T (h, w), S (h, w, 2); identity where the affine has no data."""
         T = np.ones((b[2] - b[0], b[3] - b[1]), np.float32)
         S = np.zeros((b[2] - b[0], b[3] - b[1], 2), np.float32)
@@ -53,7 +54,7 @@ class Affine(NamedTuple):
                 S[dst + (1,)] = self.Sb[src]
         return T, S
 
-    def weight(self) -> Optional[np.ndarray]:
+    def weight(self) -> np.ndarray | None:
         """Total correction weight 1 - T over bbox (for an overlay of what is painted)."""
         return None if self.T is None else 1.0 - self.T
 
@@ -85,7 +86,7 @@ def _fold_block(T, Sa, Sb, w, ca, cb) -> None:
 
 
 def fold_layers(layers: Sequence[Layer], region: BBox, T: np.ndarray, Sa: np.ndarray,
-                Sb: np.ndarray, origin: Tuple[int, int]) -> None:
+                Sb: np.ndarray, origin: tuple[int, int]) -> None:
     """Fold layers into T/Sa/Sb (whose pixel [0,0] is frame pixel ``origin``) inside region."""
     oy, ox = origin
     for mask, op, (ca, cb) in layers:
@@ -96,8 +97,10 @@ def fold_layers(layers: Sequence[Layer], region: BBox, T: np.ndarray, Sa: np.nda
         op32 = np.float32(op)
         for ty, tx in zip(*np.nonzero(occ)):
             # tile in frame coordinates, clipped to the mask crop and the region asked for
-            y0 = max(mb[0] + ty * TILE, region[0]); y1 = min(mb[0] + (ty + 1) * TILE, mb[2], region[2])
-            x0 = max(mb[1] + tx * TILE, region[1]); x1 = min(mb[1] + (tx + 1) * TILE, mb[3], region[3])
+            y0 = max(mb[0] + ty * TILE, region[0])
+            y1 = min(mb[0] + (ty + 1) * TILE, mb[2], region[2])
+            x0 = max(mb[1] + tx * TILE, region[1])
+            x1 = min(mb[1] + (tx + 1) * TILE, mb[3], region[3])
             if y1 <= y0 or x1 <= x0:
                 continue
             w = mask.data[y0 - mb[0]:y1 - mb[0], x0 - mb[1]:x1 - mb[1]] * op32

@@ -5,7 +5,8 @@ them without importing each other.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Hashable, NamedTuple, Optional, Sequence, Union
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # annotation only: stack.py imports this module
 
 # shot_of: a callable frame -> shot key, or a sorted sequence of cut frames (first frame of each
 # new shot). None means "no cuts known": the whole film is one shot.
-ShotOf = Union[None, Callable[[int], Hashable], Sequence[int]]
+ShotOf = None | Callable[[int], Hashable] | Sequence[int]
 
 
 class StrokeEdit(NamedTuple):
@@ -26,19 +27,19 @@ class StrokeEdit(NamedTuple):
     or tracked): redo re-creates the frame mask from it, undo removes the frame mask, so the
     frame follows the base/tracked mask again exactly as before the stroke."""
     correction_id: str
-    mask_key: Optional[int]      # None = base mask, else the frame whose own mask was painted
+    mask_key: int | None      # None = base mask, else the frame whose own mask was painted
     bbox: BBox
     before: np.ndarray
     after: np.ndarray
-    seed: Optional[SparseMask] = None
+    seed: SparseMask | None = None
 
-    def undo(self, stack: "CorrectionStack") -> None:
+    def undo(self, stack: CorrectionStack) -> None:
         if self.seed is not None:
             stack.set_frame_mask(self.correction_id, self.mask_key, None)
         else:
             stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.before)
 
-    def redo(self, stack: "CorrectionStack") -> None:
+    def redo(self, stack: CorrectionStack) -> None:
         if self.seed is not None and self.mask_key not in stack.find(self.correction_id).frame_masks:
             stack.set_frame_mask(self.correction_id, self.mask_key, self.seed.copy())
         stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.after)

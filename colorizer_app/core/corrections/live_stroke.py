@@ -11,7 +11,8 @@ already committed on the frame.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # annotation only: stack.py imports this module
 class LiveUpdate(NamedTuple):
     bbox: BBox                   # (y0, x0, y1, x1) region of the frame that changed
     ab: np.ndarray               # (h, w, 2) float32 composited chroma there
-    rgb: Optional[np.ndarray]    # (h, w, 3) uint8 when L was given, else None
+    rgb: np.ndarray | None    # (h, w, 3) uint8 when L was given, else None
     mask: np.ndarray             # (h, w) float32 target mask there (for a mask overlay)
 
 
@@ -43,7 +44,7 @@ def lab_patch_to_rgb8(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
 
 class LiveStroke:
     def __init__(self, stack: CorrectionStack, cid: str, frame: int, brush: BrushSettings,
-                 ab_model: np.ndarray, L: Optional[np.ndarray] = None, shot_of: ShotOf = None,
+                 ab_model: np.ndarray, L: np.ndarray | None = None, shot_of: ShotOf = None,
                  own_frame_mask: bool = False):
         self.stack, self.cid, self.frame, self.brush = stack, cid, int(frame), brush
         self.L = L
@@ -56,7 +57,7 @@ class LiveStroke:
             own_frame_mask = True
         self._seed = None
         if own_frame_mask and frame not in c.frame_masks:
-            self.mask_key: Optional[int] = self.frame
+            self.mask_key: int | None = self.frame
             self._seed = c.mask_for(self.frame)
             self._target = self._seed.copy()
         else:
@@ -77,13 +78,13 @@ class LiveStroke:
         self.finished = False
 
     # ----- per mouse move -----------------------------------------------------------------
-    def extend(self, points: Sequence[Tuple[float, float]]) -> Optional[LiveUpdate]:
+    def extend(self, points: Sequence[tuple[float, float]]) -> LiveUpdate | None:
         centres = []
         for x, y in points:
             centres += self.path.add(x, y)
         return self._stamp(centres)
 
-    def _stamp(self, centres) -> Optional[LiveUpdate]:
+    def _stamp(self, centres) -> LiveUpdate | None:
         if not centres:
             return None
         b = self.buf.stamp(centres)
@@ -106,8 +107,8 @@ class LiveStroke:
         return LiveUpdate(b, ab, rgb, m)
 
     # ----- end of stroke ------------------------------------------------------------------
-    def finish(self, snap: bool = False, snap_reach: Optional[float] = None,
-               snap_tolerance: float = 8.0) -> Optional[StrokeEdit]:
+    def finish(self, snap: bool = False, snap_reach: float | None = None,
+               snap_tolerance: float = 8.0) -> StrokeEdit | None:
         """Commit the stroke into the correction's mask; returns the undo step (or None).
 
         snap=True refines the stroke to the object edges using L (core.corrections.snap) before commit.

@@ -13,15 +13,14 @@ import hashlib
 import io
 import itertools
 import zipfile
-from typing import Optional, Tuple
 
 import numpy as np
 
-BBox = Tuple[int, int, int, int]
+BBox = tuple[int, int, int, int]
 _UIDS = itertools.count()
 
 
-def bbox_union(a: Optional[BBox], b: Optional[BBox]) -> Optional[BBox]:
+def bbox_union(a: BBox | None, b: BBox | None) -> BBox | None:
     if a is None:
         return b
     if b is None:
@@ -29,7 +28,7 @@ def bbox_union(a: Optional[BBox], b: Optional[BBox]) -> Optional[BBox]:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def bbox_clip(b: BBox, shape: Tuple[int, int]) -> Optional[BBox]:
+def bbox_clip(b: BBox, shape: tuple[int, int]) -> BBox | None:
     """Clip to the frame; None when nothing is left."""
     y0, x0 = max(0, b[0]), max(0, b[1])
     y1, x1 = min(shape[0], b[2]), min(shape[1], b[3])
@@ -38,15 +37,15 @@ def bbox_clip(b: BBox, shape: Tuple[int, int]) -> Optional[BBox]:
     return (y0, x0, y1, x1)
 
 
-def bbox_pad(b: BBox, pad: int, shape: Tuple[int, int]) -> Optional[BBox]:
+def bbox_pad(b: BBox, pad: int, shape: tuple[int, int]) -> BBox | None:
     return bbox_clip((b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad), shape)
 
 
-def bbox_slices(b: BBox) -> Tuple[slice, slice]:
+def bbox_slices(b: BBox) -> tuple[slice, slice]:
     return slice(b[0], b[2]), slice(b[1], b[3])
 
 
-def nonzero_bbox(arr: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Optional[BBox]:
+def nonzero_bbox(arr: np.ndarray, offset: tuple[int, int] = (0, 0)) -> BBox | None:
     """Tight bbox of arr > 0, shifted by offset; None if all zero."""
     rows = np.flatnonzero(arr.any(axis=1))
     if rows.size == 0:
@@ -61,11 +60,11 @@ class SparseMask:
 
     __slots__ = ("shape", "bbox", "data", "occ", "rev", "uid")
 
-    def __init__(self, shape: Tuple[int, int], bbox: Optional[BBox] = None,
-                 data: Optional[np.ndarray] = None):
+    def __init__(self, shape: tuple[int, int], bbox: BBox | None = None,
+                 data: np.ndarray | None = None):
         self.shape = (int(shape[0]), int(shape[1]))
-        self.bbox: Optional[BBox] = None
-        self.data: Optional[np.ndarray] = None
+        self.bbox: BBox | None = None
+        self.data: np.ndarray | None = None
         self.occ = None   # tile occupancy cache (core.corrections.composite); reset on every write
         self.rev = 0      # bumped on every write: caches key on (uid, rev)
         self.uid = next(_UIDS)
@@ -78,7 +77,7 @@ class SparseMask:
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
-    def from_full(cls, full: np.ndarray) -> "SparseMask":
+    def from_full(cls, full: np.ndarray) -> SparseMask:
         full = np.asarray(full, dtype=np.float32)
         m = cls(full.shape[:2])
         b = nonzero_bbox(full)
@@ -86,7 +85,7 @@ class SparseMask:
             m.bbox, m.data = b, full[bbox_slices(b)].copy()
         return m
 
-    def copy(self) -> "SparseMask":
+    def copy(self) -> SparseMask:
         return SparseMask(self.shape, self.bbox, None if self.data is None else self.data.copy())
 
     @property
@@ -148,7 +147,7 @@ class SparseMask:
             self.data = self.get_patch(nb)
             self.bbox = nb
 
-    def equals(self, other: "SparseMask") -> bool:
+    def equals(self, other: SparseMask) -> bool:
         """Exact equality of the full-frame masks (ignores how the crop is stored)."""
         if self.shape != other.shape:
             return False
@@ -174,7 +173,7 @@ class SparseMask:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> "SparseMask":
+    def from_bytes(cls, blob: bytes) -> SparseMask:
         """The mask saved by to_bytes. Anything damaged (not a zip, truncated, a zlib error,
         wrong shapes, NaN) raises ValueError only, so a loader can drop that one mask."""
         try:
@@ -185,7 +184,7 @@ class SparseMask:
             raise ValueError(f"damaged mask file ({type(exc).__name__}: {exc})") from None
 
     @classmethod
-    def _from_bytes(cls, blob: bytes) -> "SparseMask":
+    def _from_bytes(cls, blob: bytes) -> SparseMask:
         with zipfile.ZipFile(io.BytesIO(blob)) as zf:
             shape = tuple(int(v) for v in _read_npy(zf, "shape", 2))
             bbox = tuple(int(v) for v in _read_npy(zf, "bbox", 4))
@@ -211,7 +210,7 @@ class SparseMask:
 MAX_SIDE = 32768
 
 
-def _read_npy(zf: "zipfile.ZipFile", name: str, max_items: int) -> np.ndarray:
+def _read_npy(zf: zipfile.ZipFile, name: str, max_items: int) -> np.ndarray:
     """One numeric array of an npz, at most max_items values (checked from its header)."""
     with zf.open(name + ".npy") as fh:
         major, _ = np.lib.format.read_magic(fh)

@@ -14,8 +14,6 @@ We use only the frame's full-resolution L (chroma is what we are correcting, so 
 
 from __future__ import annotations
 
-from typing import Optional
-
 import cv2
 import numpy as np
 
@@ -24,7 +22,7 @@ from .masks import BBox, bbox_pad, bbox_slices, nonzero_bbox
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He et al. guided filter (gray guide), O(N) via box filters."""
-    I = guide.astype(np.float32)
+    I = guide.astype(np.float32)  # noqa: E741 - I: the guide image, as in He et al.
     p = src.astype(np.float32)
     k = (2 * radius + 1, 2 * radius + 1)
     box = lambda x: cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
@@ -37,8 +35,8 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
 
 
 def snap_coverage(cov: np.ndarray, L: np.ndarray, bbox: BBox, brush_size: float,
-                  reach: Optional[float] = None, tolerance: float = 8.0,
-                  edge_radius: Optional[int] = None) -> Optional[BBox]:
+                  reach: float | None = None, tolerance: float = 8.0,
+                  edge_radius: int | None = None) -> BBox | None:
     """Refine the stroke coverage ``cov`` (full frame, modified in place) inside ``bbox``.
 
     L: full-res lightness in [0, 100]. Returns the new bbox of the coverage (may be larger than

@@ -26,17 +26,16 @@ import functools
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Hashable, Iterator, List, NamedTuple, Optional, Sequence, \
-    Tuple, Union
 
 import numpy as np
 
+from .. import schema as ps
 from .composite import Affine, build_affine, refresh_region
-from .edits import ShotOf, StrokeEdit
+from .edits import ShotOf
 from .live_stroke import LiveStroke
 from .masks import BBox, SparseMask, bbox_slices
-from .. import schema as ps
 
 # Bump when tracking changes what it computes (tracked masks saved by older code are then stale).
 TRACK_VERSION = 1
@@ -59,22 +58,22 @@ class Lifetime:
     """When a correction applies: one frame, an inclusive frame range, or until the next cut."""
     kind: str = "frame"          # "frame" | "range" | "until_cut"
     start: int = 0
-    end: Optional[int] = None    # inclusive; only for "range"
+    end: int | None = None    # inclusive; only for "range"
     extra: dict = field(default_factory=dict)
 
     KINDS = ("frame", "range", "until_cut")
 
     @classmethod
-    def frame(cls, i: int) -> "Lifetime":
+    def frame(cls, i: int) -> Lifetime:
         return cls("frame", int(i))
 
     @classmethod
-    def range(cls, a: int, b: int) -> "Lifetime":
+    def range(cls, a: int, b: int) -> Lifetime:
         a, b = int(a), int(b)
         return cls("range", min(a, b), max(a, b))
 
     @classmethod
-    def until_cut(cls, start: int, track: bool = True) -> "Lifetime":
+    def until_cut(cls, start: int, track: bool = True) -> Lifetime:
         return cls("until_cut", int(start), extra={} if track else {TRACK_FLAG: False})
 
     @property
@@ -82,7 +81,7 @@ class Lifetime:
         """Does a correction with this lifetime follow its object (core.corrections.tracking)?"""
         return self.kind == "until_cut" and self.extra.get(TRACK_FLAG, True) is not False
 
-    def with_tracking(self, on: bool) -> "Lifetime":
+    def with_tracking(self, on: bool) -> Lifetime:
         """A copy with tracking switched on/off (default on: the flag is only stored when off)."""
         extra = {k: v for k, v in self.extra.items() if k != TRACK_FLAG}
         if not on:
@@ -107,7 +106,7 @@ class Lifetime:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Lifetime":
+    def from_dict(cls, d: dict) -> Lifetime:
         d = ps.as_dict(d, "lifetime")
         kind, start, end = ps.lifetime_fields(d, cls.KINDS)
         return cls(kind, start, end, d)
@@ -116,8 +115,8 @@ class Lifetime:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Correction:
-    shape: Tuple[int, int]
-    chroma: Tuple[float, float] = (0.0, 0.0)
+    shape: tuple[int, int]
+    chroma: tuple[float, float] = (0.0, 0.0)
     opacity: float = 1.0
     lifetime: Lifetime = field(default_factory=Lifetime)
     name: str = "Correction"
@@ -125,13 +124,13 @@ class Correction:
     visible: bool = True
     mask: SparseMask = None  # type: ignore[assignment]
     # Per-frame masks that override ``mask`` on those frames (flow propagation fills these).
-    frame_masks: Dict[int, SparseMask] = field(default_factory=dict)
+    frame_masks: dict[int, SparseMask] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)      # unknown JSON keys, kept on save
     version: int = 0
     # Derived (core.corrections.tracking): the base mask carried along the shot, {frame: mask}, valid while
     # track_key == source_key(). Replaced, never edited in place, so snapshots may share it.
-    tracked: Dict[int, SparseMask] = field(default_factory=dict, repr=False, compare=False)
-    track_key: Optional[tuple] = field(default=None, compare=False)
+    tracked: dict[int, SparseMask] = field(default_factory=dict, repr=False, compare=False)
+    track_key: tuple | None = field(default=None, compare=False)
     tracked_rev: int = field(default=0, compare=False)   # bumped whenever ``tracked`` changes
     _hash_memo: tuple = field(default=(None, None), repr=False, compare=False)
 
@@ -158,7 +157,7 @@ class Correction:
     def tracked_current(self) -> bool:
         return self.track_key is not None and self.track_key == self.source_key()
 
-    def mask_key(self, frame: int) -> Union[None, int, Tuple[str, int]]:
+    def mask_key(self, frame: int) -> None | int | tuple[str, int]:
         """Which mask applies at frame: None = the base mask, an int = the frame's own,
         ("t", frame) = the tracked mask."""
         if frame in self.frame_masks:
@@ -188,7 +187,7 @@ class Correction:
         return d
 
     @classmethod
-    def from_meta(cls, d: dict, shape: Tuple[int, int]) -> "Correction":
+    def from_meta(cls, d: dict, shape: tuple[int, int]) -> Correction:
         d = ps.as_dict(d, "correction")   # checked: a NaN opacity loads, then breaks every save
         c = cls(shape=shape, **ps.correction_fields(d),
                 lifetime=Lifetime.from_dict(d.pop("lifetime")))
@@ -212,12 +211,12 @@ class CorrectionStack:
     worker composites. Listeners are called with the lock held: keep them short (post a signal).
     """
 
-    def __init__(self, shape: Tuple[int, int], cache_size: int = 8):
+    def __init__(self, shape: tuple[int, int], cache_size: int = 8):
         self.shape = (int(shape[0]), int(shape[1]))
-        self._items: List[Correction] = []
+        self._items: list[Correction] = []
         self.version = 0                      # bumped on every change (GUI repaint trigger)
-        self._listeners: List[Callable[[str, Optional[str]], None]] = []
-        self._cache: "OrderedDict[tuple, Affine]" = OrderedDict()
+        self._listeners: list[Callable[[str, str | None], None]] = []
+        self._cache: OrderedDict[tuple, Affine] = OrderedDict()
         self._cache_size = cache_size
         self.lock = threading.RLock()
 
@@ -231,7 +230,7 @@ class CorrectionStack:
     def __getitem__(self, i: int) -> Correction:
         return self._items[i]
 
-    def ids(self) -> List[str]:
+    def ids(self) -> list[str]:
         return [c.id for c in self._items]
 
     def find(self, cid: str) -> Correction:
@@ -244,7 +243,7 @@ class CorrectionStack:
         return self.ids().index(cid)
 
     @_locked
-    def snapshot(self) -> "CorrectionStack":
+    def snapshot(self) -> CorrectionStack:
         """An independent copy (masks copied, no listeners) for a background render: the stack
         itself is not thread-safe and the artist may keep painting meanwhile."""
         other = CorrectionStack(self.shape, self._cache_size)
@@ -261,12 +260,12 @@ class CorrectionStack:
             other._items.append(cc)
         return other
 
-    def subscribe(self, fn: Callable[[str, Optional[str]], None]) -> None:
+    def subscribe(self, fn: Callable[[str, str | None], None]) -> None:
         """fn(event, correction_id): 'added', 'removed', 'changed', 'mask', 'moved', and
         'tracked' (derived tracked masks arrived: no edit, versions are not bumped)."""
         self._listeners.append(fn)
 
-    def _changed(self, event: str, c: Optional[Correction], pixels: bool = True) -> None:
+    def _changed(self, event: str, c: Correction | None, pixels: bool = True) -> None:
         # c.version keys the composite cache: only bump it when the pixels can change
         if c is not None and pixels:
             c.version += 1
@@ -276,14 +275,14 @@ class CorrectionStack:
 
     # ----- edits (each returns what an undo command needs) ---------------------------------
     @_locked
-    def new(self, chroma=(0.0, 0.0), lifetime: Optional[Lifetime] = None, name: str = "",
-            opacity: float = 1.0, index: Optional[int] = None) -> Correction:
+    def new(self, chroma=(0.0, 0.0), lifetime: Lifetime | None = None, name: str = "",
+            opacity: float = 1.0, index: int | None = None) -> Correction:
         c = Correction(self.shape, chroma=chroma, opacity=opacity,
                        lifetime=lifetime or Lifetime(), name=name or f"Correction {len(self) + 1}")
         return self.add(c, index)
 
     @_locked
-    def add(self, c: Correction, index: Optional[int] = None) -> Correction:
+    def add(self, c: Correction, index: int | None = None) -> Correction:
         if c.shape != self.shape:
             raise ValueError(f"correction is {c.shape}, stack frames are {self.shape}")
         if any(x.id == c.id for x in self._items):
@@ -293,7 +292,7 @@ class CorrectionStack:
         return c
 
     @_locked
-    def remove(self, cid: str) -> Tuple[int, Correction]:
+    def remove(self, cid: str) -> tuple[int, Correction]:
         i = self.index_of(cid)
         c = self._items.pop(i)
         self._changed("removed", c)
@@ -330,7 +329,7 @@ class CorrectionStack:
         return self.update(cid, visible=bool(visible))["visible"]
 
     @_locked
-    def write_mask_patch(self, cid: str, key: Optional[int], bbox: BBox,
+    def write_mask_patch(self, cid: str, key: int | None, bbox: BBox,
                          values: np.ndarray) -> None:
         """Paint/undo/redo: set mask values in bbox; cached composites are patched, not rebuilt."""
         c = self.find(cid)
@@ -341,7 +340,7 @@ class CorrectionStack:
         self._changed("mask", c)
         self._refresh_cache(c, old, key, bbox)
 
-    def _refresh_cache(self, c: Correction, old_version: int, key: Optional[int],
+    def _refresh_cache(self, c: Correction, old_version: int, key: int | None,
                        bbox: BBox) -> None:
         # The most recently used entry holding c (normally the frame on screen) stays valid
         # outside bbox: re-key it and recompute only bbox, so a commit costs the stroke's area,
@@ -367,12 +366,12 @@ class CorrectionStack:
                     continue
             self._cache[new_key] = aff
 
-    def _layer(self, cid: str, mask_key: Optional[int]):
+    def _layer(self, cid: str, mask_key: int | None):
         c = self.find(cid)
         return (c.get_mask(mask_key), c.opacity, c.chroma)
 
     @_locked
-    def set_frame_mask(self, cid: str, frame: int, mask: Optional[SparseMask]) -> None:
+    def set_frame_mask(self, cid: str, frame: int, mask: SparseMask | None) -> None:
         """Give a correction its own mask on one frame (None removes it): temporal propagation."""
         c = self.find(cid)
         if mask is None:
@@ -382,7 +381,7 @@ class CorrectionStack:
         self._changed("mask", c)
 
     @_locked
-    def set_tracked(self, cid: str, key: tuple, masks: Dict[int, SparseMask]) -> bool:
+    def set_tracked(self, cid: str, key: tuple, masks: dict[int, SparseMask]) -> bool:
         """Store tracked masks computed from ``key`` (core.corrections.tracking). Derived data, not an edit:
         no undo, versions untouched (the composite cache keys on each mask's uid). Returns False,
         storing nothing, when the correction is gone or its base mask/anchor changed since."""
@@ -401,7 +400,7 @@ class CorrectionStack:
         return True
 
     # ----- compositing --------------------------------------------------------------------
-    def active(self, frame: int, shot_of: ShotOf = None) -> List[Correction]:
+    def active(self, frame: int, shot_of: ShotOf = None) -> list[Correction]:
         return [c for c in self._items if c.is_active(frame, shot_of)]
 
     @_locked
@@ -423,7 +422,7 @@ class CorrectionStack:
 
     @_locked
     def composite(self, ab_model: np.ndarray, frame_index: int, shot_of: ShotOf = None,
-                  out: Optional[np.ndarray] = None) -> np.ndarray:
+                  out: np.ndarray | None = None) -> np.ndarray:
         """Model chroma (H, W, 2) -> corrected chroma. Only pixels under a mask change."""
         if ab_model.shape[:2] != self.shape:
             raise ValueError(f"ab is {ab_model.shape[:2]}, corrections are for {self.shape}")
@@ -443,18 +442,18 @@ class CorrectionStack:
 
     @_locked
     def begin_stroke(self, cid: str, frame: int, brush, ab_model: np.ndarray,
-                     L: Optional[np.ndarray] = None, shot_of: ShotOf = None,
+                     L: np.ndarray | None = None, shot_of: ShotOf = None,
                      own_frame_mask: bool = False):
         """Start painting into correction cid on frame; see live_stroke.LiveStroke."""
         return LiveStroke(self, cid, frame, brush, ab_model, L, shot_of, own_frame_mask)
 
 
-def _mask_id(m: SparseMask) -> Tuple[int, int]:
+def _mask_id(m: SparseMask) -> tuple[int, int]:
     # uid too, not only rev: a new tracked mask for a frame starts at rev 0 like the one it replaces
     return (m.uid, m.rev)
 
 
-def apply_live_stroke(live, points: Sequence[Tuple[float, float]]):
+def apply_live_stroke(live, points: Sequence[tuple[float, float]]):
     """GUI fast path per mouse move: add pointer samples to the stroke in progress.
 
     Returns a LiveUpdate(bbox, ab, rgb, mask) for just the region that changed (or None).

@@ -33,13 +33,13 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .stack import TRACK_VERSION, Correction, CorrectionStack, ShotOf, shot_lookup
 from .masks import SparseMask, nonzero_bbox
+from .stack import TRACK_VERSION, Correction, CorrectionStack, ShotOf, shot_lookup
 
 __all__ = ["TrackJob", "TrackRun", "TrackedMask", "plan_tracking", "ensure_tracked", "shot_stop", "quantized_mask",
            "tracked_to_bytes", "tracked_from_bytes", "tracked_hash", "TRACK_VERSION"]
@@ -65,7 +65,7 @@ class TrackedMask(SparseMask):
 
     __slots__ = ("q",)
 
-    def __init__(self, shape, bbox=None, q: Optional[np.ndarray] = None):
+    def __init__(self, shape, bbox=None, q: np.ndarray | None = None):
         super().__init__(shape)
         if bbox is not None and q is not None:
             self.bbox, self.q = tuple(int(v) for v in bbox), q
@@ -73,7 +73,7 @@ class TrackedMask(SparseMask):
             self.q = None
 
     @property
-    def data(self) -> Optional[np.ndarray]:      # type: ignore[override]
+    def data(self) -> np.ndarray | None:      # type: ignore[override]
         return None if self.q is None else _FLOATS.get(self)
 
     @data.setter
@@ -91,7 +91,7 @@ class TrackedMask(SparseMask):
 class _FloatCache:
     def __init__(self, budget: int):
         self.budget, self.used = budget, 0
-        self._items: "OrderedDict[int, np.ndarray]" = OrderedDict()
+        self._items: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, m: TrackedMask) -> np.ndarray:
@@ -163,21 +163,21 @@ class TrackJob:
     cid: str
     key: tuple                       # Correction.source_key() the result belongs to
     anchor: int
-    frames: List[int]                # sorted, all > anchor and inside the anchor's shot
+    frames: list[int]                # sorted, all > anchor and inside the anchor's shot
     mask: np.ndarray = field(repr=False)   # full-frame float32 base mask (a copy)
 
     @property
     def stop(self) -> int:
         return self.frames[-1] + 1 if self.frames else self.anchor + 1
 
-    def same_as(self, other: "TrackJob") -> bool:
+    def same_as(self, other: TrackJob) -> bool:
         return self.cid == other.cid and self.key == other.key and self.frames == other.frames
 
 
 def plan_tracking(stack: CorrectionStack, shot_of: ShotOf, n_frames: int,
-                  frames: Optional[Tuple[int, Optional[int]]] = None,
-                  ids: Optional[Iterable[str]] = None, include_hidden: bool = True
-                  ) -> List[TrackJob]:
+                  frames: tuple[int, int | None] | None = None,
+                  ids: Iterable[str] | None = None, include_hidden: bool = True
+                  ) -> list[TrackJob]:
     """Jobs for the tracking corrections whose tracked masks are missing or stale in
     ``frames`` (half-open, default the whole film).  Cheap apart from copying each base mask;
     takes the stack's lock, so it may run on the thread that edits the stack."""
@@ -223,7 +223,7 @@ class TrackRun:
 
     def __init__(self, jobs: Sequence[TrackJob] = (), flows=None):
         self.flows = flows
-        self._walks: Dict[str, _Walk] = {}
+        self._walks: dict[str, _Walk] = {}
         self.total = 0                            # frames asked for since the run started
         self.done = 0                             # ... and computed
         for j in jobs:
@@ -243,19 +243,19 @@ class TrackRun:
         if w is not None:
             self.total -= len(w.todo)             # what it will not compute any more
 
-    def job(self, cid: str) -> Optional[TrackJob]:
+    def job(self, cid: str) -> TrackJob | None:
         w = self._walks.get(cid)
         return None if w is None else w.job
 
     @property
-    def jobs(self) -> List[TrackJob]:
+    def jobs(self) -> list[TrackJob]:
         return [w.job for w in self._walks.values()]
 
     @property
     def finished(self) -> bool:
         return not self._walks
 
-    def step(self) -> List[Tuple[TrackJob, int, SparseMask]]:
+    def step(self) -> list[tuple[TrackJob, int, SparseMask]]:
         """Advance the jobs furthest behind by one frame: (job, frame, mask) for those that
         want that frame.  A job leaves the run once its last frame is done."""
         if not self._walks:
@@ -284,7 +284,7 @@ class TrackRun:
         return out
 
 
-def _gray_source(source) -> Tuple[Callable[[int], np.ndarray], Optional[int], object]:
+def _gray_source(source) -> tuple[Callable[[int], np.ndarray], int | None, object]:
     if callable(source):
         return source, None, None
     from ..media import open_media
@@ -292,10 +292,10 @@ def _gray_source(source) -> Tuple[Callable[[int], np.ndarray], Optional[int], ob
     return reader.read, reader.info.frame_count, reader
 
 
-def ensure_tracked(stack: CorrectionStack, source: Union[str, os.PathLike, Callable],
-                   shot_of: ShotOf = None, frames: Optional[Tuple[int, Optional[int]]] = None,
-                   *, n_frames: Optional[int] = None, cancel=None,
-                   progress: Optional[Callable[[int, int], None]] = None, flows=None,
+def ensure_tracked(stack: CorrectionStack, source: str | os.PathLike | Callable,
+                   shot_of: ShotOf = None, frames: tuple[int, int | None] | None = None,
+                   *, n_frames: int | None = None, cancel=None,
+                   progress: Callable[[int, int], None] | None = None, flows=None,
                    include_hidden: bool = False) -> int:
     """(Re)compute the missing or stale tracked masks of the tracking corrections active in
     ``frames`` (half-open; default the whole film).  Returns how many corrections got masks.
@@ -318,7 +318,7 @@ def ensure_tracked(stack: CorrectionStack, source: Union[str, os.PathLike, Calla
             return 0
         run = TrackRun(jobs, flows if flows is not None else FlowCache(gray, max_items=FLOW_ITEMS))
         stopped = (cancel.is_set if hasattr(cancel, "is_set") else cancel) or (lambda: False)
-        results: Dict[str, Dict[int, SparseMask]] = {j.cid: {} for j in jobs}
+        results: dict[str, dict[int, SparseMask]] = {j.cid: {} for j in jobs}
         if progress is not None:
             progress(0, run.total)
         while not run.finished and not stopped():
@@ -370,7 +370,7 @@ def tracked_hash(c: Correction) -> str:
     return h.hexdigest()
 
 
-def tracked_from_bytes(blob: bytes) -> Tuple[tuple, Dict[int, SparseMask]]:
+def tracked_from_bytes(blob: bytes) -> tuple[tuple, dict[int, SparseMask]]:
     """(key, {frame: mask}) from tracked_to_bytes; ValueError/KeyError if damaged."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         key = tuple(json.loads(str(z["key"])))
@@ -380,7 +380,7 @@ def tracked_from_bytes(blob: bytes) -> Tuple[tuple, Dict[int, SparseMask]]:
         data = z["data"]
     if data.dtype != np.uint8:
         raise ValueError("tracked masks file holds no uint8 masks")
-    out: Dict[int, SparseMask] = {}
+    out: dict[int, SparseMask] = {}
     pos = 0
     for f, b in zip(frames, bboxes):
         b = tuple(int(v) for v in b)

@@ -13,17 +13,17 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, List, Optional
 
 import av
 
 from .plan import FarmCancelled, FarmError, FilmPlan
 
 
-def join_chunks(plan: FilmPlan, cancel: Optional[threading.Event] = None,
-                progress: Optional[Callable[[int, int], None]] = None) -> Optional[str]:
+def join_chunks(plan: FilmPlan, cancel: threading.Event | None = None,
+                progress: Callable[[int, int], None] | None = None) -> str | None:
     """Write ``plan.out`` from its chunks; returns the audio codec written (None: silent)."""
     from ..media import open_media
     with open_media(plan.source) as src:
@@ -38,12 +38,12 @@ def join_chunks(plan: FilmPlan, cancel: Optional[threading.Event] = None,
     return _encode_join(plan, info, times, tb, cancel, progress)
 
 
-def _time(k: int, times: Optional[List[Fraction]], fps) -> Fraction:
+def _time(k: int, times: list[Fraction] | None, fps) -> Fraction:
     """Source frame k's time from the film's first frame."""
     return times[k] - times[0] if times is not None else Fraction(k) / Fraction(fps)
 
 
-def _copy_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
+def _copy_join(plan, info, times, tb, cancel, progress) -> str | None:
     from ..media.audio import LEAD, AudioFeed
     target = Path(plan.out)
     temp = target.with_name(f".{target.stem}.join-{uuid.uuid4().hex[:8]}.partial.mkv")
@@ -107,7 +107,7 @@ def _copy_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
         raise
 
 
-def _encode_join(plan, info, times, tb, cancel, progress) -> Optional[str]:
+def _encode_join(plan, info, times, tb, cancel, progress) -> str | None:
     from ..media import open_media
     from ..media.writer import open_writer
     fps, t0 = info.fps, _time(plan.start, times, info.fps)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..temporal.render_stage import TemporalSettings
 
@@ -60,7 +60,7 @@ class FilmPlan:
     fps: object
     key: str                       # hash of the film's inputs (not the range)
     workdir: str                   # shared folder of finished chunks
-    chunks: List[Chunk] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
     spec: dict = field(default_factory=dict)
     bit_depth: int = 8
     lost_frames: int = 0           # a truncated film: frames promised but not decodable
@@ -71,16 +71,16 @@ class FilmPlan:
     def frames(self) -> int:
         return self.stop - self.start
 
-    def done(self) -> List[Chunk]:
+    def done(self) -> list[Chunk]:
         return [c for c in self.chunks if os.path.isfile(c.path)]
 
-    def todo(self) -> List[Chunk]:
+    def todo(self) -> list[Chunk]:
         return [c for c in self.chunks if not os.path.isfile(c.path)]
 
 
 # ------------------------------------------------------------------------------- chunking
 def plan_chunks(n_frames: int, fps: float, chunk_seconds: float,
-                cuts: Sequence[int] = ()) -> List[Tuple[int, int]]:
+                cuts: Sequence[int] = ()) -> list[tuple[int, int]]:
     """Half-open ranges covering 0..n_frames; each ends at a cut near its ideal end if any."""
     length = max(1, int(round(chunk_seconds * float(fps))))
     cuts = sorted(int(c) for c in cuts if 0 < int(c) < n_frames)
@@ -151,10 +151,10 @@ def is_project(path: str) -> bool:
     return str(path).endswith(PROJECT_SUFFIX)
 
 
-def expand_inputs(inputs: Sequence[str]) -> Tuple[List[str], bool]:
+def expand_inputs(inputs: Sequence[str]) -> tuple[list[str], bool]:
     """(films/projects, library?) from the command line: several inputs, or a folder holding
     films or projects, make a library; a folder of images is one film (a sequence)."""
-    films: List[str] = []
+    films: list[str] = []
     library = len(inputs) > 1
     for item in inputs:
         p = Path(item)
@@ -181,21 +181,21 @@ def library_output(film: str, out_dir: str, ext: str) -> str:
 
 @dataclass(frozen=True)
 class FarmSettings:
-    model: Optional[str] = None          # .keras path; None = the project's, else the shipped one
-    size: Optional[int] = None           # None = the project's, else 256
-    deflicker: Optional[float] = None
-    refs: Optional[str] = None           # folder of ref_NNNNNN.png stills
-    hints: Optional[str] = None          # folder of hint_NNNNNN.png (colorized here -> stills)
+    model: str | None = None          # .keras path; None = the project's, else the shipped one
+    size: int | None = None           # None = the project's, else 256
+    deflicker: float | None = None
+    refs: str | None = None           # folder of ref_NNNNNN.png stills
+    hints: str | None = None          # folder of hint_NNNNNN.png (colorized here -> stills)
     chunk_seconds: float = 60.0
-    bit_depth: Optional[int] = None      # None = by the output's extension
+    bit_depth: int | None = None      # None = by the output's extension
 
 
 def plan_film(film: str, out: str, settings: FarmSettings,
               log: Callable[[str], None] = lambda m: None) -> FilmPlan:
     """Open and check one input, decide its temporal settings and cuts once (not per chunk),
     and name its chunks. Raises FarmError with one line."""
-    from ..ml.inference import DEFAULT_SIZE
     from ..media import MediaError, open_media
+    from ..ml.inference import DEFAULT_SIZE
     from ..ml.model import DEFAULT_MODEL
     from ..pipeline.render import default_bit_depth
     from ..project.hint_keys import HintsError
@@ -276,9 +276,9 @@ def _hint_stills(source: str, settings: FarmSettings, model: str, size: int, wor
     reference stills in the shared work folder: every chunk reads the same keyframes."""
     import shutil
 
-    from ..project.hint_keys import hint_refs
     from ..ml.inference import Colorizer
     from ..ml.model import ModelError
+    from ..project.hint_keys import hint_refs
     try:
         colorizer = Colorizer(model, size=size, batch_size=1)
     except ModelError as exc:

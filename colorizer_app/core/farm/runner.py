@@ -21,14 +21,14 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from .plan import Chunk, FarmCancelled, FarmError, FilmPlan
 
 MAX_RETRIES = 3                      # per chunk, for lost workers (not for exceptions)
 HOOK_ENV = "BENTO_FARM_HOOK_DIR"     # tests: a chunk pauses while <dir>/pause exists
-_COLORIZERS: Dict[tuple, object] = {}
+_COLORIZERS: dict[tuple, object] = {}
 
 
 @dataclass
@@ -39,7 +39,7 @@ class FilmResult:
     chunks_skipped: int
     seconds: float
     join_seconds: float
-    audio_codec: Optional[str] = None
+    audio_codec: str | None = None
     skipped: bool = False             # the output already existed (library rerun)
 
 
@@ -52,7 +52,7 @@ def ray_module():
     return ray
 
 
-def connect(address: Optional[str] = None, num_cpus: Optional[int] = None) -> None:
+def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Join the cluster at ``address``, else start a local one (no dashboard)."""
     ray = ray_module()
     if ray.is_initialized():
@@ -120,8 +120,9 @@ def render_chunk(spec: dict, chunk: Chunk, tally=None) -> int:
     _test_pause(chunk)
     colorizer = _colorizer(spec["model"], spec["size"])
     if spec["project"]:
-        from ..project.project import open_project
         from pathlib import Path
+
+        from ..project.project import open_project
         job = RenderJob.from_project(open_project(Path(spec["project"])), model=colorizer,
                                      size=spec["size"])
     else:
@@ -162,12 +163,12 @@ class _Tally:
     """Frames done per chunk, reported by the workers, read by the driver's progress bar."""
 
     def __init__(self):
-        self.done: Dict[str, int] = {}
+        self.done: dict[str, int] = {}
 
     def report(self, key: str, n: int) -> None:
         self.done[key] = n
 
-    def get(self) -> Dict[str, int]:
+    def get(self) -> dict[str, int]:
         return dict(self.done)
 
 
@@ -176,7 +177,7 @@ class _FilmRun:
 
     def __init__(self, plan: FilmPlan, retries: int, log: Callable[[str], None]):
         self.plan, self.retries, self.log = plan, retries, log
-        self.pending: Dict[object, Chunk] = {}
+        self.pending: dict[object, Chunk] = {}
         self.tally = None
         self.t0 = time.perf_counter()
 
@@ -228,8 +229,8 @@ class _FilmRun:
             self.tally = None
 
     def join(self, cancel) -> FilmResult:
-        from .join import join_chunks
         from ..media import MediaError
+        from .join import join_chunks
         plan = self.plan
         t1 = time.perf_counter()
         try:
@@ -244,23 +245,23 @@ class _FilmRun:
                           self.render_s + join_s, join_s, audio_codec)
 
 
-def farm_film(plan: FilmPlan, *, progress: Optional[Callable[[int, int], None]] = None,
-              cancel: Optional[threading.Event] = None, retries: int = MAX_RETRIES,
+def farm_film(plan: FilmPlan, *, progress: Callable[[int, int], None] | None = None,
+              cancel: threading.Event | None = None, retries: int = MAX_RETRIES,
               log: Callable[[str], None] = lambda m: None) -> FilmResult:
     """Render ``plan``'s missing chunks on the connected cluster, then join them into its output."""
     return farm_library([plan], progress=None if progress is None else (lambda p: progress),
                         cancel=cancel, retries=retries, log=log, skip_existing=False)[0]
 
 
-def farm_library(plans: List[FilmPlan], *, progress=None, cancel=None, retries: int = MAX_RETRIES,
+def farm_library(plans: list[FilmPlan], *, progress=None, cancel=None, retries: int = MAX_RETRIES,
                  log: Callable[[str], None] = lambda m: None,
-                 skip_existing: bool = True) -> List[FilmResult]:
+                 skip_existing: bool = True) -> list[FilmResult]:
     """Films in order, each filling the cluster with its chunks; the next film's chunks are
     submitted before a film is joined, so the cluster works while the driver joins. A film
     whose output exists is done and skipped: a rerun resumes at the film (and chunk) it
     stopped in. ``progress(plan)`` gives a film's progress callback."""
-    results: List[Optional[FilmResult]] = []
-    runs: List[Optional[_FilmRun]] = []
+    results: list[FilmResult | None] = []
+    runs: list[_FilmRun | None] = []
     for plan in plans:
         if skip_existing and os.path.exists(plan.out):
             log(f"{plan.out}: exists, skipped")

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
 
-from . import index as media_index, sequence as media_sequence
+from . import index as media_index
+from . import sequence as media_sequence
 from .color import frame_has_color as _frame_has_color
 from .video import CROP_TAG, DecodeFailure, VideoSource, frame_time, pixel_bit_depth
 
@@ -94,7 +95,7 @@ def timecode(index: int, fps) -> str:
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{ff:02d}"
 
 
-def open_media(path, cache_bytes: int = DEFAULT_CACHE_BYTES, fps: Fraction | None = None) -> "MediaReader":
+def open_media(path, cache_bytes: int = DEFAULT_CACHE_BYTES, fps: Fraction | None = None) -> MediaReader:
     """Open a video file or an image sequence. `fps` only applies to image sequences (which
     carry no rate; default 24). Raises MediaError."""
     path = os.fspath(path)

@@ -7,7 +7,7 @@ timing (sound stays in sync), and the frame is recorded in `lost` to be reported
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

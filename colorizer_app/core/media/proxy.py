@@ -76,7 +76,7 @@ class ProxyStore:
     # ------------------------------------------------------------------------------- opening
     @classmethod
     def open(cls, directory, fingerprint: dict, frame_count: int, width: int, height: int,
-             has_color: bool, max_side: int = PROXY_MAX_SIDE) -> "ProxyStore":
+             has_color: bool, max_side: int = PROXY_MAX_SIDE) -> ProxyStore:
         """Open the proxy in `directory` (created if missing), reusing frames already built when
         the stored header matches; anything else starts afresh. OSError only if the folder
         cannot be written."""

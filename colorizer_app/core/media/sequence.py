@@ -55,10 +55,10 @@ def _pattern_regex(name: str):
     for m in re.finditer(r"%0?(\d*)d|#+", name):
         out += esc(name[pos:m.start()])
         if m.group(0).startswith("#"):
-            out += r"(\d{%d,})" % len(m.group(0))
+            out += rf"(\d{{{len(m.group(0))},}})"
         else:
             width = int(m.group(1)) if m.group(1) else 1
-            out += r"(\d{%d,})" % width
+            out += rf"(\d{{{width},}})"
         pos = m.end()
     out += esc(name[pos:])
     return re.compile(out + "$")

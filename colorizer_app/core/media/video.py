@@ -8,8 +8,8 @@ through a long GOP costs one seek per cache-full rather than one per frame.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable
 
 import av
 import numpy as np

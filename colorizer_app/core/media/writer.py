@@ -56,7 +56,7 @@ class WriterError(MediaError):
 def open_writer(out, width: int, height: int, fps, audio_from: str | None = None,
                 bit_depth: int = 8, start_number: int = 0, *, audio_start_frame: int = 0,
                 crf: int = 16, preset: str = "medium", protect=(), time_base=None,
-                audio_start=None) -> "FrameWriter":
+                audio_start=None) -> FrameWriter:
     """Open an atomic writer; the format follows OUT (see module doc). `audio_start_frame`: the
     source frame the first written frame corresponds to (audio is taken from there on;
     `audio_start`, in seconds from the source's first frame, overrides it for VFR sources).

@@ -18,18 +18,17 @@ without a result. No Qt here: the app runs this in a QThread (gui.adapt_worker).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
+import keras  # noqa: E402  (core.model set the backend)
 import numpy as np
 
 from .. import color
 from . import hints as hints_mod
 from .adapt_data import AdaptError, Keyframe, augmented_crop, padded_full, split_held_out, to_work
 from .model import input_channels, save_model
-
-import keras  # noqa: E402  (core.model set the backend)
 
 
 class AdaptCancelled(Exception):
@@ -143,7 +142,8 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
     """Fine-tune a copy of `base` on `keyframes`; `base` itself is never changed.
 
     `snapshot_s`: elapsed seconds at which to keep the best weights so far (curves over minutes
-    from one run: benchmarks/bench_adapt.py). Raises AdaptError for no keyframes or a bad budget, AdaptCancelled when `cancel()` turns true."""
+    from one run: benchmarks/bench_adapt.py). Raises AdaptError for no keyframes or a bad budget,
+    AdaptCancelled when `cancel()` turns true."""
     cfg = cfg or AdaptConfig()
     cfg.check()
     if not keyframes:

@@ -10,9 +10,9 @@ jitter of L (gamma, gain, offset, grain): the chroma target stays the same.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -115,7 +115,8 @@ def to_work(kf: Keyframe, size: int) -> WorkFrame:
     dsize = (box.w, box.h)
     L = cv2.resize(kf.L, dsize, interpolation=cv2.INTER_AREA)
     ab = cv2.resize(kf.ab.astype(np.float32), dsize, interpolation=cv2.INTER_AREA) / color.AB_SCALE
-    w = np.ones(L.shape, np.float32) if kf.weight is None else cv2.resize(kf.weight, dsize, interpolation=cv2.INTER_AREA)
+    w = (np.ones(L.shape, np.float32) if kf.weight is None
+         else cv2.resize(kf.weight, dsize, interpolation=cv2.INTER_AREA))
     return WorkFrame(L.astype(np.float32), ab.astype(np.float32), w.astype(np.float32),
                      np.zeros_like(w, np.float32), kf.index)
 

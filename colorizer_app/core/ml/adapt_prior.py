@@ -10,12 +10,11 @@ trainable too, so learning can refine it.
 """
 from __future__ import annotations
 
+import keras  # noqa: E402  (core.model set the backend)
 import numpy as np
+from keras import layers  # noqa: E402
 
 from .model import input_channels
-
-import keras  # noqa: E402  (core.model set the backend)
-from keras import layers  # noqa: E402
 
 
 def _fixed_conv(x, weights: np.ndarray, bias: np.ndarray | None, name: str, trainable: bool = False):

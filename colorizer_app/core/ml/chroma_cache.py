@@ -40,8 +40,8 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 
 import numpy as np
 
@@ -51,7 +51,7 @@ _FRAME_RE = re.compile(r"^(\d{7,})\.(png|npy)$")
 PNG_LEVEL = 5
 _LIMIT_ENV = "BENTOCOLOR_CHROMA_CACHE_MB"
 _DEFAULT_LIMIT_MB = 8192          # ~170 000 frames at 256 px: a two-hour film
-_limit_override: Optional[int] = None
+_limit_override: int | None = None
 
 
 def default_limit() -> int:
@@ -65,7 +65,7 @@ def default_limit() -> int:
         return _DEFAULT_LIMIT_MB * 2 ** 20
 
 
-def set_default_limit(nbytes: Optional[int]) -> None:
+def set_default_limit(nbytes: int | None) -> None:
     """The app's setting (None: back to the environment/default)."""
     global _limit_override
     _limit_override = None if nbytes is None else max(0, int(nbytes))
@@ -169,7 +169,7 @@ class ChromaCache:
     """
 
     def __init__(self, project_dir: str | os.PathLike, model_id: str, size: int,
-                 fingerprint: dict | None = None, max_bytes: Optional[int] = None):
+                 fingerprint: dict | None = None, max_bytes: int | None = None):
         self.project_dir = Path(project_dir)
         self.model_id = str(model_id)
         self.size = int(size)
@@ -182,7 +182,7 @@ class ChromaCache:
         self._box = _letterbox(fingerprint or {}, self.size)
         # index -> (file name, bytes), least recently used first (on disk: by mtime; a frame's
         # first read in a session touches it so the order outlives the session)
-        self._have: "OrderedDict[int, tuple[str, int]]" = self._scan()
+        self._have: OrderedDict[int, tuple[str, int]] = self._scan()
         self._bytes = sum(n for _, n in self._have.values())
         self._touched: set[int] = set()
         self.evicted = 0
@@ -210,7 +210,7 @@ class ChromaCache:
             meta["fingerprint"] = _jsonable(fingerprint)
         _atomic_write_text(meta_path, json.dumps(meta, indent=1, sort_keys=True))
 
-    def _scan(self) -> "OrderedDict[int, tuple[str, int]]":
+    def _scan(self) -> OrderedDict[int, tuple[str, int]]:
         found = []
         try:
             with os.scandir(self.dir) as it:
@@ -226,7 +226,7 @@ class ChromaCache:
                                       entry.name, st.st_size))
         except FileNotFoundError:
             pass
-        have: "OrderedDict[int, tuple[str, int]]" = OrderedDict()
+        have: OrderedDict[int, tuple[str, int]] = OrderedDict()
         for _, _, i, name, n in sorted(found):
             if i in have:
                 old = have.pop(i)[0]
@@ -235,7 +235,7 @@ class ChromaCache:
             have[i] = (name, n)
         return have
 
-    def _evict(self, keep: Optional[int]) -> None:
+    def _evict(self, keep: int | None) -> None:
         """Least recently used frames out until the key fits its cap (lock held)."""
         if not self.max_bytes:
             return

@@ -17,7 +17,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import keras  # noqa: E402  (model.py set the backend)
 import numpy as np
+from keras import ops  # noqa: E402
 
 from .model import (
     build_discriminator,
@@ -27,9 +29,6 @@ from .model import (
     save_model,
     warm_start,
 )
-
-import keras  # noqa: E402  (model.py set the backend)
-from keras import ops  # noqa: E402
 
 SMOOTH = 0.1
 MSE_WEIGHT = 25.0

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from .. import color
-from ..ml.inference import Colorizer
 from ..media import MediaError, open_media
 from ..media.fill import FrameFiller
-from .stages import END, Stages
 from ..media.writer import open_writer
+from ..ml.inference import Colorizer
+from .stages import END, Stages
 
 
 @dataclass
@@ -162,16 +162,18 @@ def colorize_film_temporal(src, out, colorizer, frames: str | None = None, progr
                            log: Callable[[str], None] | None = print):
     """colorize_film with deflicker and references.  With ``window`` (default) deflicker is the
     centred motion-compensated window of ±radius frames, fed with the model's chroma of the
-    frames ahead through a Colorizer proxy (core.temporal.stream; core.temporal.film's build_chroma_filter), then a recursive stage of
-    ``memory`` (0: none) against slow drift; without, the causal hook of temporal.film.build_chroma_filter
-    (``memory``).  Defaults from held-out footage (warp error ÷ the film's on the worst clip,
-    model alone 22x): R=6 alone 2.6x, R=6 + memory 0.9 1.5x, R=8 + 0.9 1.35x, R=8 + 0.95
-    1.23x, with the same ab error; each step of R costs two compositions and warps at the
-    flow's work resolution (the flows, computed once per pair, dominate).  R <= 8 because the
-    encoder waits on frame t+R while colorize_film's queue holds 16.
+    frames ahead through a Colorizer proxy (core.temporal.stream), then a recursive stage of
+    ``memory`` (0: none) against slow drift; without, the causal hook of
+    core.temporal.film.build_chroma_filter (``memory``).  Defaults from held-out footage (warp
+    error ÷ the film's on the worst clip, model alone 22x): R=6 alone 2.6x, R=6 + memory 0.9
+    1.5x, R=8 + 0.9 1.35x, R=8 + 0.95 1.23x, with the same ab error; each step of R costs two
+    compositions and warps at the flow's work resolution (the flows, computed once per pair,
+    dominate).  R <= 8 because the encoder waits on frame t+R while colorize_film's queue
+    holds 16.
     Returns colorize_film's BatchResult."""
-    from ..pipeline.batch import colorize_film, parse_range  # lazy: keeps core.temporal Keras-free
-    from .stream import LookaheadColorizer, LookaheadStore, WindowedDeflicker
+    from ..temporal.deflicker import RecursiveDeflicker
+    from ..temporal.film import RefsPropagation, TemporalFilter, prepare
+    from ..temporal.stream import LookaheadColorizer, LookaheadStore, WindowedDeflicker
 
     info, strength, refs, shots = prepare(src, deflicker, refs_dir, cuts, log)
     prop = RefsPropagation(src, shots, refs, info.width, info.height) if refs else None

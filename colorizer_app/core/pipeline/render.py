@@ -28,17 +28,18 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import numpy as np
 
 from .. import color
-from ..media.fill import frame_ranges
-from .stages import END, Stages
 from ..corrections.stack import CorrectionStack, ShotOf
+from ..media.fill import frame_ranges
 from ..temporal.render_stage import TemporalSettings
+from .stages import END, Stages
 
 Progress = Callable[[int, int], None]
 
@@ -54,17 +55,17 @@ class RenderCancelled(Exception):
 @dataclass
 class RenderJob:
     source: str
-    corrections: Optional[CorrectionStack] = None
+    corrections: CorrectionStack | None = None
     shot_of: ShotOf = None
     model: Any = None                    # .keras path, keras model, Colorizer, or None = default
     working_size: int = 256
-    data_dir: Optional[Path] = None      # where chroma/ lives (project sidecar); None = no cache
-    frames: Optional[Tuple[int, int]] = None   # default range, half-open (project in/out)
-    temporal: Optional[TemporalSettings] = None   # deflicker / keyframes / cuts (project's)
-    hints: Optional[dict] = None         # {frame: [core.ml.hints.Hint]}: the network with the hints
+    data_dir: Path | None = None      # where chroma/ lives (project sidecar); None = no cache
+    frames: tuple[int, int] | None = None   # default range, half-open (project in/out)
+    temporal: TemporalSettings | None = None   # deflicker / keyframes / cuts (project's)
+    hints: dict | None = None         # {frame: [core.ml.hints.Hint]}: the network with the hints
 
     @classmethod
-    def from_project(cls, project, model=None, size: Optional[int] = None) -> "RenderJob":
+    def from_project(cls, project, model=None, size: int | None = None) -> RenderJob:
         """Snapshot of a project (the artist may keep painting while this renders)."""
         if project.source_missing:
             raise RenderError(f"Cannot render: the film '{project.source_path}' was not found")
@@ -90,10 +91,10 @@ class RenderResult:
     frames_written: int
     seconds: float
     cache_hits: int = 0
-    audio_codec: Optional[str] = None
-    errors: List[str] = field(default_factory=list)
-    replaced: List[int] = field(default_factory=list)  # undecodable frames, written as stand-ins
-    first_error: Optional[str] = None
+    audio_codec: str | None = None
+    errors: list[str] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)  # undecodable frames, written as stand-ins
+    first_error: str | None = None
     source_info: Any = None              # the film's MediaInfo (lost_frames: truncated/gaps)
 
     @property
@@ -101,8 +102,8 @@ class RenderResult:
         return self.frames_written / self.seconds if self.seconds else 0.0
 
 
-def parse_frames(frames: Union[None, str, Tuple[int, Optional[int]]], frame_count: int
-                 ) -> Tuple[int, int]:
+def parse_frames(frames: None | str | tuple[int, int | None], frame_count: int
+                 ) -> tuple[int, int]:
     """'A-B' inclusive (also 'A-', '-B', 'A') or a half-open (start, stop) -> (start, stop)."""
     if frames is None:
         return 0, frame_count
@@ -141,11 +142,11 @@ def _make_colorizer(job: RenderJob, batch_size: int):
         raise RenderError(str(exc)) from None
 
 
-def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
-           bit_depth: Optional[int] = None, progress: Optional[Progress] = None,
-           cancel: Optional[threading.Event] = None, batch_size: int = 4,
+def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
+           bit_depth: int | None = None, progress: Progress | None = None,
+           cancel: threading.Event | None = None, batch_size: int = 4,
            queue_frames: int = 8, use_cache: bool = True,
-           chroma_filter: Optional[Callable] = None) -> RenderResult:
+           chroma_filter: Callable | None = None) -> RenderResult:
     """Render frames (default: the job's range, else the whole film) of the corrected film.
 
     job.temporal (deflicker, keyframes) changes the model's chroma before the corrections are
@@ -153,12 +154,12 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     hook, e.g. core.temporal.film's) does too, in frame order, after job.temporal.
     progress(done, total) is called from the encoder thread. Raises RenderCancelled when
     ``cancel`` is set, RenderError / MediaError / WriterError (one line) for bad input."""
-    from .batch import _timing
     from ..media import MediaError, open_media
     from ..media.fill import FrameFiller, lost_frames_warning, source_loss_warning
+    from ..media.writer import open_writer
     from ..temporal.film import RefsError
     from ..temporal.render_stage import RenderTemporal
-    from ..media.writer import open_writer
+    from .batch import _timing
 
     out = os.fspath(out)
     reader = open_media(job.source)
@@ -215,7 +216,7 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
     pipe = Stages(cancel)
     q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
     q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
-    decode_errors: List[str] = []
+    decode_errors: list[str] = []
     written, hits = [0], [0]
     deep = info.bit_depth == 16
     # 16-bit sources keep their precision all the way to a 16-bit output; an undecodable frame
@@ -328,11 +329,11 @@ def render(job: RenderJob, out: Union[str, os.PathLike], frames=None, *,
 
 
 # ------------------------------------------------------------------------------------------
-def join_segments(parts: Sequence[Union[str, os.PathLike]], out: Union[str, os.PathLike], *,
-                  fps=None, audio_from: Optional[str] = None, audio_start_frame: int = 0,
-                  expected_frames: Optional[int] = None, bit_depth: Optional[int] = None,
-                  progress: Optional[Progress] = None,
-                  cancel: Optional[threading.Event] = None) -> RenderResult:
+def join_segments(parts: Sequence[str | os.PathLike], out: str | os.PathLike, *,
+                  fps=None, audio_from: str | None = None, audio_start_frame: int = 0,
+                  expected_frames: int | None = None, bit_depth: int | None = None,
+                  progress: Progress | None = None,
+                  cancel: threading.Event | None = None) -> RenderResult:
     """Concatenate rendered parts, in the order given, into ``out`` (any writer format).
 
     parts: image-sequence folders/patterns (e.g. the one folder every farm range rendered into)
@@ -342,8 +343,9 @@ def join_segments(parts: Sequence[Union[str, os.PathLike]], out: Union[str, os.P
     (a range was not rendered) before anything is written under ``out``.
     """
     from fractions import Fraction
-    from ..media import sequence as media_sequence
+
     from ..media import open_media
+    from ..media import sequence as media_sequence
     from ..media.writer import open_writer
 
     out = os.fspath(out)

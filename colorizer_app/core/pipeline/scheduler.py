@@ -6,8 +6,8 @@ therefore never queued anywhere and need no explicit cancelling: they simply sto
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 
 @dataclass(frozen=True)

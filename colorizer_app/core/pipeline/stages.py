@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, Iterator, List, Optional
+from collections.abc import Callable, Iterator
 
 END = object()  # put after the last item of a queue
 
@@ -19,11 +19,11 @@ class Cancelled(Exception):
 
 
 class Stages:
-    def __init__(self, cancel: Optional[threading.Event] = None):
+    def __init__(self, cancel: threading.Event | None = None):
         self.stop = threading.Event()
         self.cancel = cancel
-        self.errors: List[BaseException] = []
-        self.threads: List[threading.Thread] = []
+        self.errors: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
 
     def stopped(self) -> bool:
         if self.cancel is not None and self.cancel.is_set():

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -86,7 +86,7 @@ def hint_refs(src, hints_dir, colorizer, refs_dir=None, log: Callable[[str], Non
                 raise HintsError(f"{p}: frame {k} also has a reference still ({refs[k].name}); give one or the other")
             rgba[k] = read_hint(p, info.width, info.height)
         tmp = tempfile.TemporaryDirectory(prefix="bento_hints_")
-        for k, p in refs.items():
+        for p in refs.values():
             shutil.copyfile(p, Path(tmp.name) / p.name)
         for k, hint in sorted(rgba.items()):
             frame = reader.read(k)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from .. import color
 from ..ml.hints import Hint
@@ -28,28 +29,28 @@ def new_hint_id() -> str:
 class HintStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._frames: Dict[int, Dict[str, Hint]] = {}      # insertion order = drawing order
+        self._frames: dict[int, dict[str, Hint]] = {}      # insertion order = drawing order
         self.version = 0
-        self._listeners: List[Callable[[int], None]] = []
+        self._listeners: list[Callable[[int], None]] = []
 
     # ---- reading (any thread) -----------------------------------------------------------------
-    def hints(self, frame: int) -> List[Hint]:
+    def hints(self, frame: int) -> list[Hint]:
         with self._lock:
             return list(self._frames.get(frame, {}).values())
 
-    def items(self, frame: int) -> List[Tuple[str, Hint]]:
+    def items(self, frame: int) -> list[tuple[str, Hint]]:
         with self._lock:
             return list(self._frames.get(frame, {}).items())
 
-    def get(self, frame: int, hid: str) -> Optional[Hint]:
+    def get(self, frame: int, hid: str) -> Hint | None:
         with self._lock:
             return self._frames.get(frame, {}).get(hid)
 
-    def frames(self) -> List[int]:
+    def frames(self) -> list[int]:
         with self._lock:
             return sorted(self._frames)
 
-    def snapshot(self) -> Dict[int, List[Hint]]:
+    def snapshot(self) -> dict[int, list[Hint]]:
         """{frame: hints} of every hinted frame (for a render that runs while the artist edits)."""
         with self._lock:
             return {f: list(h.values()) for f, h in sorted(self._frames.items()) if h}
@@ -63,7 +64,7 @@ class HintStore:
         """fn(frame) after every change of that frame's hints (called without the lock)."""
         self._listeners.append(fn)
 
-    def put(self, frame: int, hid: str, hint: Optional[Hint], position: Optional[int] = None) -> None:
+    def put(self, frame: int, hid: str, hint: Hint | None, position: int | None = None) -> None:
         """Set (or, with None, remove) one hint; `position` re-inserts a deleted hint where it was."""
         frame = int(frame)
         with self._lock:
@@ -88,13 +89,13 @@ class HintStore:
         return keys.index(hid) if hid in keys else -1
 
     # ---- project document -----------------------------------------------------------------------
-    def to_doc(self) -> Dict[str, list]:
+    def to_doc(self) -> dict[str, list]:
         with self._lock:
             return {str(f): [dict(id=hid, **asdict(h)) for hid, h in d.items()]
                     for f, d in sorted(self._frames.items()) if d}
 
     @classmethod
-    def from_doc(cls, doc: Any, frame_size: Tuple[int, int]) -> "HintStore":
+    def from_doc(cls, doc: Any, frame_size: tuple[int, int]) -> HintStore:
         """Validate the project's "hints" section; ValueError with one line on anything wrong."""
         w, h = frame_size
         store = cls()
@@ -112,7 +113,7 @@ class HintStore:
             if not isinstance(entries, list) or len(entries) > MAX_HINTS_PER_FRAME:
                 raise ValueError(f"hints of frame {frame}: expected a list of at most "
                                  f"{MAX_HINTS_PER_FRAME} hints")
-            d: Dict[str, Hint] = {}
+            d: dict[str, Hint] = {}
             for e in entries:
                 hid, hint = _hint_from(e, frame, w, h)
                 if hid in d:
@@ -132,7 +133,7 @@ def _number(e: dict, k: str, frame: int, lo: float, hi: float) -> float:
     return float(v)
 
 
-def _hint_from(e: Any, frame: int, w: int, h: int) -> Tuple[str, Hint]:
+def _hint_from(e: Any, frame: int, w: int, h: int) -> tuple[str, Hint]:
     if not isinstance(e, dict):
         raise ValueError(f"hint of frame {frame}: expected an object with x, y, a, b, size")
     hid = e.get("id")

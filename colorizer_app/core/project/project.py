@@ -34,12 +34,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
-from ..corrections.stack import Correction, CorrectionStack
-from .hint_project import HintStore
 from .. import schema as ps
 from ..corrections.masks import SparseMask
+from ..corrections.stack import Correction, CorrectionStack
+from .hint_project import HintStore
 from .project_io import (
     AUTOSAVE_SUFFIX,
     PROJECT_SUFFIX,
@@ -77,20 +77,20 @@ def default_project_path(source: str) -> Path:
 @dataclass
 class Project:
     source_path: str                               # absolute, as resolved on open
-    frame_size: Tuple[int, int]                    # (width, height) of the source
-    path: Optional[Path] = None                    # None until first saved
-    model_path: Optional[str] = None
+    frame_size: tuple[int, int]                    # (width, height) of the source
+    path: Path | None = None                    # None until first saved
+    model_path: str | None = None
     working_size: int = 256
     in_point: int = 0
-    out_point: Optional[int] = None                # inclusive; None = last frame
+    out_point: int | None = None                # inclusive; None = last frame
     corrections: CorrectionStack = None            # type: ignore[assignment]
-    temporal: Dict[str, Any] = field(default_factory=dict)   # open: shots, keyframes, cuts
-    view: Dict[str, Any] = field(default_factory=dict)       # open: zoom, frame, compare mode
+    temporal: dict[str, Any] = field(default_factory=dict)   # open: shots, keyframes, cuts
+    view: dict[str, Any] = field(default_factory=dict)       # open: zoom, frame, compare mode
     hints: HintStore = None                        # type: ignore[assignment]  # colour hints
-    extra: Dict[str, Any] = field(default_factory=dict)      # unknown top-level keys
+    extra: dict[str, Any] = field(default_factory=dict)      # unknown top-level keys
     source_missing: bool = False
-    recovered_from: Optional[Path] = None          # set when opened from an autosave
-    warnings: List[str] = field(default_factory=list)
+    recovered_from: Path | None = None          # set when opened from an autosave
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.frame_size = (int(self.frame_size[0]), int(self.frame_size[1]))
@@ -102,8 +102,8 @@ class Project:
         self._extra_model: dict = {}
         self._extra_range: dict = {}
         self._session = uuid.uuid4().hex[:12]       # names an untitled project's autosave
-        self._hashes: Dict[tuple, str] = {}         # (mask uid, rev) -> content hash
-        self._new_hashes: Dict[tuple, str] = {}
+        self._hashes: dict[tuple, str] = {}         # (mask uid, rev) -> content hash
+        self._new_hashes: dict[tuple, str] = {}
         self._saved_version = self.corrections.version
         self._touched = False
         self._disk_stamp = None                     # file_stamp(path) when opened/saved here
@@ -111,8 +111,8 @@ class Project:
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
-    def new(cls, source_path: str, frame_size: Optional[Tuple[int, int]] = None,
-            **kw) -> "Project":
+    def new(cls, source_path: str, frame_size: tuple[int, int] | None = None,
+            **kw) -> Project:
         """A project for a film; frame_size (w, h) is read from the film when not given."""
         source_path = os.path.abspath(source_path)
         if frame_size is None:
@@ -158,7 +158,7 @@ class Project:
             return None
         return sorted({c for c in cuts if type(c) is int and 0 < c <= ps.MAX_FRAME})
 
-    def frame_range(self, frame_count: int) -> Tuple[int, int]:
+    def frame_range(self, frame_count: int) -> tuple[int, int]:
         """(start, stop) half-open from in/out, clipped to the film."""
         stop = frame_count if self.out_point is None else min(self.out_point + 1, frame_count)
         return max(0, min(self.in_point, stop)), stop
@@ -244,7 +244,7 @@ class Project:
         self._hashes[("tracked", c.id, c.tracked_rev, key)] = name.split(".")[1]
 
     @classmethod
-    def from_json(cls, doc: dict, path: Path, load_masks: bool = True) -> "Project":
+    def from_json(cls, doc: dict, path: Path, load_masks: bool = True) -> Project:
         """Build a project from a parsed document read from ``path``. Every value is checked
         (core.schema): whatever is wrong, only ProjectError escapes, and whatever loads
         can be saved again. A damaged mask file costs that mask only (see warnings)."""
@@ -264,7 +264,7 @@ class Project:
         return p
 
     @classmethod
-    def _from_doc(cls, d: dict, path: Path, load_masks: bool) -> "Project":
+    def _from_doc(cls, d: dict, path: Path, load_masks: bool) -> Project:
         for k in ("format_version", "app", "saved_at", "autosave_of", "autosaved_at"):
             d.pop(k, None)
         source = ps.as_dict(d.pop("source"), "source")
@@ -308,7 +308,7 @@ class Project:
         p.extra = d
         return p
 
-    def _read_mask(self, root: Path, ref: Optional[str], name: str, shape) -> SparseMask:
+    def _read_mask(self, root: Path, ref: str | None, name: str, shape) -> SparseMask:
         if ref is None:
             return SparseMask(shape)
         f = root / ref
@@ -326,7 +326,7 @@ class Project:
             return SparseMask(shape)
 
     # ----- saving -------------------------------------------------------------------------
-    def save(self, path: Optional[os.PathLike] = None, force: bool = False) -> Path:
+    def save(self, path: os.PathLike | None = None, force: bool = False) -> Path:
         """Atomic save (to ``path``: Save As). Masks first, then the JSON, then cleanup.
         ProjectChangedOnDisk when the file changed since it was opened or last saved here (two
         instances on one project), unless ``force``."""

@@ -8,7 +8,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any
 
 # Deeper nesting than any section we write: deepcopy and json.dumps recurse (RecursionError on
 # save), so a deeper document is refused at load, never half-used.
@@ -45,7 +45,7 @@ def autosave_path_for(path: Path) -> Path:
 
 
 
-def file_stamp(path: Path) -> Optional[Tuple[int, int, int]]:
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
     """What "changed on disk" means: (inode, mtime in ns, size); None when there is no file.
     Every atomic save makes a new inode, so even a save within one mtime tick is seen."""
     try:
@@ -136,13 +136,13 @@ def path_entry(target: str, base: Path) -> dict:
     """{"relative": ..., "absolute": ...}; relative is None across Windows drives."""
     absolute = os.path.abspath(target)
     try:
-        rel: Optional[str] = Path(os.path.relpath(absolute, base)).as_posix()
+        rel: str | None = Path(os.path.relpath(absolute, base)).as_posix()
     except ValueError:
         rel = None
     return {"relative": rel, "absolute": absolute}
 
 
-def resolve_path_entry(entry: dict, base: Path) -> Tuple[str, bool]:
+def resolve_path_entry(entry: dict, base: Path) -> tuple[str, bool]:
     """Relative first (the project and film moved together), then absolute, then the same name
     in the project's folder. Pops the two keys
     so what is left in entry are unknown keys to keep. Returns (path, missing)."""
@@ -163,7 +163,7 @@ def resolve_path_entry(entry: dict, base: Path) -> Tuple[str, bool]:
         return os.path.join(base, name), False
     # Neither exists: keep what we knew so the GUI can offer to relocate the film.
     fallback = absolute if absolute is not None else os.path.normpath(os.path.join(base, rel))
-    return fallback, not ("%" in fallback)
+    return fallback, "%" not in fallback
 
 
 class _NotFinite(str):

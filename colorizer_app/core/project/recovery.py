@@ -16,7 +16,6 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
 
 from .project_io import AUTOSAVE_SUFFIX, autosave_dir, autosave_path_for, loads_json, sidecar_for
 
@@ -27,10 +26,10 @@ __all__ = ["Recovery", "find_recovery", "untitled_recoveries_for", "remove_autos
 class Recovery:
     """An autosave holding newer state than the saved project (or an untitled session's)."""
     autosave_path: Path
-    project_path: Optional[Path]     # None for an untitled project
+    project_path: Path | None     # None for an untitled project
     autosaved_at: float
-    saved_at: Optional[float]        # of the project file, if it exists and is readable
-    source: Optional[str] = None     # the film it was made on (absolute), when readable
+    saved_at: float | None        # of the project file, if it exists and is readable
+    source: str | None = None     # the film it was made on (absolute), when readable
 
     def discard(self) -> None:
         remove_autosave(self.autosave_path, untitled=self.project_path is None)
@@ -45,7 +44,7 @@ def remove_autosave(path: Path, untitled: bool) -> None:
         shutil.rmtree(sidecar_for(path), ignore_errors=True)
 
 
-def _read(path: Path) -> Optional[dict]:
+def _read(path: Path) -> dict | None:
     try:
         doc = loads_json(path.read_bytes())
     except (OSError, ValueError):
@@ -53,7 +52,7 @@ def _read(path: Path) -> Optional[dict]:
     return doc if isinstance(doc, dict) else None
 
 
-def _time(doc: Optional[dict], key: str) -> Optional[float]:
+def _time(doc: dict | None, key: str) -> float | None:
     v = None if doc is None else doc.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
@@ -64,7 +63,7 @@ def _time(doc: Optional[dict], key: str) -> Optional[float]:
     return v if math.isfinite(v) else None
 
 
-def _source(doc: Optional[dict], base: Path) -> Optional[str]:
+def _source(doc: dict | None, base: Path) -> str | None:
     src = None if doc is None else doc.get("source")
     if not isinstance(src, dict):
         return None
@@ -76,10 +75,10 @@ def _source(doc: Optional[dict], base: Path) -> Optional[str]:
     return absolute if isinstance(absolute, str) and "\x00" not in absolute else None
 
 
-def find_recovery(project_path: Optional[os.PathLike] = None) -> List[Recovery]:
+def find_recovery(project_path: os.PathLike | None = None) -> list[Recovery]:
     """Autosaves newer than their saved project. With a path: that project's (0 or 1); without:
     every untitled session's autosave in the per-user folder (e.g. after a crash)."""
-    found: List[Recovery] = []
+    found: list[Recovery] = []
     if project_path is not None:
         pp = Path(os.path.abspath(project_path))
         candidates = [(autosave_path_for(pp), pp)]
@@ -102,9 +101,9 @@ def find_recovery(project_path: Optional[os.PathLike] = None) -> List[Recovery]:
     return found
 
 
-def untitled_recoveries_for(film: str) -> List[Recovery]:
+def untitled_recoveries_for(film: str) -> list[Recovery]:
     """Untitled sessions' autosaves made on this film, newest first."""
-    def same(a: Optional[str]) -> bool:
+    def same(a: str | None) -> bool:
         try:
             return a is not None and os.path.samefile(a, film)
         except OSError:

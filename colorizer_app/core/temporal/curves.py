@@ -8,7 +8,7 @@ instead of the metric's full-resolution flow: a curve needs speed more than the 
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np

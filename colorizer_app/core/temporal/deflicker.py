@@ -22,7 +22,7 @@ per-frame hook.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np

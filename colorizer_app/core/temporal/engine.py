@@ -13,13 +13,13 @@ Qt-free; not thread-safe (one owner thread).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import color
-from .deflicker import Deflicker
 from ..flow import FlowCache
+from .deflicker import Deflicker
 from .propagate import FilmPropagator
 from .shots import ShotList
 
@@ -45,7 +45,7 @@ class TemporalEngine:
         self.strength = 0.0
         self._model: OrderedDict = OrderedDict()
         self._dfl: OrderedDict = OrderedDict()          # window (a, b) -> Deflicker
-        self._prop: Optional[FilmPropagator] = None
+        self._prop: FilmPropagator | None = None
 
     # ---- state -----------------------------------------------------------------------------
     @property

@@ -31,16 +31,16 @@ keyframe side, so ~0.6 GB worst case; proportionally less at lower resolutions).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 
 from .. import color
+from ..flow import FlowCache
 from ..media import MediaError, open_media
 from .deflicker import RecursiveDeflicker
-from ..flow import FlowCache
 from .propagate import Keyframe, KeyframePropagator
 from .shots import ShotList, ShotScanner
 

@@ -31,14 +31,12 @@ Everything is lazy (ask for frame i) with caching; ``iter_results`` is the expor
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping
 
 import cv2
 import numpy as np
 
-from .fill import _fill_shape, _mix, _shrink_weighted, fill_motion, model_correction  # noqa: F401
-from .fill import chroma_features, fit_chroma_map, push_pull  # noqa: F401  (public helpers)
 from ..flow import (
     FlowCache,
     compose,
@@ -47,6 +45,16 @@ from ..flow import (
     resize_map,
     sample_full,
     warp,
+)
+from .fill import (  # noqa: F401  # noqa: F401  (public helpers)
+    _fill_shape,
+    _mix,
+    _shrink_weighted,
+    chroma_features,
+    fill_motion,
+    fit_chroma_map,
+    model_correction,
+    push_pull,
 )
 from .shots import ShotList
 

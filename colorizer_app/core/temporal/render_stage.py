@@ -19,9 +19,9 @@ Memory: the frames and chroma squares between the oldest pending frame and the n
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from .shots import ShotList
 class TemporalSettings:
     """cuts: frames starting a shot (None: unknown, detected when the render needs them);
     keyframes: {frame: path of its colour still}; deflicker: strength in [0, 1]."""
-    cuts: Optional[tuple] = None
+    cuts: tuple | None = None
     keyframes: dict = field(default_factory=dict)
     deflicker: float = 0.0
 
@@ -43,7 +43,7 @@ class TemporalSettings:
         return bool(self.keyframes) or self.deflicker > 0.0
 
     @classmethod
-    def from_project(cls, project) -> "TemporalSettings":
+    def from_project(cls, project) -> TemporalSettings:
         """From a project's ``temporal`` section as the app saves it (bad values: ValueError)."""
         t = project.temporal or {}
         cuts = project.shot_of()
@@ -56,8 +56,8 @@ class TemporalSettings:
         return cls(None if cuts is None else tuple(cuts),
                    {int(k): str(v) for k, v in keys.items()}, strength)
 
-    def merged(self, deflicker: Optional[float] = None, refs: Optional[dict] = None
-               ) -> "TemporalSettings":
+    def merged(self, deflicker: float | None = None, refs: dict | None = None
+               ) -> TemporalSettings:
         """Command-line overrides: a strength, and stills added to (or replacing) keyframes."""
         keys = dict(self.keyframes)
         keys.update({int(k): str(v) for k, v in (refs or {}).items()})
@@ -69,7 +69,7 @@ class RenderTemporal:
     """Temporal stage of one render.  Lives on the render's encode thread (not thread-safe)."""
 
     def __init__(self, src_path: str, info, settings: TemporalSettings, size: int,
-                 write_range: tuple[int, int], log: Optional[Callable[[str], None]] = None):
+                 write_range: tuple[int, int], log: Callable[[str], None] | None = None):
         n = info.frame_count
         self.src_path, self.size = src_path, int(size)
         self.settings = settings
@@ -96,7 +96,7 @@ class RenderTemporal:
         self._chroma: dict[int, np.ndarray] = {}
         self._pending: deque = deque()
         self._last = -1
-        self._shot: Optional[tuple[int, int]] = None
+        self._shot: tuple[int, int] | None = None
         self._reader = None
         self._size_wh = (info.width, info.height)
 
@@ -104,7 +104,7 @@ class RenderTemporal:
     def has(self, j: int) -> bool:
         return j in self._chroma
 
-    def get(self, j: int) -> Optional[np.ndarray]:
+    def get(self, j: int) -> np.ndarray | None:
         return self._chroma.get(j)
 
     def _read(self, j: int) -> np.ndarray:
@@ -138,7 +138,7 @@ class RenderTemporal:
         need = min(t + self.radius, s1 - 1, self.decode_range[1] - 1)
         return self._last >= need
 
-    def _emit(self, t: int) -> tuple[int, Optional[np.ndarray]]:
+    def _emit(self, t: int) -> tuple[int, np.ndarray | None]:
         for j in [j for j in self._frames if j < t - self.radius]:
             del self._frames[j]
             del self._chroma[j]

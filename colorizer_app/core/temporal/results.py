@@ -1,15 +1,17 @@
 """The hand-over of the displayed picture's temporal stage, Qt-free.
 
 `TemporalEngine` (core.temporal.engine: deflicker then keyframe propagation, the same code the
-render runs, so an export is what the artist reviewed) runs in the temporal worker's thread only (it owns a reader and the flow
-cache).  `ResultStore` is the thread-safe hand-over: the worker puts a frame's temporal chroma in
-it, and the display worker's compose hook (`ResultStore.hook`) takes it from there, so the
-display never computes flow itself and the GUI thread never does either.
+render runs, so an export is what the artist reviewed) runs in the temporal worker's thread only
+(it owns a reader and the flow cache).  `ResultStore` is the thread-safe hand-over: the worker
+puts a frame's temporal chroma in it, and the display worker's compose hook
+(`ResultStore.hook`) takes it from there, so the display never computes flow itself and the GUI
+thread never does either.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+
 import numpy as np
 
 

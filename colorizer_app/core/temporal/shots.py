@@ -15,8 +15,8 @@ Cross-dissolves are not detected (the artist adds those cuts by hand).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -193,15 +193,15 @@ class ShotList:
         object.__setattr__(self, "cuts", clean)
 
     # edits -----------------------------------------------------------
-    def add(self, k: int) -> "ShotList":
+    def add(self, k: int) -> ShotList:
         return ShotList(self.n_frames, self.cuts + (int(k),))
 
-    def delete(self, k: int) -> "ShotList":
+    def delete(self, k: int) -> ShotList:
         if k not in self.cuts:
             raise ValueError(f"no cut at frame {k}")
         return ShotList(self.n_frames, tuple(c for c in self.cuts if c != k))
 
-    def move(self, k: int, new: int) -> "ShotList":
+    def move(self, k: int, new: int) -> ShotList:
         """Move cut k to `new`, clamped between its neighbours so that order never changes
         (dragging a marker cannot jump over or merge with another cut)."""
         if k not in self.cuts:
@@ -239,9 +239,9 @@ class ShotList:
         return {"n_frames": int(self.n_frames), "cuts": [int(c) for c in self.cuts]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ShotList":
+    def from_dict(cls, d: dict) -> ShotList:
         return cls(int(d["n_frames"]), tuple(int(c) for c in d.get("cuts", ())))
 
     @classmethod
-    def detect(cls, grays: Sequence[np.ndarray], **kw) -> "ShotList":
+    def detect(cls, grays: Sequence[np.ndarray], **kw) -> ShotList:
         return cls(len(grays), tuple(detect_cuts(grays, **kw)))

@@ -19,7 +19,8 @@ The inference stage runs ahead of the encoder anyway (bounded queues between the
 
 No second decoder and no second inference.  Memory at 1080p: ~0.8 MB per recorded frame, for
 the frames between the encoder and the model (<= R + queue + batch, ~30), plus the window's
-chroma at work resolution (4 MB x (2R+1)) and flows (<= 4R+8 of 4 MB): ~0.3 GB for R=8.  Should the stream stop early (truncated film, error in another stage) the wait ends
+chroma at work resolution (4 MB x (2R+1)) and flows (<= 4R+8 of 4 MB): ~0.3 GB for R=8.
+Should the stream stop early (truncated film, error in another stage) the wait ends
 once the model is idle and nothing new came for ``idle_timeout`` s; the window then just
 uses the frames it has.
 """
@@ -32,8 +33,8 @@ import cv2
 import numpy as np
 
 from .. import color
-from .deflicker import Deflicker
 from ..flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, downscale, to_gray8, warp, work_size
+from .deflicker import Deflicker
 from .shots import ShotList
 
 _FP_STEP = 16          # fingerprint: every 16th pixel of L each way

@@ -6,17 +6,15 @@ when a drag ends; redo() sets it anyway, which is idempotent.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtGui import QUndoCommand
 
-from ...core.project.hint_project import HintStore
 from ...core.ml.hints import Hint
+from ...core.project.hint_project import HintStore
 
 
 class HintCommand(QUndoCommand):
-    def __init__(self, store: HintStore, frame: int, hid: str, before: Optional[Hint],
-                 after: Optional[Hint], text: str, position: int = -1):
+    def __init__(self, store: HintStore, frame: int, hid: str, before: Hint | None,
+                 after: Hint | None, text: str, position: int = -1):
         super().__init__(text)
         self.store, self.frame, self.hid = store, int(frame), hid
         self.before, self.after = before, after
@@ -32,7 +30,7 @@ class HintCommand(QUndoCommand):
                        position=self.position if self.position >= 0 else None)
 
 
-def describe(before: Optional[Hint], after: Optional[Hint], frame: int) -> str:
+def describe(before: Hint | None, after: Hint | None, frame: int) -> str:
     if before is None:
         return f"Place hint on frame {frame}"
     if after is None:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QToolBar
 
 from ...core import color
-from ...core.project.hint_project import HintStore, new_hint_id
 from ...core.ml.hints import Hint
+from ...core.project.hint_project import HintStore, new_hint_id
 from ..session import COLORIZED, GRAY
 from ..workers import WorkerThread
 from .commands import HintCommand, describe
@@ -47,7 +46,7 @@ class HintController(QObject):
         self._ctx = ctx                       # ctx.temporal attaches after the hints
         self.colour_panel = self.painting.colour_panel
         self.store = HintStore()              # replaced by the project's when one opens
-        self.selected: Optional[str] = None
+        self.selected: str | None = None
         self.takes_hints = False
         self._asked: dict[int, tuple] = {}    # frame -> hints last sent to the worker
         self._hint_keys: set[int] = set()     # keyframes this controller made from hints
@@ -184,7 +183,7 @@ class HintController(QObject):
     def patch_size(self) -> int:
         return int(self.panel.size_spin.value())
 
-    def select(self, hid: Optional[str]) -> None:
+    def select(self, hid: str | None) -> None:
         self.selected = hid
         h = self.store.get(self.session.frame, hid) if hid else None
         if h is not None and h.size != self.panel.size_spin.value():
@@ -265,7 +264,7 @@ class HintController(QObject):
             self._sync_keyframes()
 
     # ---- edits (each one undo step) -----------------------------------------------------------
-    def commit(self, frame: int, hid: str, before: Optional[Hint], after: Optional[Hint]) -> None:
+    def commit(self, frame: int, hid: str, before: Hint | None, after: Hint | None) -> None:
         """The hint is already `after` in the store: record the step."""
         if after is not None:
             self.colour_panel.remember((after.a, after.b))
@@ -275,7 +274,7 @@ class HintController(QObject):
     def released(self) -> None:
         self.last_release = time.perf_counter()
 
-    def _edit(self, hid: str, after: Optional[Hint]) -> None:
+    def _edit(self, hid: str, after: Hint | None) -> None:
         frame = self.session.frame
         before = self.store.get(frame, hid)
         if before is None or before == after:
@@ -362,7 +361,7 @@ class HintController(QObject):
         if changed:
             temporal.apply_keyframes(keys)
 
-    def _hinted_picture(self, f: int) -> Optional[np.ndarray]:
+    def _hinted_picture(self, f: int) -> np.ndarray | None:
         r, b = self.results.get(f), self.pipeline.bundle(f)
         if r is None or b is None or b.proxy or self._asked.get(f) != tuple(self.store.hints(f)):
             return None
@@ -378,8 +377,8 @@ class HintController(QObject):
         film = self.session.film
         if not hints or film is None or target == src_f or not 0 <= target < film.frame_count:
             return 0
-        from ...core.media import open_media
         from ...core.flow import compute_flow
+        from ...core.media import open_media
         with open_media(film.path) as r:
             a, b = r.read(src_f), r.read(target)
         flow = compute_flow(color.luminance(a), color.luminance(b))

@@ -5,8 +5,6 @@ outline on every square and a light one around the selected hint, so they read o
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
@@ -29,7 +27,7 @@ class HintOverlay:
         self.visible = bool(on)
         self.item.setVisible(self.visible)
 
-    def show(self, items: list[tuple[str, Hint]], selected: Optional[str]) -> None:
+    def show(self, items: list[tuple[str, Hint]], selected: str | None) -> None:
         spots = []
         for hid, h in items:
             sel = hid == selected

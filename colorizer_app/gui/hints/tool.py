@@ -8,12 +8,11 @@ release, so a whole drag is one step.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
 from PySide6.QtCore import Qt
 
-from ...core.project.hint_project import new_hint_id
 from ...core.ml.hints import Hint
+from ...core.project.hint_project import new_hint_id
 from ..viewbox import ViewerTool
 from .overlay import SELECTED_PX
 
@@ -26,18 +25,18 @@ class HintTool(ViewerTool):
 
     def __init__(self, controller):
         self.ctl = controller
-        self._grab: Optional[tuple] = None   # (frame, hid, hint before the gesture or None)
-        self._hover_hid: Optional[str] = None
+        self._grab: tuple | None = None   # (frame, hid, hint before the gesture or None)
+        self._hover_hid: str | None = None
 
     # ---- geometry --------------------------------------------------------------------------
-    def _clamp(self, x: float, y: float) -> Optional[tuple[float, float]]:
+    def _clamp(self, x: float, y: float) -> tuple[float, float] | None:
         film = self.ctl.session.film
         if film is None:
             return None
         return (float(min(max(int(x), 0), film.width - 1)),
                 float(min(max(int(y), 0), film.height - 1)))
 
-    def hit(self, x: float, y: float) -> Optional[str]:
+    def hit(self, x: float, y: float) -> str | None:
         """The hint under image point (x, y), topmost first, within a spot's screen size."""
         px = self.ctl.viewer.left.viewPixelSize()[0] or 1.0
         reach = (SELECTED_PX / 2 + HIT_SLACK_PX) * px

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -65,8 +64,8 @@ class HintWorker(LoopWorker):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._request: Optional[tuple] = None
-        self._model: Optional[tuple] = None         # (keras model, working size), pending
+        self._request: tuple | None = None
+        self._model: tuple | None = None         # (keras model, working size), pending
         self._colorizer = None
         self.last_s = 0.0
 

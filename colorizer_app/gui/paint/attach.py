@@ -13,16 +13,13 @@ corrections up to date in a background worker; applying them is not an edit.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 
-from ...core import color
+from ...core import color, compose
 from ...core.corrections.stack import Correction, CorrectionStack, Lifetime
-from ...core import compose
 from ..viewbox import ViewerTool
 from .brush_panel import BrushPanel
 from .colour_picker import ColourPicker, rgb_to_ab
@@ -60,9 +57,9 @@ class PaintingController(QObject):
         window = self.window = ctx.window
         self.session, self.pipeline, self.viewer = ctx.session, ctx.pipeline, ctx.viewer
         self.actions = ctx.actions
-        self.stack: Optional[CorrectionStack] = None
+        self.stack: CorrectionStack | None = None
         self.shot_of = None
-        self.selected_id: Optional[str] = None
+        self.selected_id: str | None = None
         self.painting = False
         self._frame_data: dict = {}
         self._pending = False
@@ -142,7 +139,7 @@ class PaintingController(QObject):
         self.shot_of = shot_of
         self.tracking.request()
 
-    def set_stack(self, stack: Optional[CorrectionStack], shot_of=None) -> None:
+    def set_stack(self, stack: CorrectionStack | None, shot_of=None) -> None:
         """Edit another stack (a film or project was opened): history starts afresh."""
         self.undo.clear()
         self.stack, self.shot_of = stack, shot_of
@@ -209,7 +206,7 @@ class PaintingController(QObject):
         if self.stack is not None:
             self.undo.push(cmd)
 
-    def select(self, cid: Optional[str]) -> None:
+    def select(self, cid: str | None) -> None:
         self.selected_id = cid
         self.corrections_panel.rebuild(cid)
 
@@ -363,8 +360,8 @@ class PaintingController(QObject):
 
 def attach_painting(window) -> PaintingController:
     """Install painting, projects and export on a MainWindow (call once, after build_actions)."""
-    from ..project_controller import ProjectController
     from ..export_dialog import install_export
+    from ..project_controller import ProjectController
     existing = getattr(window, "painting", None)
     if isinstance(existing, PaintingController):
         return existing                  # already installed (MainWindow does it itself)

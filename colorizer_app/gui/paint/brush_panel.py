@@ -4,8 +4,16 @@ not undoable (as in Nuke and Photoshop); what the brush *paints* is."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout,
-                               QSlider, QSpinBox, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFormLayout,
+    QHBoxLayout,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
 
 from ...core.corrections.brush import BrushSettings
 

@@ -10,13 +10,13 @@ exact for every command that can still be undone.
 from __future__ import annotations
 
 import zlib
-from typing import Optional
 
 import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ...core.corrections.stack import Correction, CorrectionStack, StrokeEdit
+from ...core.corrections.edits import StrokeEdit
 from ...core.corrections.masks import SparseMask
+from ...core.corrections.stack import Correction, CorrectionStack
 
 DEFAULT_HISTORY_BYTES = 256 << 20
 
@@ -68,7 +68,7 @@ class StrokeCommand(CorrectionCommand):
     """
 
     def __init__(self, stack: CorrectionStack, edit: StrokeEdit, name: str,
-                 created: Optional[Correction] = None, created_index: int = -1,
+                 created: Correction | None = None, created_index: int = -1,
                  eraser: bool = False):
         verb = "Erase" if eraser else "Paint"
         super().__init__(stack, f"{verb} {name}")
@@ -117,7 +117,7 @@ class StrokeCommand(CorrectionCommand):
 
 
 class NewCorrectionCommand(CorrectionCommand):
-    def __init__(self, stack: CorrectionStack, correction: Correction, index: Optional[int] = None):
+    def __init__(self, stack: CorrectionStack, correction: Correction, index: int | None = None):
         super().__init__(stack, f"New {correction.name}")
         self.c = correction
         self.index = len(stack) if index is None else index

@@ -8,11 +8,19 @@ Below the list, the tracking worker's progress ("Tracking… 40 %").
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .brush_panel import LIFETIMES
 from .colour_picker import lab_to_qcolor
@@ -92,7 +100,7 @@ class CorrectionsPanel(QDockWidget):
         self.stack = stack
         self.rebuild()
 
-    def rebuild(self, select: Optional[str] = None) -> None:
+    def rebuild(self, select: str | None = None) -> None:
         keep = select if select is not None else self.current_id()
         self.list.blockSignals(True)
         self.list.clear()
@@ -112,11 +120,11 @@ class CorrectionsPanel(QDockWidget):
         self.list.blockSignals(False)
         self._sync_buttons()
 
-    def current_id(self) -> Optional[str]:
+    def current_id(self) -> str | None:
         it = self.list.currentItem()
         return None if it is None else it.data(ID_ROLE)
 
-    def select(self, cid: Optional[str]) -> None:
+    def select(self, cid: str | None) -> None:
         for i in range(self.list.count()):
             it = self.list.item(i)
             if it.data(ID_ROLE) == cid:

@@ -13,16 +13,14 @@ arrives, so nothing flickers.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
 
-from ...core.corrections.stack import apply_live_stroke
 from ...core.corrections.masks import bbox_slices, bbox_union
+from ...core.corrections.stack import apply_live_stroke
 from ..session import COLORIZED
 from ..viewbox import ViewerTool
 from .commands import StrokeCommand
@@ -48,9 +46,9 @@ class PaintTool(ViewerTool):
         self.live = None
         self.created = None
         self.created_index = -1
-        self._resize_from: Optional[tuple[float, float]] = None
-        self._last_pos: Optional[QPointF] = None
-        self._pic: Optional[np.ndarray] = None       # copy of the shown picture, live-updated
+        self._resize_from: tuple[float, float] | None = None
+        self._last_pos: QPointF | None = None
+        self._pic: np.ndarray | None = None       # copy of the shown picture, live-updated
         self._bbox = None                            # union bbox of the live stroke
         self.outline = QGraphicsEllipseItem()
         pen = QPen(QColor(255, 255, 255, 220))
@@ -79,7 +77,7 @@ class PaintTool(ViewerTool):
         viewer.remove_overlay(self.overlay)
         self.viewer = None
 
-    def hover(self, pos: Optional[QPointF]) -> None:
+    def hover(self, pos: QPointF | None) -> None:
         if pos is None:
             self.outline.setVisible(False)
             return
@@ -117,7 +115,7 @@ class PaintTool(ViewerTool):
         return True
 
     # ---- brush outline ---------------------------------------------------------------------
-    def place_outline(self, pos: Optional[QPointF] = None) -> None:
+    def place_outline(self, pos: QPointF | None = None) -> None:
         pos = pos or self._last_pos
         if pos is None:
             return

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Dict, Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -44,8 +43,8 @@ class TrackingWorker(LoopWorker):
         # worker-thread state
         self._path = ""
         self._reader = None
-        self._track: Optional[TrackRun] = None
-        self._batch: Dict[str, tuple] = {}    # cid -> (key, {frame: mask}) not yet handed over
+        self._track: TrackRun | None = None
+        self._batch: dict[str, tuple] = {}    # cid -> (key, {frame: mask}) not yet handed over
         self._last_emit = 0.0
 
     # ---- GUI thread --------------------------------------------------------------------------
@@ -119,7 +118,7 @@ class TrackingWorker(LoopWorker):
             self._track = TrackRun((), FlowCache(self._reader.read, max_items=FLOW_ITEMS))
         return self._track is not None
 
-    def _flush(self, cid: Optional[str] = None) -> None:
+    def _flush(self, cid: str | None = None) -> None:
         for c in ([cid] if cid is not None else list(self._batch)):
             item = self._batch.pop(c, None)
             if item is not None and item[1]:
@@ -148,8 +147,8 @@ class TrackingController(QObject):
         self.worker.progress.connect(self._on_progress)
         self.worker.failed.connect(self._on_failed)
         self._thread = WorkerThread(self.worker, "bento-tracking")
-        self._inflight: Dict[str, TrackJob] = {}
-        self._dirty: Optional[set] = set()     # correction ids to plan; None = all
+        self._inflight: dict[str, TrackJob] = {}
+        self._dirty: set | None = set()     # correction ids to plan; None = all
         self._due = False
         self._closed = False
         self.progress = (0, 0)
@@ -175,7 +174,7 @@ class TrackingController(QObject):
             return
         self.request(cid)
 
-    def request(self, cid: Optional[str] = None) -> None:
+    def request(self, cid: str | None = None) -> None:
         """Plan (re)tracking of one correction, or of all (cuts changed, another stack)."""
         if cid is None or self._dirty is None:
             self._dirty = None

@@ -13,18 +13,22 @@ thread only moves small values around.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from ...core.temporal.film import RefsError, read_ref
+from ...core.temporal.results import ResultStore
 from ...core.temporal.shots import ShotList
 from ..workers import WorkerThread
 from .commands import KeyframesCommand, ShotsCommand
-from ...core.temporal.results import ResultStore
-from .keyframes import (entry_from_still, flicker_peaks, import_folder, keyframes_dir,
-                        load_project_keyframes)
+from .keyframes import (
+    entry_from_still,
+    flicker_peaks,
+    import_folder,
+    keyframes_dir,
+    load_project_keyframes,
+)
 from .markers import TimelineMarkers
 from .menu import build_menu
 from .panel import TemporalPanel
@@ -220,7 +224,7 @@ class TemporalController(QObject):
         else:
             self.markers.set_cuts(self.shots.cuts)
 
-    def add_cut(self, frame: Optional[int] = None) -> None:
+    def add_cut(self, frame: int | None = None) -> None:
         k = self.session.frame if frame is None else int(frame)
         if self.session.film is None or k <= 0 or k in self.shots.cuts:
             self.window.statusBar().showMessage(
@@ -236,7 +240,7 @@ class TemporalController(QObject):
             self._edit_shots(after, f"Move cut {cut} to {moved[0] if moved else cut}")
             self.markers.select(moved[0] if moved else cut)
 
-    def delete_cut(self, cut: Optional[int] = None) -> None:
+    def delete_cut(self, cut: int | None = None) -> None:
         k = self.markers.selected if cut is None else int(cut)
         if k is not None and k in self.shots.cuts:
             self._edit_shots(self.shots.delete(k), f"Delete cut at frame {k}")
@@ -272,7 +276,7 @@ class TemporalController(QObject):
         self._edit_keys({**self.keys, k: e}, f"Mark keyframe {k}")
         return True
 
-    def import_still(self, path: Optional[str] = None) -> bool:
+    def import_still(self, path: str | None = None) -> bool:
         """A colour still (same picture as the current frame) becomes its keyframe."""
         film, project = self._ready()
         if film is None:
@@ -294,7 +298,7 @@ class TemporalController(QObject):
         self._edit_keys({**self.keys, k: e}, f"Import still for frame {k}")
         return True
 
-    def import_folder(self, folder: Optional[str] = None) -> bool:
+    def import_folder(self, folder: str | None = None) -> bool:
         """Every ref_NNNNNN.png of a folder becomes the keyframe of frame NNNNNN (one undo)."""
         film, project = self._ready()
         if film is None:
@@ -339,7 +343,7 @@ class TemporalController(QObject):
         self.peaks = flicker_peaks(flicker)
         self.panel.set_peaks(self.peaks)
 
-    def goto_peak(self, direction: int = 1) -> Optional[int]:
+    def goto_peak(self, direction: int = 1) -> int | None:
         """Next (or previous) of the worst flicker frames after the playhead, wrapping."""
         frames = sorted(k for k, _ in self.peaks)
         if not frames:

@@ -8,7 +8,7 @@ that the controller turns into undo commands.  Keyframes are diamonds along the 
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
@@ -22,7 +22,7 @@ KEY_Y = 0.93
 
 
 class CutLine(pg.InfiniteLine):
-    def __init__(self, owner: "TimelineMarkers", frame: int):
+    def __init__(self, owner: TimelineMarkers, frame: int):
         super().__init__(pos=frame - 0.5, angle=90, movable=True,
                          pen=pg.mkPen(*CUT_PEN, width=2),
                          hoverPen=pg.mkPen(255, 160, 140, width=3))
@@ -46,12 +46,12 @@ class TimelineMarkers(QObject):
     deleteRequested = Signal(int)         # cut
     selectionChanged = Signal(object)     # selected cut or None
 
-    def __init__(self, timeline, parent: Optional[QObject] = None):
+    def __init__(self, timeline, parent: QObject | None = None):
         super().__init__(parent)
         self.timeline = timeline
         self.plot = timeline.plot
         self.lines: dict[int, CutLine] = {}
-        self.selected: Optional[int] = None
+        self.selected: int | None = None
         self.timeline.cuts.setVisible(False)     # the lines below draw the cuts
         self.keys = pg.ScatterPlotItem(symbol="d", size=11, pen=pg.mkPen(20, 40, 60),
                                        brush=pg.mkBrush(*KEY_BRUSH))
@@ -79,7 +79,7 @@ class TimelineMarkers(QObject):
     def cuts(self) -> list[int]:
         return sorted(self.lines)
 
-    def select(self, frame: Optional[int]) -> None:
+    def select(self, frame: int | None) -> None:
         frame = frame if frame in self.lines else None
         if frame != self.selected:
             self.selected = frame

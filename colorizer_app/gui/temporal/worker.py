@@ -23,10 +23,10 @@ from PySide6.QtCore import Signal
 
 from ...core import metrics
 from ...core.temporal.curves import flicker_value
-from ...core.temporal.shots import ShotList, ShotScanner
-from ..workers import LoopWorker
 from ...core.temporal.engine import MissingChroma, TemporalEngine
 from ...core.temporal.results import ResultStore
+from ...core.temporal.shots import ShotList, ShotScanner
+from ..workers import LoopWorker
 
 SCAN_CHUNK = 12           # frames per detection step
 SCAN_WIDTH = 160          # width of the grays the scanner sees

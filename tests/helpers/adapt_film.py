@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.clips import write_frames
+from tests.helpers.clips import write_frames
 
 
 def framing(img: np.ndarray, size: tuple[int, int], centre: tuple[float, float], scale: float) -> np.ndarray:

@@ -2,8 +2,8 @@
 import cv2
 import numpy as np
 
-from colorizer_app.core import metrics as M
 from colorizer_app.core import flow as FL
+from colorizer_app.core import metrics as M
 
 H, W = 96, 128
 

@@ -1,18 +1,17 @@
 """Shared by the painting/project/export GUI tests: a real MainWindow with painting attached."""
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from colorizer_app.gui.main_window import MainWindow
 from colorizer_app.gui.paint import attach_painting
-from colorizer_app.gui.workers import running_threads
 
 TIMEOUT = 30000
 
 
 def make_assets(d):
     import keras
+
     from colorizer_app.core.ml.model import build_generator, save_model
     tiny = save_model(build_generator(width=0.125), d / "tiny.keras")
     inp = keras.Input((None, None, 1), name="L")
@@ -68,28 +67,21 @@ def widget_pos(w, x, y):
 def stroke(qtbot, w, points):
     """Drag with the left button through image pixel points on the viewer."""
     vp = w.viewer.canvas.viewport()
-    pts = [widget_pos(w, x, y) for x, y in points]
     # hover first, as a hand does; and never within a double-click of the last stroke
-    qtbot.mouseMove(vp, pts[0])
+    qtbot.mouseMove(vp, widget_pos(w, *points[0]))
     qtbot.wait(QApplication.doubleClickInterval() + 20)
-    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=pts[0])
-    for p in pts[1:]:
-        qtbot.mouseMove(vp, p)
+    # image → widget mapping taken at each event: a late layout pass (docks settling on a loaded
+    # machine) can re-fit the view during the wait, and stale positions paint somewhere else
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=widget_pos(w, *points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(vp, widget_pos(w, x, y))
         qtbot.wait(5)
-    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pts[-1])
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=widget_pos(w, *points[-1]))
 
 
 def lab(rgb):
     import cv2
     return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-
-
-@pytest.fixture(autouse=True)
-def _no_threads_left(monkeypatch, tmp_path):
-    monkeypatch.setenv("BENTOCOLOR_AUTOSAVE_DIR", str(tmp_path / "autosave"))
-    yield
-    alive = running_threads()
-    assert not alive, f"worker threads left running: {[t.objectName() for t in alive]}"
 
 
 def expected_picture(w, ctl, index=0):
