@@ -10,6 +10,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -47,7 +48,7 @@ def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.clip(rgb.astype(np.float32, copy=False), 0.0, 1.0)
 
 
-def _quantize(rgb01: np.ndarray, top: float, dtype) -> np.ndarray:
+def _quantize(rgb01: np.ndarray, top: float, dtype: type[np.integer[Any]]) -> np.ndarray:
     """(clip(x, 0, 1) * top + 0.5) truncated to dtype, band by band (same arithmetic, same result,
     without three full-size float temporaries)."""
     if not np.issubdtype(rgb01.dtype, np.floating) or rgb01.ndim == 0:
@@ -126,7 +127,11 @@ class _RecentL:
             return L
         L.flags.writeable = False
         key = id(rgb)
-        ref = weakref.ref(rgb, lambda _r, key=key: self._forget(key, _r))
+
+        def gone(r: weakref.ref[np.ndarray], key: int = key) -> None:
+            self._forget(key, r)
+
+        ref = weakref.ref(rgb, gone)
         with self._lock:
             self._items[key] = (ref, L)
             self._items.move_to_end(key)
@@ -310,7 +315,7 @@ def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     rgb_scratch = np.empty((rows, w, 3), np.float32)
     for s in _bands(h, rows):
         band = _lab_band(L_full[s], ab_full[s], lab)
-        rgb = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=rgb_scratch[:s.stop - s.start])
+        rgb: np.ndarray = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=rgb_scratch[:s.stop - s.start])
         np.clip(rgb, 0.0, 1.0, out=rgb)
         rgb *= np.float32(255.0)
         rgb += np.float32(0.5)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 import cv2
 import numpy as np
+
+_K = TypeVar("_K", bound=Hashable)
 
 PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -150,7 +153,8 @@ def in_frame(flow: np.ndarray) -> np.ndarray:
     return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
 
 
-def fb_terms(fwd: np.ndarray, bwd: np.ndarray, units: tuple[float, float] = (1.0, 1.0)):
+def fb_terms(fwd: np.ndarray, bwd: np.ndarray,
+             units: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
     """|f + b(warped)|^2 and |f|^2 + |b(warped)|^2 in full-res px^2.
 
     ``units`` = (full px per work px in x, in y) so that the constants of the test keep their
@@ -166,7 +170,7 @@ def fb_terms(fwd: np.ndarray, bwd: np.ndarray, units: tuple[float, float] = (1.0
 
 
 def occlusion_mask(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
-                   beta: float = FB_BETA, units=(1.0, 1.0)) -> np.ndarray:
+                   beta: float = FB_BETA, units: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """Boolean occlusion on frame i for f_ij / f_ji (Lai et al. 2018 forward-backward test).
 
     Pixels whose flow leaves the frame are occluded too (nothing to compare them with)."""
@@ -175,7 +179,7 @@ def occlusion_mask(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
 
 
 def fb_confidence(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
-                  beta: float = 1.0, units=(1.0, 1.0)) -> np.ndarray:
+                  beta: float = 1.0, units: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """Soft version of the occlusion test: 1 while the forward-backward residual is under half
     the threshold, falling linearly to 0 at the threshold.  Soft so that blends driven by it do
     not show a hard seam where flow becomes doubtful.  beta defaults to 1 px^2 (looser than the
@@ -188,7 +192,8 @@ def fb_confidence(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
 
 
 def compose(first: np.ndarray, c_first: np.ndarray | None,
-            second: np.ndarray, c_second: np.ndarray | None):
+            second: np.ndarray, c_second: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray | None]:
     """Chain two flows: first goes a->b (on a's grid), second b->c (on b's grid).
 
     Returns (flow a->c, confidence a->c).  Composing flows and sampling the source once avoids
@@ -246,8 +251,9 @@ def compute_flow(gray_a: np.ndarray, gray_b: np.ndarray, scale: float = DEFAULT_
                  preset: str = DEFAULT_PRESET, full_res: bool = True) -> np.ndarray:
     """One-shot dense flow a->b (float32 (H, W, 2) in full-res px unless full_res=False)."""
     a, b = to_gray8(gray_a), to_gray8(gray_b)
-    dis = cv2.DISOpticalFlow_create(PRESETS[preset])
-    f = dis.calc(downscale(a, scale), downscale(b, scale), None)
+    dis = cv2.DISOpticalFlow.create(PRESETS[preset])
+    # the stub wants an output array where OpenCV also takes None (allocate one)
+    f = dis.calc(downscale(a, scale), downscale(b, scale), None)  # type: ignore[call-overload]
     return upscale_flow(f, a.shape) if full_res else f
 
 
@@ -265,11 +271,11 @@ class FlowCache:
         self.preset = preset
         self.fb_beta = fb_beta
         self.max_items = max_items
-        self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
+        self._dis = cv2.DISOpticalFlow.create(PRESETS[preset])
         self._lock = threading.RLock()
-        self._flows: OrderedDict = OrderedDict()
-        self._grays: OrderedDict = OrderedDict()
-        self._confs: OrderedDict = OrderedDict()
+        self._flows: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._grays: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._confs: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self.full_shape: tuple[int, int] | None = None
         self.work_shape: tuple[int, int] | None = None
         self.computed = 0        # flows actually computed (for tests and benchmarks)
@@ -277,16 +283,18 @@ class FlowCache:
     @property
     def units(self) -> tuple[float, float]:
         """Full-res px per work px, (x, y)."""
+        assert self.full_shape is not None and self.work_shape is not None  # set by gray()
         (H, W), (h, w) = self.full_shape, self.work_shape
         return W / w, H / h
 
-    def _lru_get(self, od: OrderedDict, key):
+    def _lru_get(self, od: OrderedDict[_K, np.ndarray], key: _K) -> np.ndarray | None:
         v = od.get(key)
         if v is not None:
             od.move_to_end(key)
         return v
 
-    def _lru_put(self, od: OrderedDict, key, value, cap: int):
+    def _lru_put(self, od: OrderedDict[_K, np.ndarray], key: _K, value: np.ndarray,
+                 cap: int) -> None:
         od[key] = value
         od.move_to_end(key)
         while len(od) > cap:
@@ -313,7 +321,8 @@ class FlowCache:
         with self._lock:
             f = self._lru_get(self._flows, (i, j))
             if f is None:
-                f = self._dis.calc(self.gray(i), self.gray(j), None)
+                # the stub wants an output array where OpenCV also takes None (allocate one)
+                f = self._dis.calc(self.gray(i), self.gray(j), None)  # type: ignore[call-overload]
                 self.computed += 1
                 self._lru_put(self._flows, (i, j), f, self.max_items)
             return f
@@ -330,6 +339,7 @@ class FlowCache:
 
     def full_flow(self, i: int, j: int) -> np.ndarray:
         f = self.flow(i, j)
+        assert self.full_shape is not None  # set by flow() -> gray()
         return upscale_flow(f, self.full_shape)
 
     def clear(self) -> None:

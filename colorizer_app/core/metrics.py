@@ -6,11 +6,15 @@ figures.  Pure numpy + OpenCV so that the CLI, the GUI and the tests share one i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, TypeGuard
 
 import cv2
 import numpy as np
 
 from . import flow as _flow
+
+# pair_flows' result: per consecutive pair, (flow t->t+1, non-occlusion mask) or None at a cut.
+PairFlows = list[tuple[np.ndarray, np.ndarray] | None]
 
 # Lai et al. evaluate warp error on full-resolution flow; half resolution would bias the figure.
 METRIC_FLOW_SCALE = 1.0
@@ -109,15 +113,16 @@ def colourfulness(rgb: np.ndarray) -> float:
     return float(np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
 
 
-def _is_frame(x) -> bool:
+def _is_frame(x: object) -> TypeGuard[np.ndarray]:
     return isinstance(x, np.ndarray) and x.ndim == 3
 
 
-def colourfulness_ratio(outputs, originals) -> float:
+def colourfulness_ratio(outputs: np.ndarray | Iterable[np.ndarray],
+                        originals: np.ndarray | Iterable[np.ndarray]) -> float:
     """Mean colourfulness of the output ÷ that of the original (single frames or lists).
     ~1: as vivid as the original; ~0: washed out.  nan when the original has no colour."""
-    outs = [outputs] if _is_frame(outputs) else list(outputs)
-    refs = [originals] if _is_frame(originals) else list(originals)
+    outs: list[np.ndarray] = [outputs] if _is_frame(outputs) else list(outputs)
+    refs: list[np.ndarray] = [originals] if _is_frame(originals) else list(originals)
     num = float(np.mean([colourfulness(o) for o in outs]))
     den = float(np.mean([colourfulness(r) for r in refs]))
     return num / den if den > 0 else float("nan")
@@ -126,21 +131,24 @@ def colourfulness_ratio(outputs, originals) -> float:
 # ---------------------------------------------------------------- warp error (Lai et al. 2018)
 
 def pair_flows(grays: Sequence[np.ndarray], cuts: Iterable[int] = (),
-               scale: float = METRIC_FLOW_SCALE, preset: str = METRIC_FLOW_PRESET):
+               scale: float = METRIC_FLOW_SCALE, preset: str = METRIC_FLOW_PRESET) -> PairFlows:
     """For each consecutive pair (t, t+1) of the ORIGINAL gray frames: (flow t->t+1 at full res,
     non-occlusion mask on frame t), or None where a cut separates them.  Compute once and pass to
     warp_error_curve for the output, the original and the gray baseline alike."""
     cutset = set(int(c) for c in cuts)
-    dis = cv2.DISOpticalFlow_create(_flow.PRESETS[preset])
+    if len(grays) == 0:
+        return []
+    dis = cv2.DISOpticalFlow.create(_flow.PRESETS[preset])
     small = [_flow.downscale(_flow.to_gray8(g), scale) for g in grays]
-    full_shape = _flow.to_gray8(grays[0]).shape if len(grays) else None
-    out = []
+    full_shape = _flow.to_gray8(grays[0]).shape
+    out: PairFlows = []
     for t in range(len(small) - 1):
         if t + 1 in cutset:
             out.append(None)
             continue
-        f = _flow.upscale_flow(dis.calc(small[t], small[t + 1], None), full_shape)
-        b = _flow.upscale_flow(dis.calc(small[t + 1], small[t], None), full_shape)
+        # the stub wants an output array where OpenCV also takes None (allocate one)
+        f = _flow.upscale_flow(dis.calc(small[t], small[t + 1], None), full_shape)  # type: ignore[call-overload]
+        b = _flow.upscale_flow(dis.calc(small[t + 1], small[t], None), full_shape)  # type: ignore[call-overload]
         out.append((f, ~_flow.occlusion_mask(f, b)))
     return out
 
@@ -159,7 +167,8 @@ def warp_error_pair(frame_t: np.ndarray, frame_t1: np.ndarray, flow: np.ndarray,
 
 
 def warp_error_curve(frames: Sequence[np.ndarray], grays: Sequence[np.ndarray] | None = None,
-                     cuts: Iterable[int] = (), flows=None, **flow_kw) -> np.ndarray:
+                     cuts: Iterable[int] = (), flows: PairFlows | None = None,
+                     **flow_kw: Any) -> np.ndarray:
     """Per-pair warp error: element t compares frames t and t+1 (nan across a cut).
     ``grays`` are the original gray frames (defaults to the frames' own luma, which equals the
     original's when the colorizer keeps L)."""
@@ -170,7 +179,8 @@ def warp_error_curve(frames: Sequence[np.ndarray], grays: Sequence[np.ndarray] |
     return np.asarray(vals, np.float64)
 
 
-def warp_error(frames, grays=None, cuts=(), flows=None, **flow_kw) -> float:
+def warp_error(frames: Sequence[np.ndarray], grays: Sequence[np.ndarray] | None = None,
+               cuts: Iterable[int] = (), flows: PairFlows | None = None, **flow_kw: Any) -> float:
     """Mean warp error over all consecutive pairs inside shots (Lai et al. 2018 E_warp)."""
     c = warp_error_curve(frames, grays, cuts, flows, **flow_kw)
     return float(np.nanmean(c)) if np.isfinite(c).any() else float("nan")
@@ -193,7 +203,7 @@ def jsd(p: np.ndarray, q: np.ndarray) -> float:
     p, q = p / p.sum(), q / q.sum()
     m = 0.5 * (p + q)
 
-    def kl(x):
+    def kl(x: np.ndarray) -> float:
         nz = x > 0
         return float(np.sum(x[nz] * np.log(x[nz] / m[nz])))
     return 0.5 * kl(p) + 0.5 * kl(q)
@@ -221,7 +231,7 @@ def cdc(frames: Sequence[np.ndarray], distances: Iterable[int] = CDC_DISTANCES,
 
 def evaluate_clip(outputs: Sequence[np.ndarray], originals: Sequence[np.ndarray],
                   cuts: Iterable[int] = (), with_delta_e: bool = False,
-                  **flow_kw) -> dict:
+                  **flow_kw: Any) -> dict[str, dict[str, float]]:
     """Every figure of quality.md for a colorized clip, next to the gray baseline.
 
     Returns {"output": {...}, "gray": {...}, "original": {...}} with keys psnr, ab_rmse,

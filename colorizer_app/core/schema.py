@@ -9,6 +9,7 @@ strict JSON reader (project_io.loads_json) already guarantees they can be writte
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 from typing import Any
 
 MAX_FRAME = 2 ** 31 - 1          # frame numbers, in/out points
@@ -99,7 +100,7 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def lifetime_fields(d: dict, kinds) -> tuple:
+def lifetime_fields(d: dict[str, Any], kinds: Container[str]) -> tuple[str, int, int | None]:
     """(kind, start, end) popped from a lifetime's dict (Lifetime.from_dict keeps the rest)."""
     kind = d.pop("kind")
     if not isinstance(kind, str) or kind not in kinds:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -23,6 +24,8 @@ from . import index as media_index
 from . import sequence as media_sequence
 from .color import frame_has_color as _frame_has_color
 from .video import CROP_TAG, DecodeFailure, VideoSource, frame_time, pixel_bit_depth
+
+_T = TypeVar("_T")
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 # Frames kept on the way to a target that was jumped to (rather than stepped back to): a viewer
@@ -85,7 +88,7 @@ class MediaInfo:
         return float(self.frame_count / self.fps) if self.fps else 0.0
 
 
-def timecode(index: int, fps) -> str:
+def timecode(index: int, fps: float | Fraction) -> str:
     """Non-drop-frame "HH:MM:SS:FF" at the nominal (rounded) rate, as editors show 23.976 film."""
     if index < 0:
         raise ValueError("frame index must be >= 0")
@@ -95,7 +98,8 @@ def timecode(index: int, fps) -> str:
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{ff:02d}"
 
 
-def open_media(path, cache_bytes: int = DEFAULT_CACHE_BYTES, fps: Fraction | None = None) -> MediaReader:
+def open_media(path: str | os.PathLike[str], cache_bytes: int = DEFAULT_CACHE_BYTES,
+               fps: Fraction | None = None) -> MediaReader:
     """Open a video file or an image sequence. `fps` only applies to image sequences (which
     carry no rate; default 24). Raises MediaError."""
     path = os.fspath(path)
@@ -116,10 +120,11 @@ def _fail(path: str, reason: str) -> MediaError:
 class MediaReader:
     """Frame-exact reader with an LRU cache. One reader per thread."""
 
-    def __init__(self, info: MediaInfo, source, cache_bytes: int):
+    def __init__(self, info: MediaInfo, source: VideoSource | _SequenceSource, cache_bytes: int):
         self.info = info
-        self._source = source
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._source: VideoSource | _SequenceSource | None = source
+        # RGB arrays, or decoded video frames kept on the way (converted when asked for)
+        self._cache: OrderedDict[int, np.ndarray | av.VideoFrame] = OrderedDict()
         self._cache_bytes = 0
         self._cache_limit = max(0, int(cache_bytes))
         self._last_asked = -1     # the index of the previous read (hit or miss)
@@ -150,7 +155,7 @@ class MediaReader:
                 self._cache_limit < self.info.width * self.info.height * 3:
             return False
         previous, self._last_asked = self._last_asked, i
-        self._put(i, self._decode(i, previous, convert=False))
+        self._put(i, self._decode(self._source, i, previous, convert=False))
         return True
 
     def decode_cost(self, i: int) -> int:
@@ -193,7 +198,7 @@ class MediaReader:
         return None
 
     @property
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, int]:
         """Counters for tests and benchmarks: seeks and frames decoded so far."""
         src = self._source
         return {"seeks": getattr(src, "seeks", 0), "decoded": getattr(src, "decoded", 0),
@@ -206,17 +211,17 @@ class MediaReader:
         self._cache.clear()
         self._cache_bytes = 0
 
-    def __enter__(self):
+    def __enter__(self) -> MediaReader:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __len__(self) -> int:
         return self.info.frame_count
 
     # --------------------------------------------------------------- internals
-    def _check(self, i) -> int:
+    def _check(self, i: object) -> int:
         info = self.info
         if not isinstance(i, (int, np.integer)):
             raise TypeError(f"frame index must be an int, not {type(i).__name__}")
@@ -229,7 +234,7 @@ class MediaReader:
                 f"{info.frame_count} of {info.frame_count + info.lost_frames} frames could be decoded")
         raise FrameOutOfRange(f"'{info.path}': frame {i} is out of range (0..{info.frame_count - 1})")
 
-    def _get(self, i) -> np.ndarray:
+    def _get(self, i: object) -> np.ndarray:
         i = self._check(i)
         if self._source is None:
             raise MediaError(f"'{self.info.path}': the reader is closed")
@@ -238,17 +243,19 @@ class MediaReader:
         if hit is not None:
             self._cache.move_to_end(i)
             if not isinstance(hit, np.ndarray):  # a decoded frame kept on the way: convert now
+                assert isinstance(self._source, VideoSource)  # only video keeps decoded frames
                 hit = self._source.to_array(hit)
                 self._put(i, hit)
             return hit
         if isinstance(self._source, VideoSource):
-            arr = self._decode(i, previous)
+            arr = self._decode(self._source, i, previous)
         else:
             arr = self._source.read(i)
         self._put(i, arr)
         return arr
 
-    def _decode(self, i: int, previous: int, convert: bool = True):
+    def _decode(self, source: VideoSource, i: int, previous: int,
+                convert: bool = True) -> np.ndarray | av.VideoFrame:
         # Stepping backwards (just before the previous read): keep the frames before the target,
         # so the next steps back hit the cache. After a jump keep only a couple: decoding all of
         # them would cost a long-GOP seek about a third more.
@@ -257,13 +264,13 @@ class MediaReader:
         if not 0 < previous - i <= window + JUMP_KEEP:
             window = min(window, JUMP_KEEP)
         try:
-            return self._source.read(i, self._put, i - window, convert=convert)
+            return source.read(i, self._put, i - window, convert=convert)
         except DecodeFailure as exc:
             raise MediaError(f"'{self.info.path}': frame {i} could not be decoded ({exc})") from None
         except av.FFmpegError as exc:
             raise MediaError(f"'{self.info.path}': decoding frame {i} failed: {exc}") from None
 
-    def _put(self, i: int, item) -> None:
+    def _put(self, i: int, item: np.ndarray | av.VideoFrame) -> None:
         """Cache an RGB array or a decoded (not yet converted) av.VideoFrame."""
         size = _nbytes(item)
         if size > self._cache_limit:
@@ -278,7 +285,7 @@ class MediaReader:
             self._cache_bytes -= _nbytes(dropped)
 
 
-def _nbytes(item) -> int:
+def _nbytes(item: np.ndarray | av.VideoFrame) -> int:
     if isinstance(item, np.ndarray):
         return item.nbytes
     return sum(p.buffer_size for p in item.planes)
@@ -361,7 +368,7 @@ def _open_video(path: str, cache_bytes: int) -> MediaReader:
     return reader
 
 
-def _film_stream(container) -> int | None:
+def _film_stream(container: av.container.InputContainer) -> int | None:
     """Position in streams.video of the film: cover art and thumbnails are video streams too."""
     skip = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
     streams = container.streams.video
@@ -383,7 +390,7 @@ def _drop_undecodable_start(reader: MediaReader, source: VideoSource) -> None:
         raise _fail(reader.info.path, "no frame of the video stream can be decoded")
 
 
-def _crop_hint(container, width: int, height: int) -> tuple[int, int] | None:
+def _crop_hint(container: av.container.InputContainer, width: int, height: int) -> tuple[int, int] | None:
     """The true size when our writer padded an odd-sized picture (metadata CROP_TAG=WxH)."""
     tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
     value = tags.get(CROP_TAG)
@@ -403,13 +410,13 @@ def _short(exc: Exception) -> str:
     return text.split(":")[0].strip() if len(text) > 80 else text.strip()
 
 
-def _spread(items: list, n: int) -> list:
+def _spread(items: list[_T], n: int) -> list[_T]:
     if len(items) <= n:
         return list(items)
     return [items[round(k * (len(items) - 1) / (n - 1))] for k in range(n)]
 
 
-def _sample_has_color(reader: MediaReader, indices) -> bool:
+def _sample_has_color(reader: MediaReader, indices: Iterable[int]) -> bool:
     """Decode a few frames and look for real colour (see _frame_has_color)."""
     for i in indices:
         try:
@@ -423,7 +430,7 @@ def _sample_has_color(reader: MediaReader, indices) -> bool:
 
 # ---------------------------------------------------------------------------- image sequences
 class _SequenceSource:
-    def __init__(self, files, width: int, height: int, bit_depth: int):
+    def __init__(self, files: list[Path], width: int, height: int, bit_depth: int):
         self.files = files
         self.width, self.height, self.bit_depth = width, height, bit_depth
 

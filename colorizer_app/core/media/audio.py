@@ -27,7 +27,8 @@ LEAD = Fraction(1)
 class AudioFeed:
     """Feeds audio packets for output times [0, video_time) into `out` as video advances."""
 
-    def __init__(self, source_path: str, out_container, out_format: str, start: Fraction):
+    def __init__(self, source_path: str, out_container: av.container.OutputContainer,
+                 out_format: str, start: Fraction):
         self._src = av.open(source_path)
         streams = self._src.streams
         if not streams.audio:
@@ -89,7 +90,7 @@ class AudioFeed:
             self._src.close()
 
     # ------------------------------------------------------------------ copy
-    def _next_packet(self):
+    def _next_packet(self) -> av.Packet | None:
         if self._pending is not None:
             pkt, self._pending = self._pending, None
             return pkt
@@ -137,7 +138,7 @@ class AudioFeed:
             for rf in self._resampler.resample(None):
                 self._encode_frame(rf, want)
 
-    def _encode_frame(self, rf, want: int | None) -> None:
+    def _encode_frame(self, rf: av.AudioFrame, want: int | None) -> None:
         """Write the part of a resampled frame inside the span. Only the final call cuts at the
         end (`want`); earlier calls run LEAD behind the video so they never overshoot it."""
         if rf.pts is None or rf.time_base is None:
@@ -154,7 +155,7 @@ class AudioFeed:
             self._write_samples(np.zeros(_shape(data, rf, gap), data.dtype), rf)
         self._write_samples(_slice(data, rf, lo, hi), rf)
 
-    def _write_samples(self, data: np.ndarray, like) -> None:
+    def _write_samples(self, data: np.ndarray, like: av.AudioFrame) -> None:
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=like.format.name,
                                            layout=like.layout.name)
         frame.sample_rate = self._rate
@@ -165,7 +166,7 @@ class AudioFeed:
             self._container.mux(pkt)
 
 
-def _plain_layout(layout) -> str:
+def _plain_layout(layout: av.AudioLayout | None) -> str:
     """A named layout encoders accept ('2 channels' from WAV/AVI is unordered: call it stereo)."""
     n = layout.nb_channels if layout else 2
     name = layout.name if layout else ""
@@ -174,14 +175,14 @@ def _plain_layout(layout) -> str:
     return {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}.get(n, "stereo")
 
 
-def _slice(data: np.ndarray, frame, lo: int, hi: int) -> np.ndarray:
+def _slice(data: np.ndarray, frame: av.AudioFrame, lo: int, hi: int) -> np.ndarray:
     if frame.format.is_planar:
         return data[:, lo:hi]
     ch = len(frame.layout.channels)
     return data[:, lo * ch:hi * ch]
 
 
-def _shape(data: np.ndarray, frame, n: int) -> tuple:
+def _shape(data: np.ndarray, frame: av.AudioFrame, n: int) -> tuple[int, int]:
     if frame.format.is_planar:
         return (data.shape[0], n)
     return (1, n * len(frame.layout.channels))

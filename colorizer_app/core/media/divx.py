@@ -11,6 +11,8 @@ with true timestamps, and frame-exact seeking works as for any other film.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import av
 
 _VOP = b"\x00\x00\x01\xb6"
@@ -30,7 +32,7 @@ def _kind(data: bytes, start: int) -> int:
     return data[start + 4] >> 6 if start + 4 < len(data) else -1
 
 
-def _packet(data: bytes, pts: int, like, key: bool):
+def _packet(data: bytes, pts: int, like: av.Packet, key: bool) -> av.Packet:
     p = av.Packet(data)
     p.pts = p.dts = pts
     p.time_base = like.time_base
@@ -40,16 +42,17 @@ def _packet(data: bytes, pts: int, like, key: bool):
     return p
 
 
-def unpack(packets):
+def unpack(packets: Iterable[av.Packet]) -> Iterator[av.Packet]:
     """Packets of a packed stream (demux order) -> one VOP per packet with its display slot as
     pts, in decode order. The empty end-of-stream packet is passed on last."""
-    held = None          # (anchor bytes, keyframe, its template packet) waiting for its slot
-    bs: list = []        # B-VOPs (bytes, slot) that decode after the held anchor
+    # (anchor bytes, keyframe, its template packet) waiting for its slot
+    held: tuple[bytes, bool, av.Packet] | None = None
+    bs: list[tuple[bytes, int]] = []  # B-VOPs (bytes, slot) that decode after the held anchor
     last_slot = -1
 
-    def release(slot):
+    def release(slot: int) -> list[av.Packet]:
         nonlocal held, bs
-        out = []
+        out: list[av.Packet] = []
         if held is not None:
             data, key, like = held
             out.append(_packet(data, slot, like, key))

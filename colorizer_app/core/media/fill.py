@@ -7,15 +7,22 @@ timing (sound stays in sync), and the frame is recorded in `lost` to be reported
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import MediaError
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from . import MediaInfo
+
 
 class FrameFiller:
-    def __init__(self, read: Callable[[int], np.ndarray], shape: tuple, dtype):
+    def __init__(self, read: Callable[[int], np.ndarray], shape: tuple[int, ...],
+                 dtype: DTypeLike):
         self._read = read
         self._shape, self._dtype = shape, np.dtype(dtype)
         self._last_good: np.ndarray | None = None
@@ -36,7 +43,7 @@ class FrameFiller:
         return frame
 
 
-def _mid_gray(dtype: np.dtype):
+def _mid_gray(dtype: np.dtype[Any]) -> float:
     if dtype == np.uint8:
         return 128
     if dtype == np.uint16:
@@ -44,7 +51,7 @@ def _mid_gray(dtype: np.dtype):
     return 0.5
 
 
-def frame_ranges(indices, limit: int = 20) -> str:
+def frame_ranges(indices: Iterable[int], limit: int = 20) -> str:
     """'3, 7-9, 12' for sorted frame indices; at most `limit` ranges, then 'and N more'."""
     nums = sorted(set(int(i) for i in indices))
     parts, k = [], 0
@@ -60,7 +67,7 @@ def frame_ranges(indices, limit: int = 20) -> str:
     return ", ".join(parts)
 
 
-def source_loss_warning(src: str, info) -> str | None:
+def source_loss_warning(src: str, info: MediaInfo) -> str | None:
     """One line for frames the film itself promises but does not hold (cut short, or gaps in a
     sequence's numbering); None when nothing is missing."""
     if not info.lost_frames:

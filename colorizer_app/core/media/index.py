@@ -130,7 +130,8 @@ def detect_rate(pts: np.ndarray, time_base: Fraction, claimed: list) -> tuple[Fr
     return Fraction(n - 1) / span, True
 
 
-def header_frame_count(stream, container) -> int | None:
+def header_frame_count(stream: av.video.stream.VideoStream,
+                       container: av.container.InputContainer) -> int | None:
     """What the container claims: nb_frames, or its duration times the stated rate."""
     if stream.frames:
         return int(stream.frames)

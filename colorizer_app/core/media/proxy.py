@@ -25,10 +25,15 @@ import os
 import threading
 import time
 import zlib
+from io import FileIO
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:  # annotation only: the package imports this module
+    from . import MediaReader
 
 __all__ = ["PROXY_MAX_SIDE", "PROXY_QUALITY", "proxy_size", "ProxyStore", "ProxyBuilder"]
 
@@ -70,19 +75,19 @@ class ProxyStore:
         self._lock = threading.Lock()          # index, counters and the file descriptors
         self._flush_lock = threading.Lock()    # one flush at a time, without blocking readers
         # two unbuffered handles used with pwrite/pread only: no file position is shared
-        self._wf = open(directory / DATA, "r+b", buffering=0)
-        self._rf = open(directory / DATA, "rb", buffering=0)
+        self._wf: FileIO | None = open(directory / DATA, "r+b", buffering=0)
+        self._rf: FileIO | None = open(directory / DATA, "rb", buffering=0)
 
     # ------------------------------------------------------------------------------- opening
     @classmethod
-    def open(cls, directory, fingerprint: dict, frame_count: int, width: int, height: int,
-             has_color: bool, max_side: int = PROXY_MAX_SIDE) -> ProxyStore:
+    def open(cls, directory: str | os.PathLike[str], fingerprint: dict[str, Any], frame_count: int,
+             width: int, height: int, has_color: bool, max_side: int = PROXY_MAX_SIDE) -> ProxyStore:
         """Open the proxy in `directory` (created if missing), reusing frames already built when
         the stored header matches; anything else starts afresh. OSError only if the folder
         cannot be written."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        header = {"version": FORMAT_VERSION, "fingerprint": _jsonable(fingerprint or {}),
+        header: dict[str, Any] = {"version": FORMAT_VERSION, "fingerprint": _jsonable(fingerprint or {}),
                   "frame_count": int(frame_count), "width": int(width), "height": int(height),
                   "has_color": bool(has_color), "size": list(proxy_size(width, height, max_side)),
                   "quality": PROXY_QUALITY}
@@ -240,10 +245,10 @@ class ProxyStore:
         with contextlib.suppress(OSError):
             self.directory.rmdir()
 
-    def __enter__(self):
+    def __enter__(self) -> ProxyStore:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -257,10 +262,10 @@ class ProxyBuilder:
         self.flush_every_s = float(flush_every_s)
         self.failed: set[int] = set()          # undecodable frames: skipped, retried next session
         self._failed_mask = np.zeros(store.frame_count, bool)
-        self._reader = None
+        self._reader: MediaReader | None = None
         self._last_flush = time.monotonic()
 
-    def _open_reader(self):
+    def _open_reader(self) -> MediaReader:
         if self._reader is None:
             from . import open_media
             # no cache: frames are read once, in order
@@ -360,14 +365,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 # Positional I/O; without os.pread (Windows) seek + read/write is equivalent because every caller
 # holds the store's lock and each handle is used by one kind of call only.
-def _pread(fh, n: int, offset: int) -> bytes:
+def _pread(fh: FileIO, n: int, offset: int) -> bytes:
     if hasattr(os, "pread"):
         return os.pread(fh.fileno(), n, offset)
     fh.seek(offset)
     return fh.read(n)
 
 
-def _pwrite_all(fh, data: bytes, offset: int) -> None:
+def _pwrite_all(fh: FileIO, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
         if hasattr(os, "pwrite"):

@@ -48,7 +48,7 @@ def list_sequence(path: str) -> tuple[list[Path], list[int]]:
     raise SequenceError("not an image sequence")
 
 
-def _pattern_regex(name: str):
+def _pattern_regex(name: str) -> re.Pattern[str]:
     def esc(text: str) -> str:
         return re.escape(text)
     out, pos = "", 0
@@ -80,7 +80,7 @@ def _from_folder(folder: Path) -> tuple[list[Path], list[int]]:
     return [f for _, _, f in numbered], [n for n, _, _ in numbered]
 
 
-def _collect(folder: Path, regex, empty_msg: str) -> tuple[list[Path], list[int]]:
+def _collect(folder: Path, regex: re.Pattern[str], empty_msg: str) -> tuple[list[Path], list[int]]:
     if not folder.is_dir():
         raise SequenceError("folder not found")
     found = []

@@ -8,8 +8,9 @@ through a long GOP costs one seek per cache-full rather than one per frame.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
@@ -44,11 +45,11 @@ class VideoSource:
         self.seeks = 0            # statistics (tests check that sequential reads do not seek)
         self.decoded = 0
         self._stream_index = stream_index
-        self._container = None
-        self._frames = None       # generator of decoded frames from the current position
+        self._container: av.container.InputContainer | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None  # generator of decoded frames from the current position
         self._last = -1           # index of the last frame the decoder produced (-1: none yet)
-        self._seek_floor = None   # pts of the keyframe of the last seek (frames before it: untrusted)
-        self._convert_args = None
+        self._seek_floor: int | None = None  # pts of the keyframe of the last seek (frames before it: untrusted)
+        self._convert_args: dict[str, Any] | None = None
         # One swscale context for the stream: frame.to_ndarray(**args) would set up a new one
         # (and its thread pool) for every frame, ~4 ms of each 1080p conversion.
         self._reformatter = VideoReformatter()
@@ -57,8 +58,8 @@ class VideoSource:
 
     # ------------------------------------------------------------------ decoder plumbing
     def _open(self) -> None:
-        self._container = av.open(self.path)
-        stream = self._container.streams.video[self._stream_index]
+        self._container = container = av.open(self.path)
+        stream = container.streams.video[self._stream_index]
         # Slice threads, not frame threads: a seek waits for the target picture, and frame
         # threading only pipelines pictures (each P-picture waits for the one before it). On two
         # idle cores it did not shorten a 1080p single-slice H.264 seek (58 ms either way) and
@@ -70,13 +71,14 @@ class VideoSource:
         self._last = -1
         self._seek_floor = None
 
-    def _decode_from_here(self):
+    def _decode_from_here(self) -> Iterator[av.VideoFrame]:
         """Decoded frames from the demuxer's current position; skips damaged packets instead of
         stopping, and flushes the decoder at the end of the stream. Non-reference pictures that
         lie before `self._skip_below` (far before the target) are not decoded at all: nothing
         depends on them, and with B-frames that roughly halves the cost of a long-GOP seek."""
         ctx = self._stream.codec_context
         skipping = False
+        assert self._container is not None  # open (the generator is made by _open and _seek)
         for packet in self._packets(self._container, self._stream):
             if packet.is_corrupt:
                 continue
@@ -92,13 +94,15 @@ class VideoSource:
         if skipping:
             ctx.skip_frame = "DEFAULT"
 
-    def _packets(self, container, stream):
+    def _packets(self, container: av.container.InputContainer,
+                 stream: av.video.stream.VideoStream) -> Iterable[av.Packet]:
         """The stream's packets; DivX packed B-frames unpacked with true times (media_divx)."""
         packets = container.demux(stream)
         return media_divx.unpack(packets) if self.index.packed else packets
 
     def _seek(self, key_pts: int | None) -> None:
         self.seeks += 1
+        assert self._container is not None, "seek on a closed VideoSource"
         if key_pts is None:
             # before the first keyframe: only a fresh start decodes from the very beginning
             self._container.close()
@@ -138,11 +142,11 @@ class VideoSource:
         return -1
 
     # ------------------------------------------------------------------ conversion
-    def to_array(self, frame) -> np.ndarray:
-        if self._convert_args is None:
-            self._convert_args = _conversion_for(frame, self.bit_depth)
-        arr = self._reformatter.reformat(frame, threads=_CONVERT_THREADS,
-                                         **self._convert_args).to_ndarray()
+    def to_array(self, frame: av.VideoFrame) -> np.ndarray:
+        args = self._convert_args
+        if args is None:
+            args = self._convert_args = _conversion_for(frame, self.bit_depth)
+        arr = self._reformatter.reformat(frame, threads=_CONVERT_THREADS, **args).to_ndarray()
         if self.crop is not None:
             w, h = self.crop
             arr = np.ascontiguousarray(arr[:h, :w])
@@ -150,7 +154,7 @@ class VideoSource:
 
     # ------------------------------------------------------------------ random access
     def read(self, i: int, keep: Callable[[int, object], None], keep_from: int,
-             convert: bool = True):
+             convert: bool = True) -> np.ndarray | av.VideoFrame:
         """Frame i as uint8 (or uint16 for 16-bit) RGB, or with convert=False the decoded frame
         (for to_array later). Decoded frames keep_from..i-1 met on the way are passed to keep()
         unconverted (conversion costs more than decoding; it happens only if they are asked for)."""
@@ -196,8 +200,10 @@ class VideoSource:
         # a keyframe well past here: seeking to it skips decoding everything before it
         return key_i <= self._last + _SEEK_SLACK
 
-    def _run_to(self, i: int, target: int, keep, keep_from: int, convert: bool):
+    def _run_to(self, i: int, target: int, keep: Callable[[int, object], None], keep_from: int,
+                convert: bool) -> np.ndarray | av.VideoFrame:
         index = self.index
+        assert self._frames is not None, "read on a closed VideoSource"
         for frame in self._frames:
             self.decoded += 1
             p = None if index.ordinal else (frame.pts if frame.pts is not None else frame.dts)
@@ -218,12 +224,12 @@ class VideoSource:
         raise DecodeFailure(f"stream ended before frame {i}")
 
 
-def _conversion_for(frame, bit_depth: int) -> dict:
+def _conversion_for(frame: av.VideoFrame, bit_depth: int) -> dict[str, Any]:
     """to_ndarray arguments: explicit YUV matrix and range, because untagged files are common and
     swscale's guess (BT.601 everywhere) is wrong for HD."""
     fmt = frame.format
     out = "rgb48le" if bit_depth > 8 else "rgb24"
-    args = {"format": out, "interpolation": _INTERP}
+    args: dict[str, Any] = {"format": out, "interpolation": _INTERP}
     if fmt.is_rgb or fmt.name.startswith("gray") or fmt.name.startswith("ya"):
         return args
     cs = int(frame.colorspace)
@@ -244,7 +250,7 @@ def _conversion_for(frame, bit_depth: int) -> dict:
     return args
 
 
-def pixel_bit_depth(pix_fmt) -> int:
+def pixel_bit_depth(pix_fmt: str | av.VideoFormat) -> int:
     """8 or 16: whether a decoded pixel format carries more than 8 bits per component."""
     try:
         fmt = av.VideoFormat(pix_fmt) if isinstance(pix_fmt, str) else pix_fmt

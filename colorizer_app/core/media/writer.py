@@ -21,8 +21,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 
 import av
 import cv2
@@ -53,10 +55,12 @@ class WriterError(MediaError):
     """Output cannot be written; one line naming the file."""
 
 
-def open_writer(out, width: int, height: int, fps, audio_from: str | None = None,
-                bit_depth: int = 8, start_number: int = 0, *, audio_start_frame: int = 0,
-                crf: int = 16, preset: str = "medium", protect=(), time_base=None,
-                audio_start=None) -> FrameWriter:
+def open_writer(out: str | os.PathLike[str], width: int, height: int, fps: float | Fraction,
+                audio_from: str | None = None, bit_depth: int = 8, start_number: int = 0, *,
+                audio_start_frame: int = 0, crf: int = 16, preset: str = "medium",
+                protect: Iterable[str | os.PathLike[str]] = (),
+                time_base: float | Fraction | None = None,
+                audio_start: float | Fraction | None = None) -> FrameWriter:
     """Open an atomic writer; the format follows OUT (see module doc). `audio_start_frame`: the
     source frame the first written frame corresponds to (audio is taken from there on;
     `audio_start`, in seconds from the source's first frame, overrides it for VFR sources).
@@ -79,7 +83,7 @@ def open_writer(out, width: int, height: int, fps, audio_from: str | None = None
     return _ImageWriter(out, width, height, fps, bit_depth, start_number)
 
 
-def check_output_kind(out) -> None:
+def check_output_kind(out: str | os.PathLike[str]) -> None:
     """WriterError unless OUT names something open_writer can write (a movie file that is not a
     folder, an image folder, or a .png/.tif pattern); creates nothing, so a command can refuse
     before any work."""
@@ -102,7 +106,8 @@ def check_output_kind(out) -> None:
                       f"a folder or a pattern like shot_%04d.png / .tif)")
 
 
-def refuse_input_as_output(out, inputs) -> None:
+def refuse_input_as_output(out: str | os.PathLike[str],
+                           inputs: Iterable[str | os.PathLike[str]]) -> None:
     """WriterError when `out` is, or would write into, one of `inputs` (writer_paths)."""
     for src in inputs:
         why = input_conflict(os.fspath(out), os.fspath(src))
@@ -119,7 +124,7 @@ class FrameWriter:
         self.frames_written = 0
         self.closed = False
 
-    def write(self, rgb, t=None) -> None:
+    def write(self, rgb: np.ndarray, t: float | Fraction | None = None) -> None:
         """Append a frame; `t`: its time in seconds from the first written frame (kept only by
         a video writer opened with a time_base; others space frames at 1/fps)."""
         if self.closed:
@@ -141,16 +146,17 @@ class FrameWriter:
             self.closed = True
             self._discard()
 
-    def __enter__(self):
+    def __enter__(self) -> FrameWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.close()
         else:
             self.abort()
 
-    def _check(self, rgb) -> np.ndarray:
+    def _check(self, rgb: np.ndarray) -> np.ndarray:
         arr = np.asarray(rgb)
         if arr.ndim == 2:
             arr = np.repeat(arr[..., None], 3, axis=2)
@@ -164,7 +170,7 @@ class FrameWriter:
         return arr
 
     # subclass hooks
-    def _write(self, arr: np.ndarray, t) -> None: ...
+    def _write(self, arr: np.ndarray, t: float | Fraction | None) -> None: ...
     def _finish(self) -> None: ...
     def _discard(self) -> None: ...
 
@@ -194,8 +200,9 @@ def _check_folder_writable(folder: Path, out: str) -> None:
 
 # ---------------------------------------------------------------------------- video files
 class _VideoWriter(FrameWriter):
-    def __init__(self, out, width, height, fps, audio_from, bit_depth, audio_start: Fraction,
-                 crf, preset, time_base: Fraction | None = None):
+    def __init__(self, out: str, width: int, height: int, fps: Fraction, audio_from: str | None,
+                 bit_depth: int, audio_start: Fraction, crf: int, preset: str,
+                 time_base: Fraction | None = None):
         super().__init__(out, width, height, fps, bit_depth)
         target = Path(out)
         _check_folder_writable(target.parent, out)
@@ -210,7 +217,7 @@ class _VideoWriter(FrameWriter):
         # 4:2:0 / 4:2:2 need even sizes: pad and record the true size (module doc)
         even = encoder in ("libx264", "prores_ks")
         self._pad = (width % 2 if even else 0, height % 2 if even else 0)
-        options = {}
+        options: dict[str, str] = {}
         if self._muxer in ("mp4", "mov"):
             options["movflags"] = "+faststart" + ("+use_metadata_tags" if any(self._pad) else "")
         try:
@@ -220,7 +227,7 @@ class _VideoWriter(FrameWriter):
             self._c = av.open(self.temp_path, "w", format=self._muxer, options=options)
         except (av.FFmpegError, OSError) as exc:
             raise WriterError(f"Cannot write '{out}': {getattr(exc, 'strerror', None) or exc}") from None
-        self._audio = None
+        self._audio: AudioFeed | None = None
         try:
             self._stream = self._add_video(encoder, crf, preset)
             if any(self._pad):
@@ -231,7 +238,7 @@ class _VideoWriter(FrameWriter):
             self._discard()
             raise
 
-    def _add_video(self, encoder: str, crf: int, preset: str):
+    def _add_video(self, encoder: str, crf: int, preset: str) -> av.VideoStream:
         s = self._c.add_stream(encoder, rate=self.fps)
         s.width, s.height = self.width + self._pad[0], self.height + self._pad[1]
         s.time_base = self._tb
@@ -255,7 +262,7 @@ class _VideoWriter(FrameWriter):
         self._deep = encoder == "prores_ks" or self.bit_depth == 16  # feed 16-bit RGB
         return s
 
-    def _add_audio(self, audio_from: str, start: Fraction):
+    def _add_audio(self, audio_from: str, start: Fraction) -> AudioFeed | None:
         if not os.path.exists(audio_from):
             raise WriterError(f"Cannot write '{self.path}': audio source '{audio_from}' not found")
         try:
@@ -269,7 +276,7 @@ class _VideoWriter(FrameWriter):
     def audio_codec(self) -> str | None:
         return self._audio.codec if self._audio else None
 
-    def _write(self, arr: np.ndarray, t) -> None:
+    def _write(self, arr: np.ndarray, t: float | Fraction | None) -> None:
         if self._deep and arr.dtype != np.uint8:
             data, fmt = as_uint16(arr), "rgb48le"
         else:
@@ -331,7 +338,8 @@ class _VideoWriter(FrameWriter):
 class _ImageWriter(FrameWriter):
     """PNG (8/16-bit) or TIFF (always 16-bit) into a hidden temp folder, moved in at close()."""
 
-    def __init__(self, out, width, height, fps, bit_depth, start_number):
+    def __init__(self, out: str, width: int, height: int, fps: Fraction, bit_depth: int,
+                 start_number: int):
         super().__init__(out, width, height, fps, bit_depth)
         p = Path(out)
         if _PATTERN.search(p.name):
@@ -370,7 +378,7 @@ class _ImageWriter(FrameWriter):
     def audio_codec(self) -> None:
         return None
 
-    def _write(self, arr: np.ndarray, t) -> None:
+    def _write(self, arr: np.ndarray, t: float | Fraction | None) -> None:
         data = as_uint16(arr) if self.bit_depth == 16 else as_uint8(arr)
         name = self._printf % self._number
         target = os.path.join(self.temp_path, name)

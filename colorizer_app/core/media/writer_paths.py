@@ -42,7 +42,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder, now: float | None = None) -> list[str]:
+def remove_stale_temps(folder: str | os.PathLike[str], now: float | None = None) -> list[str]:
     """Remove temp files/folders of dead writers in `folder`; returns the names removed.
     Never follows links, never touches a name that is not one of ours."""
     now = time.time() if now is None else now
@@ -98,7 +98,7 @@ def _source_folder(src: str) -> Path | None:
     return None
 
 
-def _same(a, b) -> bool:
+def _same(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     try:
         return os.path.samefile(a, b)
     except (OSError, ValueError):
