@@ -38,6 +38,11 @@ class Affine(NamedTuple):
                 plane += S
         return out
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(T, Sa, Sb) of an affine with a bbox (they are set together with it)."""
+        assert self.T is not None and self.Sa is not None and self.Sb is not None, "identity"
+        return self.T, self.Sa, self.Sb
+
     def patch(self, b: BBox) -> tuple[np.ndarray, np.ndarray]:
         """(T, S) inside bbox b: T (h, w), S (h, w, 2); identity where the affine has no data."""
         T = np.ones((b[2] - b[0], b[3] - b[1]), np.float32)
@@ -49,9 +54,10 @@ class Affine(NamedTuple):
                 src = (slice(y0 - self.bbox[0], y1 - self.bbox[0]),
                        slice(x0 - self.bbox[1], x1 - self.bbox[1]))
                 dst = (slice(y0 - b[0], y1 - b[0]), slice(x0 - b[1], x1 - b[1]))
-                T[dst] = self.T[src]
-                S[dst + (0,)] = self.Sa[src]
-                S[dst + (1,)] = self.Sb[src]
+                sT, sa, sb = self.arrays()
+                T[dst] = sT[src]
+                S[dst + (0,)] = sa[src]
+                S[dst + (1,)] = sb[src]
         return T, S
 
     def weight(self) -> np.ndarray | None:
@@ -67,15 +73,17 @@ def tile_occupancy(mask: SparseMask) -> np.ndarray:
     if mask.occ is not None:
         return mask.occ
     d = mask.data
+    assert d is not None, "an empty mask has no tiles"  # callers skip them
     h, w = d.shape
     th, tw = -(-h // TILE), -(-w // TILE)
     pad = np.zeros((th * TILE, tw * TILE), bool)
     pad[:h, :w] = d > 0
-    mask.occ = pad.reshape(th, TILE, tw, TILE).any(axis=(1, 3))
-    return mask.occ
+    mask.occ = occ = np.asarray(pad.reshape(th, TILE, tw, TILE).any(axis=(1, 3)))
+    return occ
 
 
-def _fold_block(T, Sa, Sb, w, ca, cb) -> None:
+def _fold_block(T: np.ndarray, Sa: np.ndarray, Sb: np.ndarray, w: np.ndarray, ca: float,
+                cb: float) -> None:
     """In place: T *= 1-w; S = S*(1-w) + c*w, written so each array is touched few times."""
     keep = 1.0 - w
     T *= keep
@@ -90,9 +98,9 @@ def fold_layers(layers: Sequence[Layer], region: BBox, T: np.ndarray, Sa: np.nda
     """Fold layers into T/Sa/Sb (whose pixel [0,0] is frame pixel ``origin``) inside region."""
     oy, ox = origin
     for mask, op, (ca, cb) in layers:
-        if mask.bbox is None or op <= 0:
+        if mask.bbox is None or mask.data is None or op <= 0:  # (bbox and data: set together)
             continue
-        mb = mask.bbox
+        mb, data = mask.bbox, mask.data
         occ = tile_occupancy(mask)
         op32 = np.float32(op)
         for ty, tx in zip(*np.nonzero(occ)):
@@ -103,14 +111,14 @@ def fold_layers(layers: Sequence[Layer], region: BBox, T: np.ndarray, Sa: np.nda
             x1 = min(mb[1] + (tx + 1) * TILE, mb[3], region[3])
             if y1 <= y0 or x1 <= x0:
                 continue
-            w = mask.data[y0 - mb[0]:y1 - mb[0], x0 - mb[1]:x1 - mb[1]] * op32
+            w = data[y0 - mb[0]:y1 - mb[0], x0 - mb[1]:x1 - mb[1]] * op32
             dst = (slice(y0 - oy, y1 - oy), slice(x0 - ox, x1 - ox))
             _fold_block(T[dst], Sa[dst], Sb[dst], w, ca, cb)
 
 
 def build_affine(layers: Sequence[Layer]) -> Affine:
     """Fold (mask, opacity, chroma) layers, bottom first, into one Affine."""
-    bbox = None
+    bbox: BBox | None = None
     for m, op, _ in layers:
         if op > 0:
             bbox = bbox_union(bbox, m.bbox)
@@ -133,7 +141,7 @@ def refresh_region(aff: Affine, layers: Sequence[Layer], region: BBox) -> Affine
     bbox = bbox_union(aff.bbox, region)
     shape = (bbox[2] - bbox[0], bbox[3] - bbox[1])
     if aff.bbox == bbox:
-        T, Sa, Sb = aff.T, aff.Sa, aff.Sb
+        T, Sa, Sb = aff.arrays()
     else:
         T = np.ones(shape, np.float32)
         Sa = np.zeros(shape, np.float32)
@@ -141,7 +149,7 @@ def refresh_region(aff: Affine, layers: Sequence[Layer], region: BBox) -> Affine
         if aff.bbox is not None:
             sl = (slice(aff.bbox[0] - bbox[0], aff.bbox[2] - bbox[0]),
                   slice(aff.bbox[1] - bbox[1], aff.bbox[3] - bbox[1]))
-            T[sl], Sa[sl], Sb[sl] = aff.T, aff.Sa, aff.Sb
+            T[sl], Sa[sl], Sb[sl] = aff.arrays()
     rs = (slice(region[0] - bbox[0], region[2] - bbox[0]),
           slice(region[1] - bbox[1], region[3] - bbox[1]))
     T[rs], Sa[rs], Sb[rs] = 1.0, 0.0, 0.0

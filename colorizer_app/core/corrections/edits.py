@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # annotation only: stack.py imports this module
 # shot_of: a callable frame -> shot key, or a sorted sequence of cut frames (first frame of each
 # new shot). None means "no cuts known": the whole film is one shot.
 ShotOf = None | Callable[[int], Hashable] | Sequence[int]
+# Which mask of a correction (Correction.mask_key): None = the base mask, an int = that frame's
+# own mask, ("t", frame) = the tracked mask of that frame.
+MaskKey = None | int | tuple[str, int]
 
 
 class StrokeEdit(NamedTuple):
@@ -35,12 +38,14 @@ class StrokeEdit(NamedTuple):
 
     def undo(self, stack: CorrectionStack) -> None:
         if self.seed is not None:
+            assert self.mask_key is not None  # a seed comes with a frame's own mask
             stack.set_frame_mask(self.correction_id, self.mask_key, None)
         else:
             stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.before)
 
     def redo(self, stack: CorrectionStack) -> None:
         if self.seed is not None and self.mask_key not in stack.find(self.correction_id).frame_masks:
+            assert self.mask_key is not None  # a seed comes with a frame's own mask
             stack.set_frame_mask(self.correction_id, self.mask_key, self.seed.copy())
         stack.write_mask_patch(self.correction_id, self.mask_key, self.bbox, self.after)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .brush import BrushSettings, CoverageBuffer, StrokePath, apply_coverage
 from .edits import ShotOf, StrokeEdit
-from .masks import BBox, bbox_slices
+from .masks import BBox, SparseMask, bbox_slices
 from .snap import snap_coverage
 
 if TYPE_CHECKING:  # annotation only: stack.py imports this module
@@ -55,13 +55,17 @@ class LiveStroke:
         # what tracking carries along), so a stroke on any other frame fixes that frame only.
         if c.tracking and self.frame != c.lifetime.start:
             own_frame_mask = True
-        self._seed = None
+        self._seed: SparseMask | None = None
         if own_frame_mask and frame not in c.frame_masks:
             self.mask_key: int | None = self.frame
             self._seed = c.mask_for(self.frame)
             self._target = self._seed.copy()
         else:
-            self.mask_key = c.mask_key(self.frame)
+            key = c.mask_key(self.frame)
+            # never a tracked mask: off the anchor a tracked correction paints the frame's own
+            # mask (above), and the anchor frame itself has no tracked mask
+            assert not isinstance(key, tuple), key
+            self.mask_key = key
             self._target = c.get_mask(self.mask_key)
 
         layers = stack.active(self.frame, shot_of)
@@ -79,12 +83,12 @@ class LiveStroke:
 
     # ----- per mouse move -----------------------------------------------------------------
     def extend(self, points: Sequence[tuple[float, float]]) -> LiveUpdate | None:
-        centres = []
+        centres: list[tuple[float, float]] = []
         for x, y in points:
             centres += self.path.add(x, y)
         return self._stamp(centres)
 
-    def _stamp(self, centres) -> LiveUpdate | None:
+    def _stamp(self, centres: list[tuple[float, float]]) -> LiveUpdate | None:
         if not centres:
             return None
         b = self.buf.stamp(centres)
@@ -135,13 +139,15 @@ class LiveStroke:
         seed = None
         if self.mask_key is not None and self.mask_key not in self.correction.frame_masks:
             # A new per-frame mask starts as a copy of what the frame showed; undo removes it.
+            assert self._seed is not None  # set with the own frame mask in __init__
             seed = self._seed.copy()
             self.stack.set_frame_mask(self.cid, self.mask_key, self._target)
         edit = StrokeEdit(self.cid, self.mask_key, b, before, after, seed)
         edit.redo(self.stack)
-        self.buf = None  # free the full-frame buffer early  # type: ignore[assignment]
+        # free the full-frame buffer early (the stroke is over: nothing reads buf again)
+        self.buf = None  # type: ignore[assignment]
         return edit
 
     def cancel(self) -> None:
         self.finished = True
-        self.buf = None  # type: ignore[assignment]
+        self.buf = None  # type: ignore[assignment]  # freed: a cancelled stroke reads buf no more

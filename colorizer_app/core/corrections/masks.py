@@ -13,6 +13,7 @@ import hashlib
 import io
 import itertools
 import zipfile
+from typing import overload
 
 import numpy as np
 
@@ -20,6 +21,12 @@ BBox = tuple[int, int, int, int]
 _UIDS = itertools.count()
 
 
+@overload
+def bbox_union(a: BBox, b: BBox | None) -> BBox: ...
+@overload
+def bbox_union(a: BBox | None, b: BBox) -> BBox: ...
+@overload
+def bbox_union(a: BBox | None, b: BBox | None) -> BBox | None: ...
 def bbox_union(a: BBox | None, b: BBox | None) -> BBox | None:
     if a is None:
         return b
@@ -65,14 +72,14 @@ class SparseMask:
         self.shape = (int(shape[0]), int(shape[1]))
         self.bbox: BBox | None = None
         self.data: np.ndarray | None = None
-        self.occ = None   # tile occupancy cache (core.corrections.composite); reset on every write
+        self.occ: np.ndarray | None = None  # tile occupancy cache (core.corrections.composite); reset on every write
         self.rev = 0      # bumped on every write: caches key on (uid, rev)
         self.uid = next(_UIDS)
         if bbox is not None and data is not None:
             data = np.asarray(data, dtype=np.float32)
             if data.shape != (bbox[2] - bbox[0], bbox[3] - bbox[1]):
                 raise ValueError(f"mask data {data.shape} does not match bbox {bbox}")
-            self.bbox = tuple(int(v) for v in bbox)  # type: ignore[assignment]
+            self.bbox = (int(bbox[0]), int(bbox[1]), int(bbox[2]), int(bbox[3]))
             self.data = data
 
     # ----- construction -------------------------------------------------------------------
@@ -102,7 +109,7 @@ class SparseMask:
     def get_patch(self, b: BBox) -> np.ndarray:
         """Copy of the mask inside bbox b (zeros where the mask has no data)."""
         out = np.zeros((b[2] - b[0], b[3] - b[1]), np.float32)
-        if self.bbox is None:
+        if self.bbox is None or self.data is None:  # (set together)
             return out
         inter = (max(b[0], self.bbox[0]), max(b[1], self.bbox[1]),
                  min(b[2], self.bbox[2]), min(b[3], self.bbox[3]))
@@ -120,7 +127,7 @@ class SparseMask:
         patch = np.asarray(patch, dtype=np.float32)
         self.occ = None
         self.rev += 1
-        if self.bbox is None:
+        if self.bbox is None or self.data is None:  # (set together)
             if not patch.any():
                 return
             self.bbox, self.data = b, patch.copy()
@@ -137,7 +144,7 @@ class SparseMask:
             self.trim()
 
     def trim(self) -> None:
-        if self.bbox is None:
+        if self.bbox is None or self.data is None:  # (set together)
             return
         nb = nonzero_bbox(self.data, (self.bbox[0], self.bbox[1]))
         self.occ = None

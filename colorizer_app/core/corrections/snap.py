@@ -25,7 +25,10 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     I = guide.astype(np.float32)  # noqa: E741 - I: the guide image, as in He et al.
     p = src.astype(np.float32)
     k = (2 * radius + 1, 2 * radius + 1)
-    box = lambda x: cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)  # noqa: E731
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
+
     mean_I, mean_p = box(I), box(p)
     cov_Ip = box(I * p) - mean_I * mean_p
     var_I = box(I * I) - mean_I * mean_I

@@ -28,13 +28,15 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
 from .. import schema as ps
-from .composite import Affine, build_affine, refresh_region
-from .edits import ShotOf
-from .live_stroke import LiveStroke
+from .brush import BrushSettings
+from .composite import Affine, Layer, build_affine, refresh_region
+from .edits import MaskKey, ShotOf
+from .live_stroke import LiveStroke, LiveUpdate
 from .masks import BBox, SparseMask, bbox_slices
 
 # Bump when tracking changes what it computes (tracked masks saved by older code are then stale).
@@ -134,7 +136,7 @@ class Correction:
     tracked_rev: int = field(default=0, compare=False)   # bumped whenever ``tracked`` changes
     _hash_memo: tuple = field(default=(None, None), repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.shape = (int(self.shape[0]), int(self.shape[1]))
         if self.mask is None:
             self.mask = SparseMask(self.shape)
@@ -169,7 +171,7 @@ class Correction:
     def mask_for(self, frame: int) -> SparseMask:
         return self.get_mask(self.mask_key(frame))
 
-    def get_mask(self, key) -> SparseMask:
+    def get_mask(self, key: MaskKey) -> SparseMask:
         if key is None:
             return self.mask
         if isinstance(key, tuple):
@@ -195,11 +197,16 @@ class Correction:
         return c
 
 
-def _locked(fn):
-    @functools.wraps(fn)
-    def wrapper(self, *a, **kw):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _locked(fn: Callable[Concatenate[CorrectionStack, _P], _R]
+            ) -> Callable[Concatenate[CorrectionStack, _P], _R]:
+    def wrapper(self: CorrectionStack, /, *a: _P.args, **kw: _P.kwargs) -> _R:
         with self.lock:
             return fn(self, *a, **kw)
+    functools.update_wrapper(wrapper, fn)
     return wrapper
 
 
@@ -275,7 +282,7 @@ class CorrectionStack:
 
     # ----- edits (each returns what an undo command needs) ---------------------------------
     @_locked
-    def new(self, chroma=(0.0, 0.0), lifetime: Lifetime | None = None, name: str = "",
+    def new(self, chroma: tuple[float, float] = (0.0, 0.0), lifetime: Lifetime | None = None, name: str = "",
             opacity: float = 1.0, index: int | None = None) -> Correction:
         c = Correction(self.shape, chroma=chroma, opacity=opacity,
                        lifetime=lifetime or Lifetime(), name=name or f"Correction {len(self) + 1}")
@@ -308,10 +315,10 @@ class CorrectionStack:
         return i
 
     @_locked
-    def update(self, cid: str, **fields) -> dict:
+    def update(self, /, cid: str, **fields: Any) -> dict[str, Any]:
         """Set name/chroma/opacity/visible/lifetime; returns the old values (for undo)."""
         c = self.find(cid)
-        old = {}
+        old: dict[str, Any] = {}
         for k, v in fields.items():
             if k not in ("name", "chroma", "opacity", "visible", "lifetime"):
                 raise KeyError(f"cannot set {k!r} on a correction")
@@ -366,7 +373,7 @@ class CorrectionStack:
                     continue
             self._cache[new_key] = aff
 
-    def _layer(self, cid: str, mask_key: int | None):
+    def _layer(self, cid: str, mask_key: MaskKey) -> Layer:
         c = self.find(cid)
         return (c.get_mask(mask_key), c.opacity, c.chroma)
 
@@ -405,11 +412,11 @@ class CorrectionStack:
 
     @_locked
     def affine_for(self, layers: Sequence[Correction], frame: int) -> Affine:
-        key = []
+        parts = []
         for c in layers:
             mk = c.mask_key(frame)
-            key.append((c.id, c.version, mk) + _mask_id(c.get_mask(mk)))
-        key = tuple(key)
+            parts.append((c.id, c.version, mk) + _mask_id(c.get_mask(mk)))
+        key = tuple(parts)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -441,9 +448,9 @@ class CorrectionStack:
         return full
 
     @_locked
-    def begin_stroke(self, cid: str, frame: int, brush, ab_model: np.ndarray,
+    def begin_stroke(self, cid: str, frame: int, brush: BrushSettings, ab_model: np.ndarray,
                      L: np.ndarray | None = None, shot_of: ShotOf = None,
-                     own_frame_mask: bool = False):
+                     own_frame_mask: bool = False) -> LiveStroke:
         """Start painting into correction cid on frame; see live_stroke.LiveStroke."""
         return LiveStroke(self, cid, frame, brush, ab_model, L, shot_of, own_frame_mask)
 
@@ -453,7 +460,8 @@ def _mask_id(m: SparseMask) -> tuple[int, int]:
     return (m.uid, m.rev)
 
 
-def apply_live_stroke(live, points: Sequence[tuple[float, float]]):
+def apply_live_stroke(live: LiveStroke,
+                      points: Sequence[tuple[float, float]]) -> LiveUpdate | None:
     """GUI fast path per mouse move: add pointer samples to the stroke in progress.
 
     Returns a LiveUpdate(bbox, ab, rgb, mask) for just the region that changed (or None).

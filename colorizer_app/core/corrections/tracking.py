@@ -35,11 +35,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .masks import SparseMask, nonzero_bbox
-from .stack import TRACK_VERSION, Correction, CorrectionStack, ShotOf, shot_lookup
+from .edits import ShotOf
+from .masks import BBox, SparseMask, nonzero_bbox
+from .stack import TRACK_VERSION, Correction, CorrectionStack, shot_lookup
+
+if TYPE_CHECKING:  # annotation only: imported where used (tracking is optional work)
+    from ..flow import FlowCache
+    from ..media import MediaReader
+    from ..temporal.propagate import MaskTracker
 
 __all__ = ["TrackJob", "TrackRun", "TrackedMask", "plan_tracking", "ensure_tracked", "shot_stop", "quantized_mask",
            "tracked_to_bytes", "tracked_from_bytes", "tracked_hash", "TRACK_VERSION"]
@@ -50,7 +57,7 @@ __all__ = ["TrackJob", "TrackRun", "TrackedMask", "plan_tracking", "ensure_track
 # extra photometric check against the anchor suits chroma propagation (the model fills in), but
 # on a correction it turns the sub-pixel drift of a long chain on fine texture into a blotchy,
 # fading mask (measured: 2% of the mask left in places 13 frames on, object fully visible).
-TRACKER_KW = dict(max_states=2, checkpoint_every=2, max_checkpoints=2, l_check=False)
+TRACKER_KW: dict[str, Any] = dict(max_states=2, checkpoint_every=2, max_checkpoints=2, l_check=False)
 FLOW_ITEMS = 8
 _Q = np.float32(255.0)
 
@@ -65,23 +72,25 @@ class TrackedMask(SparseMask):
 
     __slots__ = ("q",)
 
-    def __init__(self, shape, bbox=None, q: np.ndarray | None = None):
+    def __init__(self, shape: tuple[int, int], bbox: Sequence[int] | None = None,
+                 q: np.ndarray | None = None):
         super().__init__(shape)
+        self.q: np.ndarray | None
         if bbox is not None and q is not None:
-            self.bbox, self.q = tuple(int(v) for v in bbox), q
+            self.bbox, self.q = (int(bbox[0]), int(bbox[1]), int(bbox[2]), int(bbox[3])), q
         else:
             self.q = None
 
     @property
-    def data(self) -> np.ndarray | None:      # type: ignore[override]
+    def data(self) -> np.ndarray | None:
         return None if self.q is None else _FLOATS.get(self)
 
     @data.setter
-    def data(self, value) -> None:
+    def data(self, value: np.ndarray | None) -> None:
         if value is not None:
             raise TypeError("tracked masks are read-only")
 
-    def set_patch(self, b, patch, trim: bool = True) -> None:
+    def set_patch(self, b: BBox, patch: np.ndarray, trim: bool = True) -> None:
         raise TypeError("tracked masks are read-only: paint a copy")
 
     def trim(self) -> None:
@@ -100,6 +109,7 @@ class _FloatCache:
             if a is not None:
                 self._items.move_to_end(m.uid)
                 return a
+        assert m.q is not None, "an empty tracked mask has no data"  # TrackedMask.data checks
         a = _dequant(m.q)
         with self._lock:
             if m.uid not in self._items:
@@ -207,7 +217,7 @@ def plan_tracking(stack: CorrectionStack, shot_of: ShotOf, n_frames: int,
 class _Walk:
     __slots__ = ("job", "tracker", "pos", "todo")
 
-    def __init__(self, job: TrackJob, tracker):
+    def __init__(self, job: TrackJob, tracker: MaskTracker):
         self.job, self.tracker = job, tracker
         self.pos = job.anchor + 1                 # next frame of the chain
         self.todo = set(job.frames)
@@ -221,7 +231,7 @@ class TrackRun:
     later (the artist just painted) catches up first.  Qt-free, single-threaded: the GUI runs it
     in its tracking worker (adding/removing jobs between steps), a render all at once."""
 
-    def __init__(self, jobs: Sequence[TrackJob] = (), flows=None):
+    def __init__(self, jobs: Sequence[TrackJob] = (), flows: FlowCache | None = None):
         self.flows = flows
         self._walks: dict[str, _Walk] = {}
         self.total = 0                            # frames asked for since the run started
@@ -234,6 +244,7 @@ class TrackRun:
         from ..temporal.propagate import MaskTracker
         self.remove(job.cid)
         if job.frames:
+            assert self.flows is not None, "a TrackRun with jobs needs flows"
             tr = MaskTracker(self.flows, job.mask, job.anchor, (job.anchor, job.stop), **TRACKER_KW)
             self._walks[job.cid] = _Walk(job, tr)
             self.total += len(job.frames)
@@ -261,7 +272,7 @@ class TrackRun:
         if not self._walks:
             return []
         i = min(w.pos for w in self._walks.values())
-        out = []
+        out: list[tuple[TrackJob, int, SparseMask]] = []
         for cid, w in list(self._walks.items()):
             if w.pos != i:
                 continue
@@ -284,7 +295,8 @@ class TrackRun:
         return out
 
 
-def _gray_source(source) -> tuple[Callable[[int], np.ndarray], int | None, object]:
+def _gray_source(source: str | os.PathLike[str] | Callable[[int], np.ndarray]
+                 ) -> tuple[Callable[[int], np.ndarray], int | None, MediaReader | None]:
     if callable(source):
         return source, None, None
     from ..media import open_media
@@ -292,10 +304,13 @@ def _gray_source(source) -> tuple[Callable[[int], np.ndarray], int | None, objec
     return reader.read, reader.info.frame_count, reader
 
 
-def ensure_tracked(stack: CorrectionStack, source: str | os.PathLike | Callable,
+def ensure_tracked(stack: CorrectionStack,
+                   source: str | os.PathLike[str] | Callable[[int], np.ndarray],
                    shot_of: ShotOf = None, frames: tuple[int, int | None] | None = None,
-                   *, n_frames: int | None = None, cancel=None,
-                   progress: Callable[[int, int], None] | None = None, flows=None,
+                   *, n_frames: int | None = None,
+                   cancel: threading.Event | Callable[[], bool] | None = None,
+                   progress: Callable[[int, int], None] | None = None,
+                   flows: FlowCache | None = None,
                    include_hidden: bool = False) -> int:
     """(Re)compute the missing or stale tracked masks of the tracking corrections active in
     ``frames`` (half-open; default the whole film).  Returns how many corrections got masks.
@@ -317,7 +332,9 @@ def ensure_tracked(stack: CorrectionStack, source: str | os.PathLike | Callable,
         if not jobs:
             return 0
         run = TrackRun(jobs, flows if flows is not None else FlowCache(gray, max_items=FLOW_ITEMS))
-        stopped = (cancel.is_set if hasattr(cancel, "is_set") else cancel) or (lambda: False)
+        is_set = getattr(cancel, "is_set", None)   # an Event (or anything with is_set)
+        stopped: Callable[[], bool] = (is_set if is_set is not None
+                                       else cancel if callable(cancel) else (lambda: False))
         results: dict[str, dict[int, SparseMask]] = {j.cid: {} for j in jobs}
         if progress is not None:
             progress(0, run.total)
@@ -346,14 +363,22 @@ def tracked_to_bytes(c: Correction) -> bytes:
         m = c.tracked[f]
         if m.bbox is not None:
             bboxes[k] = m.bbox
-            q = m.q if isinstance(m, TrackedMask) else np.round(m.data * _Q).astype(np.uint8)
-            chunks.append(q.ravel())
+            chunks.append(_crop_q(m).ravel())
     data = np.concatenate(chunks) if chunks else np.zeros(0, np.uint8)
     buf = io.BytesIO()
+    assert c.track_key is not None, "tracked masks without their key"  # set_tracked sets both
     np.savez_compressed(buf, key=np.array(json.dumps(list(c.track_key))),
                         shape=np.array(c.shape, np.int64), frames=np.array(frames, np.int64),
                         bboxes=bboxes, data=data)
     return buf.getvalue()
+
+
+def _crop_q(m: SparseMask) -> np.ndarray:
+    """The uint8 crop of a non-empty mask: a tracked mask's own, a painted one's rounded."""
+    if isinstance(m, TrackedMask) and m.q is not None:
+        return m.q
+    assert m.data is not None, "an empty mask has no crop"
+    return np.round(m.data * _Q).astype(np.uint8)
 
 
 def tracked_hash(c: Correction) -> str:
@@ -386,10 +411,10 @@ def tracked_from_bytes(blob: bytes) -> tuple[tuple, dict[int, SparseMask]]:
         b = tuple(int(v) for v in b)
         h, w = b[2] - b[0], b[3] - b[1]
         if h <= 0 or w <= 0:
-            out[f] = TrackedMask(shape)
+            out[f] = TrackedMask((shape[0], shape[1]))
             continue
         if pos + h * w > data.size:
             raise ValueError("tracked masks file is truncated")
-        out[f] = TrackedMask(shape, b, data[pos:pos + h * w].reshape(h, w).copy())
+        out[f] = TrackedMask((shape[0], shape[1]), b, data[pos:pos + h * w].reshape(h, w).copy())
         pos += h * w
     return key, out
