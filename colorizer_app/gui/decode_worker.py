@@ -234,7 +234,7 @@ class DisplayWorker(LoopWorker):
             if want.color and chroma is not None:
                 ab = chroma.get(want.index)
                 if ab is not None:
-                    res.colorized = compose.compose_colorized(
+                    res.colorized = compose.compose_picture(
                         frame, ab, self._letterbox(chroma.size, frame), index=want.index,
                         override=override)
                     res.chroma_key = chroma.key

@@ -13,7 +13,8 @@ frame they touch is composed at full resolution up to the override and only then
 never a cheaper approximation of a correction.  `affects(i)` says cheaply whether any
 override changes frame i; unknown overrides count as touching every frame.
 
-Export and the paused viewer never come here: they compose at full resolution (compose.py).
+The steps are core.compose's (compose_chroma, chroma_at, recombine), at another size only;
+export and the paused viewer compose at full resolution (compose.compose_picture).
 """
 from __future__ import annotations
 
@@ -72,13 +73,13 @@ def compose_display(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox
     if touched:
         # the corrections work on full-resolution chroma: compose up to them there, then scale
         L_full = color.luminance(frame)
-        ab_full = override(index, color.upsample_ab(ab_work, box, L_full), L_full)
+        ab_full = compose.compose_chroma(L_full, ab_work, box, index, override)
         ab = cv2.resize(ab_full, (w, h), interpolation=cv2.INTER_AREA)
         L = cv2.resize(L_full, (w, h), interpolation=cv2.INTER_AREA)
     else:
         L = L_small
-        ab = upsample_ab_to(ab_work, box, L)
-    col = color.recombine_u8(L, ab)
+        ab = compose.chroma_at(ab_work, box, L)
+    col = compose.recombine(L, ab)
     for a in (small, gray, col):
         a.flags.writeable = False
     return DisplayPictures(small, gray, col, touched)
@@ -95,13 +96,3 @@ def _lightness(small: np.ndarray, has_color: bool) -> tuple[np.ndarray, np.ndarr
     L8 = cv2.extractChannel(cv2.cvtColor(small, cv2.COLOR_RGB2Lab), 0)
     gray = cv2.cvtColor(cv2.LUT(L8, compose._l8_to_gray()), cv2.COLOR_GRAY2RGB)
     return cv2.multiply(L8, 100.0 / 255.0, dtype=cv2.CV_32F), gray
-
-
-def upsample_ab_to(ab_work: np.ndarray, box: color.Letterbox, L: np.ndarray) -> np.ndarray:
-    """color.upsample_ab, but onto a guide L of any size (the film's letterbox still says where
-    the picture sits in the working square): guided by the L the viewer will show."""
-    ab_low = color.crop_content(ab_work.astype(np.float32, copy=False), box)
-    L32 = L.astype(np.float32, copy=False)
-    g_low = cv2.resize(L32, (box.w, box.h), interpolation=cv2.INTER_AREA) * np.float32(0.01)
-    a, b = color._guided_coefficients(ab_low, g_low, 2, 1e-3)
-    return color._apply_coefficients(a * np.float32(0.01), b, L32)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ..core import compose
+from ..core.media.fingerprint import film_fingerprint
 from ..core.media.frames import BundleCache, FrameBundle, SharedFrames
 from ..core.pipeline.scheduler import Plan
 from .colorize_worker import ColorizeWorker
@@ -156,9 +158,7 @@ class Pipeline(QObject):
         film = FilmInfo(path=str(info.path), frame_count=int(info.frame_count), fps=fps,
                         width=int(info.width), height=int(info.height),
                         has_color=bool(info.has_color), project_dir=project_dir)
-        fingerprint = {"frames": film.frame_count, "width": film.width, "height": film.height}
-        if os.path.isfile(film.path):
-            fingerprint["bytes"] = os.path.getsize(film.path)
+        fingerprint = film_fingerprint(film)          # render's too: one cache for both
         self.colorizer.set_film(film.path, project_dir, fingerprint)
         self._opened = (generation, info, project_dir, fingerprint)
         self._start_proxy()
@@ -271,14 +271,7 @@ class Pipeline(QObject):
                                       (self._hints_hook, self._hints_affects),
                                       (self._paint_override, self._paint_affects))
                   if h is not None]
-        override = None
-        if len(stages) == 1:
-            override = stages[0][0]
-        elif stages:
-            def override(i, ab, L, hooks=tuple(h for h, _ in stages)):
-                for h in hooks:
-                    ab = h(i, ab, L)
-                return ab
+        override = compose.chain(*(h for h, _a in stages))   # the stages render runs too
         probes = [a for _h, a in stages]
         affects = None
         if probes and all(a is not None for a in probes):   # a hook without a probe: always

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import color
+from .. import color, compose
 from . import hints as hints_mod
 from .model import DEFAULT_MODEL, ModelError, input_channels, load_generator
 
@@ -120,14 +120,13 @@ class Colorizer:
 
     @staticmethod
     def ab_full(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox) -> np.ndarray:
-        return color.upsample_ab(ab_work, box, color.luminance(frame))
+        return compose.model_chroma(ab_work, box, color.luminance(frame))
 
     def colorize(self, frames: Sequence[np.ndarray], hints: Sequence | None = None) -> list[np.ndarray]:
         """Frames → colorized uint8 RGB at full size, with each frame's own L (and optional hints)."""
         out = []
         for f, (ab_work, box) in zip(frames, self.predict_work(frames, hints)):
-            L = color.luminance(f)
-            out.append(color.to_uint8(color.recombine(L, color.upsample_ab(ab_work, box, L))))
+            out.append(compose.compose_picture(f, ab_work, box))
         return out
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import color
+from .. import color, compose
 from ..media import MediaError, open_media
 from ..media.fill import FrameFiller
 from ..media.writer import open_writer
@@ -99,12 +99,12 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
 
     def encode() -> None:
         for i, frame, L, ab_work, box in pipe.drain(q_out):
-            ab = color.upsample_ab(ab_work, box, L)
-            if chroma_filter is not None:
-                ab = chroma_filter(i, frame, ab)
-            rgb01 = color.recombine(L, ab)
+            stage = None if chroma_filter is None else (
+                lambda j, a, _L, frame=frame: chroma_filter(j, frame, a))
+            rgb = compose.compose_picture(frame, ab_work, box, L, i, stage,
+                                          dtype=np.uint16 if bit_depth == 16 else np.uint8)
             t = reader.frame_time(i) - t0_src if timing else None
-            writer.write(color.to_uint16(rgb01) if bit_depth == 16 else color.to_uint8(rgb01), t)
+            writer.write(rgb, t)
             written[0] += 1
             if progress:
                 progress(written[0], total)

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import color
+from .. import color, compose
 from ..corrections.stack import CorrectionStack, ShotOf
 from ..media.fill import frame_ranges
-from ..temporal.render_stage import TemporalSettings
+from ..media.fingerprint import film_fingerprint  # also the GUI's: one cache for both
+from ..temporal.settings import TemporalSettings
 from .stages import END, Stages
 
 Progress = Callable[[int, int], None]
@@ -120,14 +121,6 @@ def parse_frames(frames: None | str | tuple[int, int | None], frame_count: int
 
 def default_bit_depth(out: str) -> int:
     return 16 if str(out).lower().endswith((".tif", ".tiff")) else 8
-
-
-def film_fingerprint(info) -> dict:
-    """Same fingerprint the GUI gives ChromaCache, so both share one cache."""
-    fp = {"frames": info.frame_count, "width": info.width, "height": info.height}
-    if os.path.isfile(info.path):
-        fp["bytes"] = os.path.getsize(info.path)
-    return fp
 
 
 def _make_colorizer(job: RenderJob, batch_size: int):
@@ -243,15 +236,25 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
 
     hinted: dict = {}                                  # frame -> its ab_work with the hints
 
-    def emit(i: int, L: np.ndarray, frame, ab: np.ndarray) -> None:
-        if i in hinted:      # as the app shows it: the hinted network after the temporal stage
-            ab = color.upsample_ab(hinted.pop(i), box, L)
-        if chroma_filter is not None:
-            ab = chroma_filter(i, frame, ab)
-        if job.corrections is not None:
-            ab = job.corrections.composite(ab, i, shot_of)
+    def hint_stage(i: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
+        # as the app shows it: the hinted network after the temporal stage
+        return compose.model_chroma(hinted.pop(i), box, L) if i in hinted else ab
+
+    def corrections_stage(i: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
+        return job.corrections.composite(ab, i, shot_of)
+
+    def emit(i: int, L: np.ndarray, frame, ab_work: np.ndarray | None = None,
+             ab: np.ndarray | None = None) -> None:
+        """Frame i composed as the viewer composes it (compose.compose_picture): the network's
+        chroma (or the temporal stage's ``ab``), the hints, chroma_filter, the corrections."""
+        stages = compose.chain(
+            hint_stage if hinted else None,
+            None if chroma_filter is None else (lambda j, a, _L: chroma_filter(j, frame, a)),
+            None if job.corrections is None else corrections_stage)
+        rgb01 = compose.compose_picture(None, ab_work, box, L, i, stages, ab_full=ab,
+                                        dtype=np.float32)   # float RGB: writer converts it
         t = reader.frame_time(i) - t0_src if timing else None
-        writer.write(color.recombine(L, ab), t)        # float RGB: writer converts to its depth
+        writer.write(rgb01, t)
         written[0] += 1
         if progress is not None:
             progress(written[0], total)
@@ -264,17 +267,17 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
             else:
                 frame8 = frame
             if temporal is None:
-                emit(i, L, frame8, color.upsample_ab(ab_work, box, L))
+                emit(i, L, frame8, ab_work)
                 continue
             if start <= i < stop:
                 held[i] = (L, frame8)
             for t, ab in temporal.push(i, frame8, ab_work):
                 if ab is not None:
-                    emit(t, *held.pop(t), ab)
+                    emit(t, *held.pop(t), ab=ab)
         if temporal is not None and not pipe.stopped():
             for t, ab in temporal.flush():
                 if ab is not None:
-                    emit(t, *held.pop(t), ab)
+                    emit(t, *held.pop(t), ab=ab)
 
     def infer(batch) -> None:
         ab_works = [None if cache is None else cache.get(i) for i, _, _ in batch]

@@ -39,6 +39,7 @@ from typing import Any
 from .. import schema as ps
 from ..corrections.masks import SparseMask
 from ..corrections.stack import Correction, CorrectionStack
+from ..temporal.settings import TemporalSettings
 from .hint_project import HintStore
 from .project_io import (
     AUTOSAVE_SUFFIX,
@@ -148,15 +149,22 @@ class Project:
             return autosave_path_for(self.path)
         return autosave_dir() / f"untitled-{self._session}{AUTOSAVE_SUFFIX}"
 
+    def temporal_settings(self, strict: bool = False) -> TemporalSettings:
+        """The temporal section, typed (core.temporal.settings): lenient (what cannot be read
+        is the default and named in .problems), or strict (ValueError) for a render."""
+        return TemporalSettings.from_dict(self.temporal, strict=strict)
+
+    def set_temporal_settings(self, settings: TemporalSettings) -> None:
+        """Store the settings in the temporal section (keys it does not own are kept)."""
+        if not isinstance(self.temporal, dict):
+            self.temporal = {}
+        self.temporal.update(settings.to_dict())
+
     def shot_of(self):
         """For CorrectionStack.composite: the cuts from the temporal section, if any (an open
         section: values that are no frame numbers are ignored, never an error)."""
-        shots = self.temporal.get("shots")
-        cuts = shots["cuts"] if isinstance(shots, dict) and "cuts" in shots else \
-            self.temporal.get("cuts")
-        if not isinstance(cuts, list):
-            return None
-        return sorted({c for c in cuts if type(c) is int and 0 < c <= ps.MAX_FRAME})
+        cuts = self.temporal_settings().cuts
+        return None if cuts is None else list(cuts)
 
     def frame_range(self, frame_count: int) -> tuple[int, int]:
         """(start, stop) half-open from in/out, clipped to the film."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import color
+from .. import color, compose
 from ..flow import FlowCache
 from .deflicker import Deflicker
 from .propagate import FilmPropagator
@@ -106,7 +106,7 @@ class TemporalEngine:
         frame = self.read(j)
         L = color.luminance(frame)
         box = color.letterbox_for(L.shape[0], L.shape[1], self.chroma.size)
-        ab = color.upsample_ab(ab_work, box, L)
+        ab = compose.model_chroma(ab_work, box, L)
         self._model[j] = ab
         while len(self._model) > 2 * self.radius + 6:
             self._model.popitem(last=False)
@@ -154,10 +154,9 @@ class TemporalEngine:
         return np.ascontiguousarray(ab, np.float32), complete
 
     def picture(self, t: int, post=None) -> np.ndarray:
-        """The frame as the viewer shows it (temporal stage, then corrections), uint8 RGB."""
+        """The frame as the viewer shows it (temporal stage, then the ``post`` stages: the
+        corrections), uint8 RGB: compose.compose_picture over this engine's chroma."""
         frame = self.read(t)
         L = color.luminance(frame)
         ab = self.result(t)[0] if self.active else self.model_ab(t)
-        if post is not None:
-            ab = post(t, ab, L)
-        return color.to_uint8(color.recombine(L, ab))
+        return compose.compose_picture(frame, None, None, L, t, post, ab_full=ab)

@@ -1,6 +1,6 @@
 """A project's temporal settings, and the stage that applies them inside core.pipeline.render.
 
-TemporalSettings is what the review app stores in a project's ``temporal`` section (cuts,
+TemporalSettings (core.temporal.settings) is the project's ``temporal`` section, typed (cuts,
 keyframe stills, deflicker strength).  RenderTemporal runs the very TemporalEngine the app's
 temporal worker runs, fed by the render pipeline instead of the chroma cache, so an export is
 the picture the artist reviewed:
@@ -20,49 +20,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .engine import DEFLICKER_RADIUS, TemporalEngine
 from .film import RefsError, check_refs, detect_film_cuts, read_ref, ref_keyframe
+from .settings import TemporalSettings  # a project's settings (also imported from here)
 from .shots import ShotList
-
-
-@dataclass(frozen=True)
-class TemporalSettings:
-    """cuts: frames starting a shot (None: unknown, detected when the render needs them);
-    keyframes: {frame: path of its colour still}; deflicker: strength in [0, 1]."""
-    cuts: tuple | None = None
-    keyframes: dict = field(default_factory=dict)
-    deflicker: float = 0.0
-
-    @property
-    def active(self) -> bool:
-        return bool(self.keyframes) or self.deflicker > 0.0
-
-    @classmethod
-    def from_project(cls, project) -> TemporalSettings:
-        """From a project's ``temporal`` section as the app saves it (bad values: ValueError)."""
-        t = project.temporal or {}
-        cuts = project.shot_of()
-        keys = t.get("keyframes") or {}
-        if not isinstance(keys, dict):
-            raise ValueError("the project's keyframes could not be read")
-        strength = float(t.get("deflicker", 0.0) or 0.0)
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"the project's deflicker strength {strength} is not in 0..1")
-        return cls(None if cuts is None else tuple(cuts),
-                   {int(k): str(v) for k, v in keys.items()}, strength)
-
-    def merged(self, deflicker: float | None = None, refs: dict | None = None
-               ) -> TemporalSettings:
-        """Command-line overrides: a strength, and stills added to (or replacing) keyframes."""
-        keys = dict(self.keyframes)
-        keys.update({int(k): str(v) for k, v in (refs or {}).items()})
-        return TemporalSettings(self.cuts, keys,
-                                self.deflicker if deflicker is None else float(deflicker))
 
 
 class RenderTemporal:

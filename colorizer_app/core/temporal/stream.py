@@ -32,7 +32,7 @@ import time
 import cv2
 import numpy as np
 
-from .. import color
+from .. import color, compose
 from ..flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, downscale, to_gray8, warp, work_size
 from .deflicker import Deflicker
 from .shots import ShotList
@@ -195,7 +195,7 @@ class WindowedDeflicker:
         filt = ab_work.astype(np.float32)
         region = filt[box.y0:box.y0 + box.h, box.x0:box.x0 + box.w]
         region += cv2.resize(num / den[..., None] - s_t, (box.w, box.h), interpolation=cv2.INTER_AREA)
-        new = color.upsample_ab(filt, box, color.luminance(frame))
+        new = compose.model_chroma(filt, box, color.luminance(frame))
         # t+1's window starts at t-R+1; t-1 stays for a recursive stage sharing the flows
         st.drop_before(max(lo, t - max(self.radius - 1, 1)))
         ab = np.asarray(ab, np.float32)

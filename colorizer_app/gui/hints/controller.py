@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QToolBar
 
-from ...core import color
+from ...core import color, compose
 from ...core.ml.hints import Hint
 from ...core.project.hint_project import HintStore, new_hint_id
 from ..session import COLORIZED, GRAY
@@ -365,9 +365,7 @@ class HintController(QObject):
         r, b = self.results.get(f), self.pipeline.bundle(f)
         if r is None or b is None or b.proxy or self._asked.get(f) != tuple(self.store.hints(f)):
             return None
-        L = color.luminance(b.source)
-        ab = self.painting.override(f, color.upsample_ab(r[1], r[2], L), L)
-        return color.recombine_u8(L, ab)
+        return compose.compose_picture(b.source, r[1], r[2], None, f, self.painting.override)
 
     # ---- copy to another frame -------------------------------------------------------------------
     def copy_to(self, target: int) -> int:

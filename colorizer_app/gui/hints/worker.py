@@ -13,7 +13,7 @@ import time
 import numpy as np
 from PySide6.QtCore import Signal
 
-from ...core import color
+from ...core import color, compose
 from ..workers import LoopWorker
 
 
@@ -54,7 +54,7 @@ class HintResults:
         r = self.get(index)
         if r is None or r[2].full_h != ab.shape[0] or r[2].full_w != ab.shape[1]:
             return ab
-        return color.upsample_ab(r[1], r[2], L)
+        return compose.model_chroma(r[1], r[2], L)
 
 
 class HintWorker(LoopWorker):

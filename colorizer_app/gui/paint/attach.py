@@ -294,7 +294,7 @@ class PaintingController(QObject):
                 return None
             L = color.luminance(b.source)
             box = compose.letterbox(L.shape[0], L.shape[1], chroma.size)
-            self._frame_data = {key: (color.upsample_ab(ab_work, box, L), L)}
+            self._frame_data = {key: (compose.model_chroma(ab_work, box, L), L)}
         return self._frame_data[key]
 
     def hovered(self, x: float, y: float) -> None:

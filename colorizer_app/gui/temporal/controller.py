@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from ...core.temporal.film import RefsError, read_ref
 from ...core.temporal.results import ResultStore
+from ...core.temporal.settings import TemporalSettings
 from ...core.temporal.shots import ShotList
 from ..workers import WorkerThread
 from .commands import KeyframesCommand, ShotsCommand
@@ -100,22 +101,13 @@ class TemporalController(QObject):
             self._push_state()
             return
         n = film.frame_count
-        t = project.temporal
-        stored = None
-        try:
-            d = t.get("shots")
-            if isinstance(d, dict) and int(d.get("n_frames", -1)) == n:
-                stored = ShotList.from_dict(d)
-        except (TypeError, ValueError, KeyError, OverflowError):
-            stored = None
+        settings = project.temporal_settings()          # lenient: what cannot be read is off
+        stored = settings.shot_list(n)                  # the cuts found for this very film
         self.shots = stored if stored is not None else ShotList(n)
-        self.keys, problems = load_project_keyframes(project, n, film.width, film.height)
+        self.keys, problems = load_project_keyframes(settings, n, film.width, film.height)
         for p in problems:
             self.window.show_message("Keyframe not loaded", p)
-        try:
-            self.strength = min(1.0, max(0.0, float(t.get("deflicker", 0.0))))
-        except (TypeError, ValueError):
-            self.strength = 0.0
+        self.strength = settings.deflicker
         self.detecting = stored is None
         self.worker.set_film(self._gen, film.path, n, self.detecting)
         self.worker.set_chroma(self.pipeline.chroma)
@@ -139,9 +131,8 @@ class TemporalController(QObject):
         p = pc.project
         if p is None:
             return
-        p.temporal["shots"] = dict(self.shots.to_dict(), detected=True)
-        p.temporal["keyframes"] = {str(k): e.path for k, e in sorted(self.keys.items())}
-        p.temporal["deflicker"] = round(self.strength, 4)
+        p.set_temporal_settings(TemporalSettings.from_shots(
+            self.shots, {k: e.path for k, e in self.keys.items()}, round(self.strength, 4)))
         if meta:                          # a change that is no undo step still needs saving
             pc.mark_modified()
 

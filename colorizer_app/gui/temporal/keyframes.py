@@ -17,6 +17,7 @@ import numpy as np
 
 from ...core.temporal.film import RefsError, check_refs, read_ref, ref_keyframe, scan_refs
 from ...core.temporal.propagate import Keyframe
+from ...core.temporal.settings import TemporalSettings
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,17 @@ def import_folder(folder, dest: Path, frame_count: int, width: int,
             for k, p in sorted(refs.items())}, notes
 
 
-def load_project_keyframes(project, frame_count: int, width: int,
+def load_project_keyframes(settings: TemporalSettings, frame_count: int, width: int,
                            height: int) -> tuple[dict[int, KeyEntry], list[str]]:
+    """The keyframe stills of a project's temporal settings (Project.temporal_settings()), and
+    a line for each one that could not be loaded."""
     out: dict[int, KeyEntry] = {}
-    problems: list[str] = []
-    stored = project.temporal.get("keyframes") or {}
-    if not isinstance(stored, dict):
-        return out, ["the project's keyframes could not be read"]
-    for k, path in stored.items():
+    problems = settings.problems_of("keyframes")
+    for k, path in settings.keyframes.items():
         try:
-            k = int(k)
             if not 0 <= k < frame_count:
                 raise RefsError(f"keyframe {k} is beyond the end of the film")
-            out[k] = load_entry(str(path), width, height)
+            out[k] = load_entry(path, width, height)
         except (RefsError, ValueError, TypeError) as exc:
             problems.append(str(exc))
     return out, problems
