@@ -16,10 +16,16 @@ import uuid
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 
 from .plan import FarmCancelled, FarmError, FilmPlan
+
+if TYPE_CHECKING:
+    from ..media import MediaInfo
+
+_Progress = Callable[[int, int], None] | None
 
 
 def join_chunks(plan: FilmPlan, cancel: threading.Event | None = None,
@@ -28,9 +34,10 @@ def join_chunks(plan: FilmPlan, cancel: threading.Event | None = None,
     from ..media import open_media
     with open_media(plan.source) as src:
         info = src.info
-        vfr = bool(info.vfr) and src.time_base is not None
+        time_base = src.time_base
+        vfr = bool(info.vfr) and time_base is not None
         times = [src.frame_time(i) for i in range(info.frame_count)] if vfr else None
-        tb = Fraction(src.time_base) if vfr else Fraction(1) / info.fps
+        tb = Fraction(time_base) if vfr and time_base is not None else Fraction(1) / info.fps
     if info.frame_count != plan.frame_count:
         raise FarmError(f"{plan.input}: the film changed while it was rendered")
     if str(plan.out).lower().endswith(".mkv"):
@@ -38,12 +45,13 @@ def join_chunks(plan: FilmPlan, cancel: threading.Event | None = None,
     return _encode_join(plan, info, times, tb, cancel, progress)
 
 
-def _time(k: int, times: list[Fraction] | None, fps) -> Fraction:
+def _time(k: int, times: list[Fraction] | None, fps: Fraction | float) -> Fraction:
     """Source frame k's time from the film's first frame."""
     return times[k] - times[0] if times is not None else Fraction(k) / Fraction(fps)
 
 
-def _copy_join(plan, info, times, tb, cancel, progress) -> str | None:
+def _copy_join(plan: FilmPlan, info: MediaInfo, times: list[Fraction] | None, tb: Fraction,
+               cancel: threading.Event | None, progress: _Progress) -> str | None:
     from ..media.audio import LEAD, AudioFeed
     target = Path(plan.out)
     temp = target.with_name(f".{target.stem}.join-{uuid.uuid4().hex[:8]}.partial.mkv")
@@ -107,15 +115,17 @@ def _copy_join(plan, info, times, tb, cancel, progress) -> str | None:
         raise
 
 
-def _encode_join(plan, info, times, tb, cancel, progress) -> str | None:
+def _encode_join(plan: FilmPlan, info: MediaInfo, times: list[Fraction] | None, tb: Fraction,
+                 cancel: threading.Event | None, progress: _Progress) -> str | None:
     from ..media import open_media
     from ..media.writer import open_writer
     fps, t0 = info.fps, _time(plan.start, times, info.fps)
-    timing = {"time_base": tb, "audio_start": t0} if times is not None else {}
+    timed = times is not None             # variable rate: keep the source's frame times
     with open_writer(plan.out, info.width, info.height, fps,
                      audio_from=plan.source if info.audio_codec else None,
                      bit_depth=plan.bit_depth, start_number=plan.start,
-                     audio_start_frame=plan.start, protect=[plan.source], **timing) as writer:
+                     audio_start_frame=plan.start, protect=[plan.source],
+                     time_base=tb if timed else None, audio_start=t0 if timed else None) as writer:
         k = plan.start
         for chunk in plan.chunks:
             with open_media(chunk.path) as part:

@@ -21,8 +21,12 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..temporal.render_stage import TemporalSettings
+
+if TYPE_CHECKING:
+    from ..media import MediaInfo
 
 FORMAT = 1                         # bump when chunk contents change for the same inputs
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mxf"}
@@ -111,7 +115,7 @@ def file_hash(path: str) -> str:
     return h.hexdigest()
 
 
-def film_identity(path: str, info) -> str:
+def film_identity(path: str, info: MediaInfo) -> str:
     """A film's identity without reading it all: size, geometry, head and tail bytes (a film
     file is never edited in place; any re-encode changes these). Sequences: names and sizes."""
     h = hashlib.sha256(f"{info.frame_count}:{info.width}x{info.height}:{info.fps}".encode())
@@ -127,14 +131,14 @@ def film_identity(path: str, info) -> str:
     else:
         from ..media.sequence import list_sequence
         files, numbers = list_sequence(str(p))
-        for f, k in zip(files, numbers):
-            h.update(f"{Path(f).name}:{k}:{os.path.getsize(f)}".encode())
+        for fp, k in zip(files, numbers):
+            h.update(f"{Path(fp).name}:{k}:{os.path.getsize(fp)}".encode())
     return h.hexdigest()
 
 
 def project_identity(project_path: str) -> str:
     """The project file's bytes and its sidecar's mask files (names and bytes)."""
-    from ..project.project import sidecar_for
+    from ..project.project_io import sidecar_for
     h = hashlib.sha256(Path(project_path).read_bytes())
     side = sidecar_for(Path(project_path))
     for sub in ("masks", "tracks"):
@@ -271,7 +275,7 @@ def plan_film(film: str, out: str, settings: FarmSettings,
 
 
 def _hint_stills(source: str, settings: FarmSettings, model: str, size: int, workdir: str,
-                 log) -> str:
+                 log: Callable[[str], None]) -> str:
     """The artist's hinted frames, colorized with their hints here (once, not per chunk), as
     reference stills in the shared work folder: every chunk reads the same keyframes."""
     import shutil

@@ -23,12 +23,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from .plan import Chunk, FarmCancelled, FarmError, FilmPlan
 
+if TYPE_CHECKING:
+    from ..ml.inference import Colorizer
+
 MAX_RETRIES = 3                      # per chunk, for lost workers (not for exceptions)
 HOOK_ENV = "BENTO_FARM_HOOK_DIR"     # tests: a chunk pauses while <dir>/pause exists
-_COLORIZERS: dict[tuple, object] = {}
+_COLORIZERS: dict[tuple[str, int, int, int], Colorizer] = {}
 
 
 @dataclass
@@ -43,7 +48,7 @@ class FilmResult:
     skipped: bool = False             # the output already existed (library rerun)
 
 
-def ray_module():
+def ray_module() -> ModuleType:
     try:
         import ray
     except ImportError:
@@ -88,7 +93,7 @@ def _probe(address: str, timeout: float = 5.0) -> None:
 
 
 # ------------------------------------------------------------------------------- worker side
-def _colorizer(model: str, size: int):
+def _colorizer(model: str, size: int) -> Colorizer:
     """One loaded model per worker process and (model, size): chunks after the first skip the load."""
     from ..ml.inference import Colorizer
     st = os.stat(model)
@@ -110,7 +115,7 @@ def _test_pause(chunk: Chunk) -> None:
         time.sleep(0.05)
 
 
-def render_chunk(spec: dict, chunk: Chunk, tally=None) -> int:
+def render_chunk(spec: dict[str, Any], chunk: Chunk, tally: Any = None) -> int:
     """Render one chunk into its file (atomic). Runs in a Ray worker; also callable directly."""
     from ..pipeline.render import RenderJob, render
 
@@ -162,7 +167,7 @@ def render_chunk(spec: dict, chunk: Chunk, tally=None) -> int:
 class _Tally:
     """Frames done per chunk, reported by the workers, read by the driver's progress bar."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.done: dict[str, int] = {}
 
     def report(self, key: str, n: int) -> None:
@@ -178,7 +183,7 @@ class _FilmRun:
     def __init__(self, plan: FilmPlan, retries: int, log: Callable[[str], None]):
         self.plan, self.retries, self.log = plan, retries, log
         self.pending: dict[object, Chunk] = {}
-        self.tally = None
+        self.tally: Any = None                  # a Ray actor handle of a _Tally
         self.t0 = time.perf_counter()
 
     def submit(self) -> None:
@@ -195,7 +200,8 @@ class _FilmRun:
         spec_ref = ray.put(plan.spec)
         self.pending = {task.remote(spec_ref, c, self.tally): c for c in self.todo}
 
-    def wait(self, progress, cancel) -> None:
+    def wait(self, progress: Callable[[int, int], None] | None,
+             cancel: threading.Event | None) -> None:
         ray = ray_module()
         pending = self.pending
         while pending:
@@ -228,7 +234,7 @@ class _FilmRun:
             ray.kill(self.tally)
             self.tally = None
 
-    def join(self, cancel) -> FilmResult:
+    def join(self, cancel: threading.Event | None) -> FilmResult:
         from ..media import MediaError
         from .join import join_chunks
         plan = self.plan
@@ -253,7 +259,9 @@ def farm_film(plan: FilmPlan, *, progress: Callable[[int, int], None] | None = N
                         cancel=cancel, retries=retries, log=log, skip_existing=False)[0]
 
 
-def farm_library(plans: list[FilmPlan], *, progress=None, cancel=None, retries: int = MAX_RETRIES,
+def farm_library(plans: list[FilmPlan], *,
+                 progress: Callable[[FilmPlan], Callable[[int, int], None]] | None = None,
+                 cancel: threading.Event | None = None, retries: int = MAX_RETRIES,
                  log: Callable[[str], None] = lambda m: None,
                  skip_existing: bool = True) -> list[FilmResult]:
     """Films in order, each filling the cluster with its chunks; the next film's chunks are
@@ -270,26 +278,25 @@ def farm_library(plans: list[FilmPlan], *, progress=None, cancel=None, retries: 
         else:
             results.append(None)
             runs.append(_FilmRun(plan, retries, log))
-    todo = [k for k, r in enumerate(runs) if r is not None]
+    todo = [(k, r) for k, r in enumerate(runs) if r is not None]
     try:
         if todo:
-            runs[todo[0]].submit()
-        for n, k in enumerate(todo):
-            run = runs[k]
+            todo[0][1].submit()
+        for n, (k, run) in enumerate(todo):
             run.wait(progress(run.plan) if progress is not None else None, cancel)
             if n + 1 < len(todo):
-                runs[todo[n + 1]].submit()      # the cluster renders on while this film joins
+                todo[n + 1][1].submit()         # the cluster renders on while this film joins
             results[k] = run.join(cancel)
     except BaseException:
         for r in runs:
             if r is not None:
                 r.stop()
         raise
-    return results  # type: ignore[return-value]
+    return [r for r in results if r is not None]  # (every film has its result by now)
 
 
 # ------------------------------------------------------------------------------- helpers
-def _task_line(exc, chunk: Chunk) -> str:
+def _task_line(exc: BaseException, chunk: Chunk) -> str:
     cause = getattr(exc, "cause", None)
     if isinstance(cause, FarmError):
         return str(cause)

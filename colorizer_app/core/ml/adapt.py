@@ -17,18 +17,32 @@ without a result. No Qt here: the app runs this in a QThread (gui.adapt_worker).
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras  # noqa: E402  (core.model set the backend)
 import numpy as np
 
 from .. import color
+from . import Tensor
 from . import hints as hints_mod
-from .adapt_data import AdaptError, Keyframe, augmented_crop, padded_full, split_held_out, to_work
+from .adapt_data import (
+    AdaptError,
+    Keyframe,
+    WorkFrame,
+    augmented_crop,
+    padded_full,
+    split_held_out,
+    to_work,
+)
 from .model import input_channels, save_model
+
+if TYPE_CHECKING:
+    from .palette_transfer import PaletteTransfer
 
 
 class AdaptCancelled(Exception):
@@ -108,12 +122,12 @@ class _Learner:
         self.opt = keras.optimizers.Adam(cfg.lr)
         self.opt.build(self.vars)
 
-        def weighted_mse(pred, ab, w):
+        def weighted_mse(pred: Tensor, ab: Tensor, w: Tensor) -> Tensor:
             err = tf.reduce_sum(tf.square(pred - ab), -1)
             return tf.reduce_sum(err * w) / (2.0 * tf.reduce_sum(w) + 1e-6)
 
         @tf.function(reduce_retracing=True)
-        def train(x, ab, w):
+        def train(x: Tensor, ab: Tensor, w: Tensor) -> Tensor:
             with tf.GradientTape() as tape:
                 pred = model(x, training=False)      # BN statistics and dropout as in inference
                 data = weighted_mse(pred, ab, w)
@@ -124,13 +138,14 @@ class _Learner:
             return data
 
         @tf.function(reduce_retracing=True)
-        def evaluate(x, ab, w):
+        def evaluate(x: Tensor, ab: Tensor, w: Tensor) -> Tensor:
             return weighted_mse(model(x, training=False), ab, w)
 
         self.train, self.evaluate = train, evaluate
 
 
-def _inputs(L: np.ndarray, hint_planes, takes_hints: bool) -> np.ndarray:
+def _inputs(L: np.ndarray, hint_planes: tuple[np.ndarray, np.ndarray] | None,
+            takes_hints: bool) -> np.ndarray:
     if not takes_hints:
         return L[..., None]
     return hints_mod.model_input(L, *(hint_planes or (None, None)))
@@ -193,7 +208,9 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
         if cfg.max_steps is not None and step >= cfg.max_steps:
             stopped = "steps"
             break
-        xs, abs_, ws = [], [], []
+        xs: list[np.ndarray] = []
+        abs_: list[np.ndarray] = []
+        ws: list[np.ndarray] = []
         while len(xs) < cfg.batch_size:
             sample = augmented_crop(train_frames[int(rng.integers(len(train_frames)))], cfg.crop, rng)
             if sample is None:
@@ -236,7 +253,8 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
                         [(t, st, h, w if w is not None else start_weights) for t, st, h, w in snaps])
 
 
-def _refit_palette(model: keras.Model, frames, train_palette) -> None:
+def _refit_palette(model: keras.Model, frames: Sequence[WorkFrame],
+                   train_palette: PaletteTransfer) -> None:
     """Prior palette from all keyframe pixels (training and held-out), plus what learning changed."""
     from .palette_transfer import PaletteTransfer
 
@@ -267,7 +285,7 @@ def _fraction(cfg: AdaptConfig, step: int, elapsed: float) -> float:
     return float(min(1.0, max(parts)))
 
 
-def adapted_model_path(film, model: keras.Model) -> Path:
+def adapted_model_path(film: str | os.PathLike[str], model: keras.Model) -> Path:
     """Where a film's adapted model lives: ``<film>.bento/models/adapted_<weights>.keras``, so each
     adaptation has a file of its own and the project names it (core.ml.chroma_cache.project_dir_for)."""
     from .chroma_cache import project_dir_for
@@ -276,7 +294,7 @@ def adapted_model_path(film, model: keras.Model) -> Path:
     return project_dir_for(film) / "models" / f"adapted_{_weights_digest(model)}.keras"
 
 
-def save_adapted(model: keras.Model, path) -> Path:
+def save_adapted(model: keras.Model, path: str | os.PathLike[str]) -> Path:
     """Atomic: the file appears under its name only when complete."""
     return save_model(model, path)
 

@@ -10,6 +10,7 @@ jitter of L (gamma, gain, offset, grain): the chroma target stays the same.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,8 @@ def film_L(frame: np.ndarray) -> np.ndarray:
     return color.luminance(frame).astype(np.float32)
 
 
-def keyframes_from_refs(film, refs_dir, log: Callable[[str], None] | None = None) -> list[Keyframe]:
+def keyframes_from_refs(film: str | os.PathLike[str], refs_dir: str | os.PathLike[str],
+                        log: Callable[[str], None] | None = None) -> list[Keyframe]:
     """Every ref_NNNNNN.png of `refs_dir` as a Keyframe of `film`, checked (AdaptError otherwise)."""
     from ..media import MediaError, open_media
     from ..temporal.film import RefsError, read_ref, scan_refs
@@ -163,9 +165,9 @@ def augmented_crop(f: WorkFrame, crop: int, rng: np.random.Generator
     flip = -1.0 if rng.random() < 0.5 else 1.0
     # output pixel (u, v) around the crop centre -> source pixel: rotate, scale, flip
     ca, sa = np.cos(a) / s, np.sin(a) / s
-    m = np.float32([[ca * flip, -sa, 0], [sa * flip, ca, 0]])
+    m = np.array([[ca * flip, -sa, 0], [sa * flip, ca, 0]], np.float32)
     half = crop / 2.0
-    m[:, 2] = np.float32([cx, cy]) - m[:, :2] @ np.float32([half, half])
+    m[:, 2] = np.array([cx, cy], np.float32) - m[:, :2] @ np.array([half, half], np.float32)
     stack = np.dstack([f.L, f.ab, f.train_w]).astype(np.float32)
     out = cv2.warpAffine(stack, m, (crop, crop), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_REFLECT_101)
@@ -183,7 +185,7 @@ def padded_full(f: WorkFrame, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
     y0, x0 = (size - h) // 2, (size - w) // 2        # as core.color.letterbox_for places it
     bottom, right = size - h - y0, size - w - x0
 
-    def pad(x, mode):
+    def pad(x: np.ndarray, mode: int) -> np.ndarray:
         return cv2.copyMakeBorder(x, y0, bottom, x0, right, mode)
 
     L = pad(f.L, cv2.BORDER_REFLECT_101) / 50.0 - 1.0

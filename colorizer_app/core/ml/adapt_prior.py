@@ -14,10 +14,12 @@ import keras  # noqa: E402  (core.model set the backend)
 import numpy as np
 from keras import layers  # noqa: E402
 
+from . import Tensor
 from .model import input_channels
 
 
-def _fixed_conv(x, weights: np.ndarray, bias: np.ndarray | None, name: str, trainable: bool = False):
+def _fixed_conv(x: Tensor, weights: np.ndarray, bias: np.ndarray | None, name: str,
+                trainable: bool = False) -> Tensor:
     conv = layers.Conv2D(weights.shape[-1], 1, use_bias=bias is not None, trainable=trainable, name=name)
     y = conv(x)
     conv.set_weights([weights[None, None].astype(np.float32)] + ([bias.astype(np.float32)] if bias is not None else []))

@@ -42,8 +42,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..color import Letterbox
 
 __all__ = ["ChromaCache", "project_dir_for", "cache_key", "default_limit", "set_default_limit"]
 
@@ -87,7 +91,7 @@ def encode_ab(q: np.ndarray) -> bytes:
     return png.tobytes()
 
 
-def _letterbox(fingerprint: dict, size: int):
+def _letterbox(fingerprint: dict[str, Any], size: int) -> Letterbox | None:
     w, h = fingerprint.get("width"), fingerprint.get("height")
     if type(w) is not int or type(h) is not int or w <= 0 or h <= 0:
         return None
@@ -96,7 +100,7 @@ def _letterbox(fingerprint: dict, size: int):
     return None if (box.h, box.w) == (size, size) else box
 
 
-def _flat_padding(ab: np.ndarray, box) -> np.ndarray:
+def _flat_padding(ab: np.ndarray, box: Letterbox | None) -> np.ndarray:
     """The letterbox padding of the square is never read (every consumer crops to the content
     first: color.crop_content, upsample_ab), yet the network's chroma there is as busy as the
     picture (a third of a 16:9 frame's PNG bytes): it is stored as the content's edge."""

@@ -10,10 +10,11 @@ import hashlib
 import json
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -94,7 +95,8 @@ def _video_frames(path: Path, fps: float) -> Iterator[np.ndarray]:
 
 
 def build_dataset(sources: list[str | Path], out: str | Path, fps: float = 8.0, size: int = 512,
-                  dup_threshold: float = 4.0, log=print) -> dict:
+                  dup_threshold: float = 4.0,
+                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Colour images/videos → a split training set. Drops monochrome frames (saying why) and
     near-duplicates."""
     out = Path(out)
@@ -104,7 +106,7 @@ def build_dataset(sources: list[str | Path], out: str | Path, fps: float = 8.0, 
     splits = assign_splits([f.name for f in files])
     for s in SPLITS:
         (out / s).mkdir(parents=True, exist_ok=True)
-    manifest = {"format_version": 1, "fps": fps, "size": size, "sources": []}
+    manifest: dict[str, Any] = {"format_version": 1, "fps": fps, "size": size, "sources": []}
     for f in files:
         is_video = f.suffix.lower() in VIDEO_EXT
         frames = _video_frames(f, fps) if is_video else [cv2.imread(str(f), cv2.IMREAD_COLOR)]
@@ -206,7 +208,9 @@ def film_like_L(L: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.7:
         u8 = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
         ok, enc = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 91))])
-        L = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 2.55
+        dec = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE)
+        assert dec is not None, "a JPEG encoded just above"
+        L = dec.astype(np.float32) / 2.55
     return np.clip(L, 0.0, 100.0)
 
 
@@ -281,7 +285,7 @@ def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: 
 
 
 def tf_dataset(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0, workers: int = 2,
-               hints: bool = False):
+               hints: bool = False) -> Any:
     """The same batches as a tf.data pipeline with prefetch (TensorFlow backend)."""
     import tensorflow as tf
 

@@ -12,9 +12,14 @@ execution.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 import numpy as np
 from keras import layers, ops
+
+from . import Tensor
 
 EPS = 1e-9
 
@@ -34,8 +39,9 @@ class HintGrid(layers.Layer):
     and a wide one so every pixel hears some hint. A last, lightness-blind wide term with a tiny
     weight colours pixels whose gray level no hint shares, as the joint-bilateral baseline does."""
 
-    def __init__(self, bins: int = 12, cell: int = 8, scales=((1.0, 1.0), (6.0, 0.05)),
-                 blind_weight: float = 1e-3, **kw):
+    def __init__(self, bins: int = 12, cell: int = 8,
+                 scales: Sequence[Sequence[float]] = ((1.0, 1.0), (6.0, 0.05)),
+                 blind_weight: float = 1e-3, **kw: Any) -> None:
         super().__init__(**kw)
         self.bins, self.cell = int(bins), int(cell)
         self.scales = tuple((float(s), float(w)) for s, w in scales)
@@ -49,10 +55,10 @@ class HintGrid(layers.Layer):
         rng = np.exp(-0.5 * (idx[:, None] - idx[None, :]) ** 2).astype(np.float32)  # σ = one bin
         self._range = rng / rng.sum(0, keepdims=True)
 
-    def build(self, input_shape):  # fixed kernels only: nothing to create
+    def build(self, input_shape: tuple[int | None, ...]) -> None:  # fixed kernels only: nothing to create
         self.built = True
 
-    def _blur(self, g, sigma):
+    def _blur(self, g: Tensor, sigma: float) -> Tensor:
         k = _gauss(sigma)
         ch = int(g.shape[-1])
         ky = np.tile(k.reshape(-1, 1, 1, 1), (1, 1, ch, 1))
@@ -60,7 +66,7 @@ class HintGrid(layers.Layer):
         g = ops.depthwise_conv(g, ops.convert_to_tensor(ky), strides=1, padding="same")
         return ops.depthwise_conv(g, ops.convert_to_tensor(kx), strides=1, padding="same")
 
-    def call(self, x):
+    def call(self, x: Tensor) -> list[Tensor]:
         B = self.bins
         L, abm, m = x[..., :1], x[..., 1:3], x[..., 3:4]
         tent = ops.relu(1.0 - ops.abs(L - self._centres) / self._delta)       # (N, H, W, B), sums to 1
@@ -86,10 +92,11 @@ class HintGrid(layers.Layer):
         conf = ops.clip((ops.log(den + EPS) / np.log(10.0) + 8.0) / 8.0, 0.0, 1.0)
         return [spread, conf]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]
+                             ) -> list[tuple[int | None, ...]]:
         return [tuple(input_shape[:-1]) + (2,), tuple(input_shape[:-1]) + (1,)]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "bins": self.bins, "cell": self.cell,
                 "scales": [list(s) for s in self.scales], "blind_weight": self.blind_weight}
 
@@ -98,8 +105,9 @@ class HintGrid(layers.Layer):
 class AddClip(layers.Layer):
     """Correction + spread, kept in the chroma range [-1, 1]."""
 
-    def call(self, inputs):
+    def call(self, inputs: list[Tensor]) -> Tensor:
         return ops.clip(inputs[0] + inputs[1], -1.0, 1.0)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: list[tuple[int | None, ...]]
+                             ) -> tuple[int | None, ...]:
         return tuple(input_shape[0])

@@ -19,6 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+from . import Tensor  # noqa: E402
 from .hint_grid import AddClip, HintGrid  # noqa: E402  (registers the layers for load_model)
 
 # The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
@@ -39,7 +40,7 @@ def _f(n: int, width: float) -> int:
     return max(4, int(round(n * width)))
 
 
-def _down(x, filters, bn=True, name=""):
+def _down(x: Tensor, filters: int, bn: bool = True, name: str = "") -> Tensor:
     x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not bn,
                       kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), name=name + "_conv")(x)
     if bn:
@@ -47,7 +48,7 @@ def _down(x, filters, bn=True, name=""):
     return layers.LeakyReLU(0.2, name=name + "_act")(x)
 
 
-def _up(x, skip, filters, dropout, name=""):
+def _up(x: Tensor, skip: Tensor, filters: int, dropout: bool, name: str = "") -> Tensor:
     x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
                                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
                                name=name + "_deconv")(x)

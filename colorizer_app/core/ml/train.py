@@ -14,13 +14,16 @@ import csv
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import keras  # noqa: E402  (model.py set the backend)
 import numpy as np
 from keras import ops  # noqa: E402
 
+from . import Tensor
 from .model import (
     build_discriminator,
     build_generator,
@@ -33,6 +36,10 @@ from .model import (
 SMOOTH = 0.1
 MSE_WEIGHT = 25.0
 CURVES = ("d_loss", "g_adv", "g_mse", "g_total")
+# One optimisation step: (L, ab) batch -> the CURVES' values as tensors.
+_Step = Callable[[Any, Any], tuple[Tensor, Tensor, Tensor, Tensor]]
+# The JAX step's functional state: generator, discriminator (trainable, other) and optimiser values.
+_JaxState = tuple[list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]]
 
 
 @dataclass
@@ -53,11 +60,11 @@ class TrainConfig:
     hints: bool = False            # train a hint generator (L + hint ab + mask in)
 
 
-def _bce(logits, target):
+def _bce(logits: Tensor, target: float) -> Tensor:
     return ops.mean(ops.binary_crossentropy(ops.ones_like(logits) * target, logits, from_logits=True))
 
 
-def _mse(a, b):
+def _mse(a: Tensor, b: Tensor) -> Tensor:
     return ops.mean(ops.square(a - b))
 
 
@@ -73,11 +80,12 @@ class Trainer:
         if self.disc is not None:
             self.opt_d.build(self.disc.trainable_variables)
         self.step = 0
-        self._state, self._dirty = None, False
+        self._state: _JaxState | None = None
+        self._dirty = False
         self._fn = self._make_step()
 
     @staticmethod
-    def _generator(cfg: TrainConfig):
+    def _generator(cfg: TrainConfig) -> keras.Model:
         init = load_generator(cfg.init) if cfg.init else None
         if init is not None and (input_channels(init) == 4) == cfg.hints:
             return init
@@ -89,7 +97,7 @@ class Trainer:
         return gen
 
     # -- one optimisation step, per backend ---------------------------------------------------------
-    def _make_step(self):
+    def _make_step(self) -> _Step:
         backend = keras.backend.backend()
         if backend == "jax":
             return self._jax_step()
@@ -97,58 +105,64 @@ class Trainer:
             return self._tf_step()
         raise RuntimeError(f"training supports the tensorflow and jax backends, not {backend}")
 
-    def _losses(self, fake, L, ab, d_fake_logits):
+    def _losses(self, fake: Tensor, L: Tensor, ab: Tensor, d_fake_logits: Tensor | None
+                ) -> tuple[Tensor, Tensor, Tensor]:
         mse = _mse(fake, ab)
         adv = _bce(d_fake_logits, 1.0 - SMOOTH) if d_fake_logits is not None else ops.zeros(())
         total = adv + MSE_WEIGHT * mse if d_fake_logits is not None else mse
         return total, mse, adv
 
-    def _tf_step(self):
+    def _tf_step(self) -> _Step:
         import tensorflow as tf
 
-        gen, disc, gan = self.gen, self.disc, self.disc is not None
+        gen, disc = self.gen, self.disc
 
         @tf.function
-        def step(L, ab):
+        def step(L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             with tf.GradientTape() as gt, tf.GradientTape() as dt:
                 fake = gen(L, training=True)
                 gray = L[..., :1]
-                d_fake = disc(ops.concatenate([gray, fake], -1), training=True) if gan else None
+                d_fake = disc(ops.concatenate([gray, fake], -1), training=True) \
+                    if disc is not None else None
                 total, mse, adv = self._losses(fake, L, ab, d_fake)
-                if gan:
+                if disc is not None:
                     d_real = disc(ops.concatenate([gray, ab], -1), training=True)
                     d_loss = _bce(d_real, 1.0 - SMOOTH) + _bce(d_fake, 0.0)
                 else:
                     d_loss = ops.zeros(())
             self.opt_g.apply_gradients(zip(gt.gradient(total, gen.trainable_variables), gen.trainable_variables))
-            if gan:
+            if disc is not None:
                 self.opt_d.apply_gradients(zip(dt.gradient(d_loss, disc.trainable_variables),
                                                disc.trainable_variables))
             return d_loss, adv, mse, total
 
         return step
 
-    def _jax_step(self):
+    def _jax_step(self) -> _Step:
         import jax
 
         gen, disc, gan = self.gen, self.disc, self.disc is not None
 
-        def g_loss(g_tv, g_ntv, d_tv, d_ntv, L, ab):
+        def g_loss(g_tv: list[Any], g_ntv: list[Any], d_tv: list[Any], d_ntv: list[Any], L: Tensor,
+                   ab: Tensor) -> tuple[Tensor, tuple[list[Any], Tensor, Tensor, Tensor]]:
             fake, g_ntv = gen.stateless_call(g_tv, g_ntv, L, training=True)
             d_fake = None
-            if gan:
+            if disc is not None:
                 d_fake, _ = disc.stateless_call(d_tv, d_ntv, ops.concatenate([L[..., :1], fake], -1), training=True)
             total, mse, adv = self._losses(fake, L, ab, d_fake)
             return total, (g_ntv, fake, mse, adv)
 
-        def d_loss_fn(d_tv, d_ntv, L, ab, fake):
+        def d_loss_fn(d_tv: list[Any], d_ntv: list[Any], L: Tensor, ab: Tensor, fake: Tensor
+                      ) -> tuple[Tensor, list[Any]]:
+            assert disc is not None  # called only when training a GAN
             gray = L[..., :1]
             real, d_ntv = disc.stateless_call(d_tv, d_ntv, ops.concatenate([gray, ab], -1), training=True)
             fk, d_ntv = disc.stateless_call(d_tv, d_ntv, ops.concatenate([gray, fake], -1), training=True)
             return _bce(real, 1.0 - SMOOTH) + _bce(fk, 0.0), d_ntv
 
         @jax.jit
-        def step(state, L, ab):
+        def step(state: _JaxState, L: Tensor, ab: Tensor
+                 ) -> tuple[_JaxState, tuple[Tensor, Tensor, Tensor, Tensor]]:
             g_tv, g_ntv, d_tv, d_ntv, og, od = state
             (total, (g_ntv, fake, mse, adv)), grads = jax.value_and_grad(g_loss, has_aux=True)(
                 g_tv, g_ntv, d_tv, d_ntv, L, ab)
@@ -160,7 +174,7 @@ class Trainer:
                 d_tv, od = self.opt_d.stateless_apply(od, dgrads, d_tv)
             return (g_tv, g_ntv, d_tv, d_ntv, og, od), (d_loss, adv, mse, total)
 
-        def run(L, ab):
+        def run(L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             state = self._jax_state()
             state, out = step(state, L, ab)
             self._jax_assign(state)
@@ -168,7 +182,7 @@ class Trainer:
 
         return run
 
-    def _jax_state(self):
+    def _jax_state(self) -> _JaxState:
         if self._state is None:
             d = self.disc
             self._state = ([v.value for v in self.gen.trainable_variables],
@@ -179,13 +193,13 @@ class Trainer:
                            [v.value for v in self.opt_d.variables] if d else [])
         return self._state
 
-    def _jax_assign(self, state):
+    def _jax_assign(self, state: _JaxState) -> None:
         self._state = state
         self._dirty = True
 
     def sync(self) -> None:
         """Write the JAX step's functional state back into the Keras variables (before saving)."""
-        if not self._dirty:
+        if not self._dirty or self._state is None:  # (dirty: a state was assigned)
             return
         g_tv, g_ntv, d_tv, d_ntv, og, od = self._state
         pairs = [(self.gen.trainable_variables, g_tv), (self.gen.non_trainable_variables, g_ntv),
@@ -211,7 +225,7 @@ class Trainer:
         tmp = ckpt / ".partial"
         tmp.mkdir(exist_ok=True)
         self.gen.save_weights(tmp / "gen.weights.h5")
-        arrays = {f"g{i}": np.asarray(v.value) for i, v in enumerate(self.opt_g.variables)}
+        arrays: dict[str, Any] = {f"g{i}": np.asarray(v.value) for i, v in enumerate(self.opt_g.variables)}
         if self.disc is not None:
             self.disc.save_weights(tmp / "disc.weights.h5")
             arrays |= {f"d{i}": np.asarray(v.value) for i, v in enumerate(self.opt_d.variables)}
@@ -284,7 +298,7 @@ class CurveLog:
             self._tb[1].flush()
 
 
-def validation_figure(gen, L: np.ndarray, ab: np.ndarray, path: Path, rows: int = 4) -> float:
+def validation_figure(gen: keras.Model, L: np.ndarray, ab: np.ndarray, path: Path, rows: int = 4) -> float:
     """gray | prediction | original for a few validation crops; returns the batch's val MSE."""
     import cv2
 
@@ -302,7 +316,8 @@ def validation_figure(gen, L: np.ndarray, ab: np.ndarray, path: Path, rows: int 
     return float(np.mean((pred - ab) ** 2))
 
 
-def train(cfg: TrainConfig, log=print, stop_after_s: float | None = None) -> Path:
+def train(cfg: TrainConfig, log: Callable[[str], None] = print,
+          stop_after_s: float | None = None) -> Path:
     """Run (or resume) a recipe; writes checkpoints, curves and figures beside `cfg.out`."""
     from .dataset import batches, tf_dataset
 
