@@ -8,14 +8,19 @@ instead of a second propagation path. Every file is checked before any frame is 
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..ml.inference import Colorizer
 
 HINT_PATTERN = re.compile(r"^hint_(\d{6,})\.png$", re.IGNORECASE)
 
@@ -24,7 +29,7 @@ class HintsError(ValueError):
     """A hint folder or file that cannot be used; one line naming the file."""
 
 
-def scan_hints(hints_dir) -> dict[int, Path]:
+def scan_hints(hints_dir: str | os.PathLike[str]) -> dict[int, Path]:
     """{frame index: path} of the hint_NNNNNN.png files; a misnamed image is an error, not skipped."""
     d = Path(hints_dir)
     if not d.is_dir():
@@ -45,14 +50,14 @@ def scan_hints(hints_dir) -> dict[int, Path]:
     return out
 
 
-def read_hint(path, width: int, height: int) -> np.ndarray:
+def read_hint(path: str | os.PathLike[str], width: int, height: int) -> np.ndarray:
     """A hint image as RGBA uint8 (16-bit files are scaled), checked against the film's size."""
     path = Path(path)
     try:
         data = np.fromfile(str(path), np.uint8)
     except OSError as exc:
         raise HintsError(f"{path}: cannot read the hint image ({exc.strerror or exc})") from None
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    img: np.ndarray | None = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:
         raise HintsError(f"{path}: cannot read the hint image (not a valid PNG)")
     if img.ndim != 3 or img.shape[2] != 4:
@@ -66,8 +71,9 @@ def read_hint(path, width: int, height: int) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
 
 
-def hint_refs(src, hints_dir, colorizer, refs_dir=None, log: Callable[[str], None] | None = None
-              ) -> tempfile.TemporaryDirectory:
+def hint_refs(src: str | os.PathLike[str], hints_dir: str | os.PathLike[str], colorizer: Colorizer,
+              refs_dir: str | os.PathLike[str] | None = None,
+              log: Callable[[str], None] | None = None) -> tempfile.TemporaryDirectory[str]:
     """Colorize every hinted frame with its hints and write it as ref_NNNNNN.png into a temporary
     folder (with the stills of `refs_dir`, if given, beside them). Returns the folder (removed
     when it is garbage collected or the process ends); pass `.name` as the refs folder."""
@@ -78,7 +84,7 @@ def hint_refs(src, hints_dir, colorizer, refs_dir=None, log: Callable[[str], Non
     refs = scan_refs(refs_dir) if refs_dir is not None else {}
     with open_media(src) as reader:
         info = reader.info
-        rgba = {}
+        rgba: dict[int, np.ndarray] = {}
         for k, p in found.items():
             if k >= info.frame_count:
                 raise HintsError(f"{p}: frame {k} is beyond the end of the film (frames 0-{info.frame_count - 1})")

@@ -93,7 +93,7 @@ class Project:
     recovered_from: Path | None = None          # set when opened from an autosave
     warnings: list[str] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.frame_size = (int(self.frame_size[0]), int(self.frame_size[1]))
         if self.corrections is None:
             self.corrections = CorrectionStack((self.frame_size[1], self.frame_size[0]))
@@ -107,13 +107,13 @@ class Project:
         self._new_hashes: dict[tuple, str] = {}
         self._saved_version = self.corrections.version
         self._touched = False
-        self._disk_stamp = None                     # file_stamp(path) when opened/saved here
+        self._disk_stamp: tuple[int, int, int] | None = None  # file_stamp(path) when opened/saved here
         self._own_autosaves: set = set()            # autosave files this session wrote
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
     def new(cls, source_path: str, frame_size: tuple[int, int] | None = None,
-            **kw) -> Project:
+            **kw: Any) -> Project:
         """A project for a film; frame_size (w, h) is read from the film when not given."""
         source_path = os.path.abspath(source_path)
         if frame_size is None:
@@ -186,8 +186,9 @@ class Project:
                                     for f, m in sorted(c.frame_masks.items())}
             else:
                 d.pop("frame_masks", None)
-            if c.tracking and c.tracked and c.tracked_current():
-                d["tracked"] = {"key": list(c.track_key), "file": self._write_tracked(c, masks_dir)}
+            key = c.track_key                   # (not None when tracked_current())
+            if c.tracking and c.tracked and key is not None and c.tracked_current():
+                d["tracked"] = {"key": list(key), "file": self._write_tracked(c, masks_dir)}
             else:
                 d.pop("tracked", None)
             corrections.append(d)
@@ -211,7 +212,7 @@ class Project:
         })
         return doc
 
-    def _write_mask(self, c: Correction, key, mask: SparseMask, masks_dir: Path) -> str:
+    def _write_mask(self, c: Correction, key: int | None, mask: SparseMask, masks_dir: Path) -> str:
         hkey = (mask.uid, mask.rev)
         h = self._hashes.get(hkey) or mask.content_hash()
         self._new_hashes[hkey] = h
@@ -234,7 +235,7 @@ class Project:
             atomic_write_bytes(target, tracked_to_bytes(c))
         return f"masks/{name}"
 
-    def _read_tracked(self, root: Path, ref, c: Correction) -> None:
+    def _read_tracked(self, root: Path, ref: Any, c: Correction) -> None:
         """Tracked masks are derived: a missing, damaged or foreign file is ignored (tracked
         again when needed), never a warning."""
         from ..corrections.tracking import tracked_from_bytes
@@ -316,7 +317,8 @@ class Project:
         p.extra = d
         return p
 
-    def _read_mask(self, root: Path, ref: str | None, name: str, shape) -> SparseMask:
+    def _read_mask(self, root: Path, ref: str | None, name: str,
+                   shape: tuple[int, int]) -> SparseMask:
         if ref is None:
             return SparseMask(shape)
         f = root / ref

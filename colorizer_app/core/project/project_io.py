@@ -162,7 +162,8 @@ def resolve_path_entry(entry: dict, base: Path) -> tuple[str, bool]:
     if name and "%" not in name and os.path.exists(os.path.join(base, name)):
         return os.path.join(base, name), False
     # Neither exists: keep what we knew so the GUI can offer to relocate the film.
-    fallback = absolute if absolute is not None else os.path.normpath(os.path.join(base, rel))
+    # (rel is set when absolute is not: checked above)
+    fallback = absolute if absolute is not None else os.path.normpath(os.path.join(base, rel or ""))
     return fallback, "%" not in fallback
 
 
@@ -171,7 +172,7 @@ class _NotFinite(str):
     a marker until the walk below can say which field it was."""
 
 
-def _finite_float(text: str):
+def _finite_float(text: str) -> float | _NotFinite:
     v = float(text)
     return v if math.isfinite(v) else _NotFinite(text)
 

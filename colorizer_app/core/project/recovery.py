@@ -79,9 +79,10 @@ def find_recovery(project_path: os.PathLike | None = None) -> list[Recovery]:
     """Autosaves newer than their saved project. With a path: that project's (0 or 1); without:
     every untitled session's autosave in the per-user folder (e.g. after a crash)."""
     found: list[Recovery] = []
+    candidates: list[tuple[Path, Path | None]]
     if project_path is not None:
-        pp = Path(os.path.abspath(project_path))
-        candidates = [(autosave_path_for(pp), pp)]
+        p = Path(os.path.abspath(project_path))
+        candidates = [(autosave_path_for(p), p)]
     else:
         d = autosave_dir()
         candidates = [(a, None) for a in sorted(d.glob(f"untitled-*{AUTOSAVE_SUFFIX}"))] \
