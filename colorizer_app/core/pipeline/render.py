@@ -240,17 +240,21 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
         # as the app shows it: the hinted network after the temporal stage
         return compose.model_chroma(hinted.pop(i), box, L) if i in hinted else ab
 
-    def corrections_stage(i: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
-        return job.corrections.composite(ab, i, shot_of)
+    corrections = job.corrections
 
-    def emit(i: int, L: np.ndarray, frame, ab_work: np.ndarray | None = None,
+    def corrections_stage(i: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
+        assert corrections is not None
+        return corrections.composite(ab, i, shot_of)
+
+    def emit(i: int, L: np.ndarray, frame: np.ndarray | None, ab_work: np.ndarray | None = None,
              ab: np.ndarray | None = None) -> None:
         """Frame i composed as the viewer composes it (compose.compose_picture): the network's
         chroma (or the temporal stage's ``ab``), the hints, chroma_filter, the corrections."""
+        filt = chroma_filter
         stages = compose.chain(
             hint_stage if hinted else None,
-            None if chroma_filter is None else (lambda j, a, _L: chroma_filter(j, frame, a)),
-            None if job.corrections is None else corrections_stage)
+            None if filt is None else (lambda j, a, _L: filt(j, frame, a)),
+            None if corrections is None else corrections_stage)
         rgb01 = compose.compose_picture(None, ab_work, box, L, i, stages, ab_full=ab,
                                         dtype=np.float32)   # float RGB: writer converts it
         t = reader.frame_time(i) - t0_src if timing else None

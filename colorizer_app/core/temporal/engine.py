@@ -153,7 +153,7 @@ class TemporalEngine:
             ab = self.deflickered(t)
         return np.ascontiguousarray(ab, np.float32), complete
 
-    def picture(self, t: int, post=None) -> np.ndarray:
+    def picture(self, t: int, post: compose.ChromaStage | None = None) -> np.ndarray:
         """The frame as the viewer shows it (temporal stage, then the ``post`` stages: the
         corrections), uint8 RGB: compose.compose_picture over this engine's chroma."""
         frame = self.read(t)
