@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..temporal.render_stage import TemporalSettings
+from ..temporal.settings import TemporalSettings
 
 if TYPE_CHECKING:
     from ..media import MediaInfo
