@@ -71,6 +71,7 @@ def adapt_model(film: str, refs: str | None, hints: str | None, colorizer, cfg):
             from ..core.project.hint_keys import hint_refs
             tmp = hint_refs(film, hints, colorizer, refs_dir=refs, log=_note)
             refs = tmp.name
+        assert refs is not None  # given, or the hinted frames' folder (checked above)
         keyframes = keyframes_from_refs(film, refs, _note)
     except (AdaptError, MediaError, ValueError, OSError) as exc:
         raise CliError(one_line(exc)) from None

@@ -42,8 +42,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..core.farm.plan import FarmError, FarmSettings, expand_inputs, plan_film
-    from ..core.farm.runner import FarmCancelled, connect, farm_library
+    from ..core.farm.plan import FarmCancelled, FarmError, FarmSettings, expand_inputs, plan_film
+    from ..core.farm.runner import connect, farm_library
     from .progress import ProgressBar
 
     if len(args.paths) < 2:
@@ -117,7 +117,7 @@ def _library_outputs(films, out_dir: str, ext: str):
     _check_parent(str(d / "x") if d.is_dir() else out_dir)
     d.mkdir(exist_ok=True)
     outs = [library_output(f, out_dir, ext) for f in films]
-    seen = {}
+    seen: dict[str, str] = {}
     for f, o in zip(films, outs):
         if o in seen:
             raise CliError(f"{f} and {seen[o]} would both be written to {o}")

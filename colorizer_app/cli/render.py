@@ -75,6 +75,7 @@ def run_render(args) -> int:
         if args.deflicker is not None and not 0.0 <= args.deflicker <= 1.0:
             raise CliError(f"--deflicker must be between 0 and 1, got {args.deflicker}")
         refs = scan_refs(args.refs, note) if args.refs is not None else None
+        assert job.temporal is not None  # from_project reads the project's settings
         job.temporal = job.temporal.merged(args.deflicker, refs)
         if job.temporal.active:
             note(f"temporal: deflicker {job.temporal.deflicker:g}, "

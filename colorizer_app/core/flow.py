@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import cv2
 import numpy as np
@@ -191,6 +191,15 @@ def fb_confidence(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
     return conf
 
 
+@overload
+def compose(first: np.ndarray, c_first: np.ndarray, second: np.ndarray,
+            c_second: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def compose(first: np.ndarray, c_first: np.ndarray | None, second: np.ndarray,
+            c_second: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def compose(first: np.ndarray, c_first: np.ndarray | None, second: np.ndarray,
+            c_second: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]: ...
 def compose(first: np.ndarray, c_first: np.ndarray | None,
             second: np.ndarray, c_second: np.ndarray | None
             ) -> tuple[np.ndarray, np.ndarray | None]:

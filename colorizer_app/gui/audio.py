@@ -110,6 +110,7 @@ class AudioPlayer(QObject):
         if source is None:
             return
         sink, sync = self.sink, self.sync
+        assert sink is not None  # opened by _start before this thread
         try:
             sink.start()
             while not self._stop.is_set():

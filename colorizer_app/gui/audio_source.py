@@ -63,7 +63,8 @@ class AudioSource:
         self._frames = self._resampled()
         self._eof = False
         self._buf = np.zeros((0, CHANNELS), np.float32)
-        self._buf_start = None
+        # None only inside this seek, until the first timestamped block sets it (below)
+        self._buf_start = None  # type: ignore[assignment]
         while self._buf_start is None and not self._eof:
             self._decode_more()
         if self._buf_start is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -18,6 +19,11 @@ from PySide6.QtCore import Signal
 from ..core.media.frames import SharedFrames
 from ..core.pipeline.scheduler import Plan, next_batch
 from .workers import LoopWorker, close_quietly
+
+if TYPE_CHECKING:
+    from ..core.media import MediaReader
+    from ..core.ml.chroma_cache import ChromaCache
+    from ..core.ml.inference import Colorizer
 
 BACKGROUND_BATCH = 4
 # A batch cannot be interrupted, so a background batch is what the frame the artist jumps to may
@@ -52,12 +58,12 @@ class ColorizeWorker(LoopWorker):
         self._path = ""
         self._project = ""
         self._fingerprint: dict = {}
-        self._reader = None
-        self._keras = None
+        self._reader: MediaReader | None = None
+        self._keras: Any = None     # the keras.Model
         self._keras_path = ""
-        self._one = None            # Colorizer with batch 1: the frame on screen, fastest reply
-        self._many = None           # Colorizer with the background batch size
-        self._cache = None
+        self._one: Colorizer | None = None   # batch 1: the frame on screen, fastest reply
+        self._many: Colorizer | None = None  # with the background batch size
+        self._cache: ChromaCache | None = None
         self._failed: set[int] = set()
         self._busy = False
         self.last_batch_s = 0.0
@@ -122,6 +128,8 @@ class ColorizeWorker(LoopWorker):
         return True
 
     def _run_batch(self, batch: list[int], plan: Plan) -> None:
+        cache, reader = self._cache, self._reader
+        assert cache is not None and reader is not None  # (step() checked)
         t0 = 0.0
         try:
             frames = []
@@ -129,13 +137,14 @@ class ColorizeWorker(LoopWorker):
                 wait = SHARED_WAIT_S if i == plan.playhead else 0.0
                 f = self._shared.get(self._path, i, wait_s=wait)
                 if f is None:
-                    f = self._reader.read(i)
+                    f = reader.read(i)
                 frames.append(f)
             colorizer = self._one if len(batch) == 1 else self._many
+            assert colorizer is not None, "no model"
             t0 = time.perf_counter()
             results = colorizer.predict_work(frames)
             for i, (ab, _box) in zip(batch, results):
-                self._cache.put(i, ab)
+                cache.put(i, ab)
         except Exception as exc:
             # Do not retry these frames forever; a new model or film clears the list.
             self._failed.update(batch)
@@ -146,7 +155,7 @@ class ColorizeWorker(LoopWorker):
         per_frame = self.last_batch_s / len(batch)
         self._per_frame_s = per_frame if not self._per_frame_s else \
             0.7 * self._per_frame_s + 0.3 * per_frame
-        self.colorized.emit(self._cache.key, list(batch))
+        self.colorized.emit(cache.key, list(batch))
 
     def _background_batch(self) -> int:
         """Full batches for a fast model; one frame at a time for a slow one (see MAX_BATCH_S)."""
@@ -157,7 +166,9 @@ class ColorizeWorker(LoopWorker):
     def _report_progress(self, plan: Plan) -> None:
         lo, hi = max(0, plan.in_point), min(plan.out_point, plan.frame_count - 1)
         total = max(0, hi - lo + 1)
-        done = sum(1 for i in self._cache.indices() if lo <= i <= hi)
+        cache = self._cache
+        assert cache is not None  # (step() checked)
+        done = sum(1 for i in cache.indices() if lo <= i <= hi)
         self.progress.emit(done, total)
 
     def _set_busy(self, busy: bool) -> None:

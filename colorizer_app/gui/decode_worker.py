@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
@@ -24,6 +25,10 @@ from ..core import compose
 from ..core.media.frames import SharedFrames
 from . import display_compose
 from .workers import LoopWorker, close_quietly
+
+if TYPE_CHECKING:
+    from ..core.color import Letterbox
+    from ..core.media import MediaInfo, MediaReader
 
 PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy
 SETTLE_S = 0.15      # moves closer than this are scrubbing: full decodes wait for this much rest
@@ -70,11 +75,11 @@ class DisplayWorker(LoopWorker):
         self._chroma = None                 # ChromaCache or None (set from the GUI thread)
         self._override = None               # corrections hook, see compose.ChromaOverride
         self._affects = None                # index -> does the override change that frame?
-        self._reader = None
+        self._reader: MediaReader | None = None
         self._generation = 0
         self._path = ""
-        self._info = None
-        self._box = None
+        self._info: MediaInfo | None = None
+        self._box: Letterbox | None = None
         self._box_size = 0
         self._proxy = None                  # core.media.proxy.ProxyStore or None
         self._proxied = -1                  # the playhead frame last shown from the proxy
@@ -160,6 +165,7 @@ class DisplayWorker(LoopWorker):
         convert it into the shared frames (where the last step finds it). A failure is reported
         at once, as a whole step would."""
         try:
+            assert self._reader is not None  # (step() opened it)
             if not self._reader.prefetch(want.index):
                 self._read(want.index)
         except Exception as exc:
@@ -188,6 +194,7 @@ class DisplayWorker(LoopWorker):
         """The playhead frame from the proxy, scaled to the film's size, when decoding it from
         the film would cost PROXY_MIN_COST pictures or more; None otherwise."""
         try:
+            assert self._reader is not None and self._info is not None  # (step() opened them)
             if self._reader.decode_cost(want.index) < PROXY_MIN_COST:
                 return None
             info = self._info
@@ -208,8 +215,8 @@ class DisplayWorker(LoopWorker):
         self._generation, self._path = generation, path
         self._proxied = -1
         try:
-            self._reader = media.open_media(path)
-            info = self._reader.info
+            self._reader = reader = media.open_media(path)
+            info = reader.info
             if info.frame_count <= 0:
                 raise media.MediaError(f"{os.path.basename(path)}: no decodable frames")
             project = str(project_dir_for(path))
@@ -251,16 +258,17 @@ class DisplayWorker(LoopWorker):
 
     def _read(self, index: int) -> np.ndarray:
         # read-only, possibly the reader's cached array: shared frames are never edited in place
+        assert self._reader is not None  # (step() opened it)
         frame = np.ascontiguousarray(self._reader.read(index, copy=False))
         self._shared.put(self._path, index, frame)
         return frame
 
-    def _letterbox(self, size: int, frame: np.ndarray):
-        if self._box is None or self._box_size != size or \
-                (self._box.full_h, self._box.full_w) != frame.shape[:2]:
-            self._box = compose.letterbox(frame.shape[0], frame.shape[1], size)
+    def _letterbox(self, size: int, frame: np.ndarray) -> Letterbox:
+        box = self._box
+        if box is None or self._box_size != size or (box.full_h, box.full_w) != frame.shape[:2]:
+            box = self._box = compose.letterbox(frame.shape[0], frame.shape[1], size)
             self._box_size = size
-        return self._box
+        return box
 
     def _close_reader(self) -> None:
         close_quietly(self._reader)

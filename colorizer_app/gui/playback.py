@@ -69,7 +69,7 @@ class Player(QObject):
             self.droppedChanged.emit(0)
         self.speed = float(speed)
         self._restart_clock()
-        fps = float(s.film.fps) * abs(self.speed) / self.stride
+        fps = float(self.session.film.fps) * abs(self.speed) / self.stride   # (s.film: not None)
         # Tick at twice the frame rate so a frame is never late by more than half a frame.
         self._timer.start(max(1, int(1000.0 / fps / 2)))
         self.speedChanged.emit(self.speed)

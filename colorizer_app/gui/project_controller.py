@@ -111,6 +111,7 @@ class ProjectController(QObject):
         """Before leaving the project: True when it is fine to go on."""
         if not self.modified:
             return True
+        assert self.project is not None  # (modified)
         name = self.project.path.name if self.project.path else "the untitled project"
         answer = self.ask("unsaved", f"Save the changes to {name}?")
         if answer == CANCEL:
@@ -296,6 +297,7 @@ class ProjectController(QObject):
     # ---- saving ----------------------------------------------------------------------------
     def _sync_to_project(self) -> None:
         p, s = self.project, self.session
+        assert p is not None  # saving: there is a project
         p.in_point = s.in_point
         p.out_point = None if s.out_point >= s.frame_count - 1 else s.out_point
         p.model_path = s.model_path or None
@@ -349,6 +351,7 @@ class ProjectController(QObject):
         if not self.modified:
             return None
         self._sync_to_project()
+        assert self.project is not None  # (modified)
         try:
             return self.project.autosave()
         except (ProjectError, OSError) as exc:

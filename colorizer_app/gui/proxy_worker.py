@@ -13,10 +13,14 @@ import os
 import shutil
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 
 from .workers import LoopWorker, close_quietly
+
+if TYPE_CHECKING:
+    from ..core.media.proxy import ProxyBuilder, ProxyStore
 
 # Films smaller than this decode quickly enough anyway (and a proxy would be as large as they are).
 PROXY_MIN_PIXELS = 1280 * 720
@@ -50,9 +54,9 @@ class ProxyWorker(LoopWorker):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._request = None
-        self._store = None
-        self._builder = None
+        self._request: tuple[int, Any, str, dict[str, Any]] | None = None
+        self._store: ProxyStore | None = None
+        self._builder: ProxyBuilder | None = None
         self._generation = 0
         self._last_progress = 0.0
         self._busy_until = 0.0   # written by the GUI thread (one float: atomic under the GIL)
@@ -89,6 +93,7 @@ class ProxyWorker(LoopWorker):
             self._close()
             return False
         store = self._store
+        assert store is not None  # opened together with the builder
         if done == 0 or self._builder.done:
             self._builder.close()
             self._builder = None

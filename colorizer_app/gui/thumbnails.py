@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, QTimer, Signal
@@ -17,6 +18,9 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .workers import LoopWorker, WorkerThread, close_quietly
+
+if TYPE_CHECKING:
+    from ..core.media import MediaReader
 
 MAX_THUMBS = 256
 THUMB_H = 40            # px, the strip's height
@@ -47,8 +51,8 @@ class ThumbnailWorker(LoopWorker):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._request = None
-        self._reader = None
+        self._request: tuple[int, str | None, int, int, int] | None = None
+        self._reader: MediaReader | None = None
         self._todo: list[int] = []
         self._generation = 0
         self._size = (0, 0)
@@ -77,7 +81,7 @@ class ThumbnailWorker(LoopWorker):
         except Exception:          # an undecodable frame: its slot shows a neighbour
             return bool(self._todo)
         import cv2
-        small = cv2.resize(np.ascontiguousarray(rgb[..., :3]), self._size,
+        small: np.ndarray = cv2.resize(np.ascontiguousarray(rgb[..., :3]), self._size,
                            interpolation=cv2.INTER_AREA)
         if small.dtype != np.uint8:
             small = (small >> 8).astype(np.uint8)
@@ -138,9 +142,10 @@ class ThumbnailStrip(QWidget):
 
     def set_enabled(self, on: bool) -> None:
         if on and self._thread is None:
-            self._thread = WorkerThread(ThumbnailWorker(), "bento-thumbnails")
-            self.worker.thumbReady.connect(self._on_thumb)
-            self._filter = _Activity(self.worker, self)
+            worker = ThumbnailWorker()
+            self._thread = WorkerThread(worker, "bento-thumbnails")
+            worker.thumbReady.connect(self._on_thumb)
+            self._filter = _Activity(worker, self)
             QApplication.instance().installEventFilter(self._filter)
             self.setVisible(True)
             self._on_film(self.session.film)

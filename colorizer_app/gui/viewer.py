@@ -53,7 +53,9 @@ class Viewer(QWidget):
         self._image_shape: tuple[int, int] | None = None   # the film's (h, w) being shown
         self._fit = True                 # keep fitting on resize until the artist zooms or pans
         self._pics: dict[str, object] = {}
-        self._diff_key, self._diff, self._diff_refs = None, None, None
+        self._diff_key: tuple[int, int] | None = None
+        self._diff: np.ndarray | None = None
+        self._diff_refs: tuple[np.ndarray, np.ndarray] | None = None
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground(BACKGROUND)
@@ -223,11 +225,12 @@ class Viewer(QWidget):
     def _difference(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # one per picture pair: re-rendering the same frame (zoom, badges) re-uploads nothing
         key = (id(a), id(b))
-        if self._diff_key != key:
+        diff = self._diff
+        if self._diff_key != key or diff is None:   # (None only before the first: no key)
             d = cv2.absdiff(a, b)
-            self._diff = cv2.convertScaleAbs(d, alpha=DIFF_GAIN)
+            diff = self._diff = cv2.convertScaleAbs(d, alpha=DIFF_GAIN)
             self._diff_key, self._diff_refs = key, (a, b)
-        return self._diff
+        return diff
 
     def _set(self, key: str, item: pg.ImageItem, pic) -> None:
         if pic is None:

@@ -434,7 +434,7 @@ def _collect_garbage(masks_dir: Path, doc: dict, autosave: Path) -> None:
                 pass
 
 
-def open_project(path: os.PathLike) -> Project:
+def open_project(path: str | os.PathLike[str]) -> Project:
     """Open a project (or an autosave file: the project then points at the original path)."""
     path = Path(os.path.abspath(path))
     doc = read_project_json(path, FORMAT_VERSION)

@@ -96,7 +96,7 @@ class HintController(QObject):
         self.tool_action = act("hintTool", "&Hint tool", ["H"], self.set_active, checkable=True)
         # enabled only while a hint is selected (Delete is also Temporal's "delete the cut")
         self.delete_action = act("deleteHint", "Delete hint", ["Delete", "Backspace"],
-                                 lambda: self.selected and self.delete(self.selected),
+                                 lambda: self.delete(self.selected) if self.selected else None,
                                  enabled=False)
         self.recolour_action = act("recolourHint", "Recolour hint", ["Shift+H"],
                                    self.recolour_selected, enabled=False)
@@ -113,7 +113,7 @@ class HintController(QObject):
             self.toolbar.addAction(reg[action_id])
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         reg["brush"].toggled.connect(
-            lambda on: on and self.tool_action.isChecked() and self._set_checked(False))
+            lambda on: self._set_checked(False) if on and self.tool_action.isChecked() else None)
 
     def _set_checked(self, on: bool) -> None:
         self.tool_action.setChecked(on)
@@ -161,7 +161,7 @@ class HintController(QObject):
 
     def _on_project(self, project) -> None:
         self.store = project.hints if project is not None else HintStore()
-        self.store.subscribe(lambda f, s=self.store: s is self.store and self._changed(f))
+        self.store.subscribe(lambda f, s=self.store: self._changed(f) if s is self.store else None)
         self.selected = None
         self.results.clear()
         self._asked.clear()
@@ -289,16 +289,18 @@ class HintController(QObject):
             self.select(None)
 
     def recolour_selected(self) -> None:
-        h = self.store.get(self.session.frame, self.selected) if self.selected else None
-        if h is not None:
+        sel = self.selected
+        h = self.store.get(self.session.frame, sel) if sel else None
+        if sel and h is not None:
             a, b = self.colour_panel.ab
-            self._edit(self.selected, replace(h, a=float(a), b=float(b)))
+            self._edit(sel, replace(h, a=float(a), b=float(b)))
             self.colour_panel.remember((a, b))
 
     def _resize_selected(self, size: int) -> None:
-        h = self.store.get(self.session.frame, self.selected) if self.selected else None
-        if h is not None and h.size != size:
-            self._edit(self.selected, replace(h, size=int(size)))
+        sel = self.selected
+        h = self.store.get(self.session.frame, sel) if sel else None
+        if sel and h is not None and h.size != size:
+            self._edit(sel, replace(h, size=int(size)))
 
     def _step_size(self, d: int) -> None:
         self.panel.size_spin.setValue(self.panel.size_spin.value() + d)

@@ -115,6 +115,7 @@ class HintTool(ViewerTool):
             self.release_anyway()
 
     def release_anyway(self) -> None:
+        assert self._grab is not None, "no drag in progress"
         frame, hid, before = self._grab
         self._grab = None
         after = self.ctl.store.get(frame, hid)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Signal
 
 from ...core import color, compose
 from ..workers import LoopWorker
+
+if TYPE_CHECKING:
+    from ...core.ml.inference import Colorizer
 
 
 class HintResults:
@@ -66,7 +70,7 @@ class HintWorker(LoopWorker):
         self._lock = threading.Lock()
         self._request: tuple | None = None
         self._model: tuple | None = None         # (keras model, working size), pending
-        self._colorizer = None
+        self._colorizer: Colorizer | None = None
         self.last_s = 0.0
 
     # ---- GUI thread ----------------------------------------------------------------------

@@ -115,11 +115,11 @@ class PaintingController(QObject):
         cp = self.corrections_panel
         cp.selectionChanged.connect(self._on_selected)
         cp.renameRequested.connect(
-            lambda cid, name: self.push(UpdateCommand(self.stack, cid, f"Rename to {name}",
+            lambda cid, name: self.push(UpdateCommand(self._stack(), cid, f"Rename to {name}",
                                                       name=name)))
         cp.visibilityRequested.connect(self._set_visible)
-        cp.deleteRequested.connect(lambda cid: self.push(DeleteCommand(self.stack, cid)))
-        cp.moveRequested.connect(lambda cid, i: self.push(MoveCommand(self.stack, cid, i)))
+        cp.deleteRequested.connect(lambda cid: self.push(DeleteCommand(self._stack(), cid)))
+        cp.moveRequested.connect(lambda cid, i: self.push(MoveCommand(self._stack(), cid, i)))
         cp.recolourRequested.connect(self._recolour)
         cp.lifetimeRequested.connect(self._set_lifetime)
         cp.trackingRequested.connect(self._set_tracking)
@@ -147,13 +147,21 @@ class PaintingController(QObject):
         self._frame_data.clear()
         if stack is not None:
             # tracked masks arriving are no edit: the tracking controller recomposes their frames
-            stack.subscribe(lambda ev, cid, s=stack: ev != "tracked" and self._on_stack_event(s))
+            def on_event(ev: str, cid: str | None, s: CorrectionStack = stack) -> None:
+                if ev != "tracked":
+                    self._on_stack_event(s)
+            stack.subscribe(on_event)
         self.tracking.set_stack(stack)
         self.corrections_panel.set_stack(stack)
         self.pipeline.set_override(self.override if stack is not None else None,
                                    affects=self.affects)
         self.update_ghost()
         self.stackChanged.emit(stack)
+
+    def _stack(self) -> CorrectionStack:
+        """The stack being edited: the handlers that ask for it run only while there is one."""
+        assert self.stack is not None, "no corrections to edit"
+        return self.stack
 
     def override(self, index: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
         """compose.ChromaOverride; runs in the display worker thread (the stack is locked)."""
@@ -214,26 +222,26 @@ class PaintingController(QObject):
         self.selected_id = cid
 
     def _set_visible(self, cid: str, visible: bool) -> None:
-        name = self.stack.find(cid).name
-        self.push(UpdateCommand(self.stack, cid, f"{'Show' if visible else 'Hide'} {name}",
+        name = self._stack().find(cid).name
+        self.push(UpdateCommand(self._stack(), cid, f"{'Show' if visible else 'Hide'} {name}",
                                 visible=visible))
 
     def _recolour(self, cid: str) -> None:
-        self.push(UpdateCommand(self.stack, cid, f"Recolour {self.stack.find(cid).name}",
+        self.push(UpdateCommand(self._stack(), cid, f"Recolour {self._stack().find(cid).name}",
                                 chroma=self.colour_panel.ab))
 
     def _set_lifetime(self, cid: str, kind: str) -> None:
-        c = self.stack.find(cid)
+        c = self._stack().find(cid)
         lt = self.lifetime_for(kind, c.lifetime.start)
         lt.extra = dict(c.lifetime.extra)          # e.g. the tracking switch survives the change
-        self.push(UpdateCommand(self.stack, cid, f"Lifetime of {c.name}", lifetime=lt))
+        self.push(UpdateCommand(self._stack(), cid, f"Lifetime of {c.name}", lifetime=lt))
 
     def _set_tracking(self, cid: str, on: bool) -> None:
-        c = self.stack.find(cid)
+        c = self._stack().find(cid)
         if c.lifetime.tracks == bool(on) or c.lifetime.kind != "until_cut":
             return
         text = f"Track {c.name}" if on else f"Fix {c.name} on screen"
-        self.push(UpdateCommand(self.stack, cid, text, lifetime=c.lifetime.with_tracking(on)))
+        self.push(UpdateCommand(self._stack(), cid, text, lifetime=c.lifetime.with_tracking(on)))
 
     def shots_changed(self) -> None:
         """The cuts changed: "until the next cut" lifetimes and their tracking follow."""
@@ -261,7 +269,7 @@ class PaintingController(QObject):
         c = None
         if self.selected_id is not None:
             try:
-                c = self.stack.find(self.selected_id)
+                c = self._stack().find(self.selected_id)
             except KeyError:
                 c = None
         if eraser:
@@ -270,14 +278,14 @@ class PaintingController(QObject):
         if c is not None and np.allclose(c.chroma, ab, atol=1e-3) and \
                 c.lifetime.active(frame, self.shot_of):
             return c, None, -1
-        names = {x.name for x in self.stack}
-        k = len(self.stack) + 1
+        names = {x.name for x in self._stack()}
+        k = len(self._stack()) + 1
         while f"Correction {k}" in names:
             k += 1
-        new = Correction(self.stack.shape, chroma=ab, name=f"Correction {k}",
+        new = Correction(self._stack().shape, chroma=ab, name=f"Correction {k}",
                          lifetime=self.lifetime_for(self.brush_panel.lifetime_kind(), frame))
-        index = len(self.stack)
-        self.stack.add(new, index)
+        index = len(self._stack())
+        self._stack().add(new, index)
         self.selected_id = new.id
         self.colour_panel.remember(ab)
         return new, new, index
@@ -345,11 +353,11 @@ class PaintingController(QObject):
             self.ghost.setVisible(False)
             return
         f, n = self.session.frame, self.session.frame_count
-        cur = self.stack.composite_mask(f, self.shot_of)
+        cur = self._stack().composite_mask(f, self.shot_of)
         neigh = np.zeros_like(cur)
         for g in range(max(0, f - GHOST_REACH), min(n, f + GHOST_REACH + 1)):
             if g != f:
-                np.maximum(neigh, self.stack.composite_mask(g, self.shot_of), out=neigh)
+                np.maximum(neigh, self._stack().composite_mask(g, self.shot_of), out=neigh)
         alpha = np.clip(neigh - cur, 0.0, 1.0)
         rgba = np.empty(cur.shape + (4,), np.uint8)
         rgba[..., :3] = GHOST_RGB

@@ -92,7 +92,8 @@ class StrokeCommand(CorrectionCommand):
 
     def expire(self) -> None:
         super().expire()
-        self._before = self._after = self._seed = None
+        # an expired command never runs again: free its patches
+        self._before = self._after = self._seed = None  # type: ignore[assignment]
 
     def _edit(self, after: bool) -> StrokeEdit:
         a = _unpack(self._after if after else self._before)
@@ -193,7 +194,7 @@ class HistoryStack(QUndoStack):
         super().__init__(parent)
         self.max_bytes = int(max_bytes)
 
-    def push(self, cmd: QUndoCommand) -> None:  # type: ignore[override]
+    def push(self, cmd: QUndoCommand) -> None:
         super().push(cmd)
         self.enforce_cap()
 

@@ -97,6 +97,7 @@ class TrackingWorker(LoopWorker):
             self.progress.emit(0, 0)
         elif kind == "job":
             if self._open():
+                assert self._track is not None    # (what _open() returned)
                 self._flush(arg.cid)          # what the old job made is still valid for its key
                 self._track.add(arg)
         elif self._track is not None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,6 +29,9 @@ from ...core.temporal.engine import MissingChroma, TemporalEngine
 from ...core.temporal.results import ResultStore
 from ...core.temporal.shots import ShotList, ShotScanner
 from ..workers import LoopWorker
+
+if TYPE_CHECKING:
+    from ...core.media import MediaReader
 
 SCAN_CHUNK = 12           # frames per detection step
 SCAN_WIDTH = 160          # width of the grays the scanner sees
@@ -50,8 +55,9 @@ class TemporalWorker(LoopWorker):
         # worker-thread state
         self._gen = 0
         self._engine: TemporalEngine | None = None
-        self._reader = None
-        self._scan = None          # (reader, iterator, scanner, n) while detecting
+        self._reader: MediaReader | None = None
+        # (reader, iterator, scanner, n) while detecting
+        self._scan: tuple[MediaReader, Iterator[tuple[int, np.ndarray]], ShotScanner, int] | None = None
         self._version = 0
         self._post = None
         self._failed: set[int] = set()
@@ -168,8 +174,8 @@ class TemporalWorker(LoopWorker):
             self._engine = None
             return
         try:
-            self._reader = media.open_media(path, cache_bytes=96 << 20)
-            self._engine = TemporalEngine(self._reader.read, n)
+            self._reader = reader = media.open_media(path, cache_bytes=96 << 20)
+            self._engine = TemporalEngine(reader.read, n)
             if detect:
                 scan_reader = media.open_media(path, cache_bytes=8 << 20)
                 self._scan = (scan_reader, scan_reader.iter_frames(), ShotScanner(), n)
@@ -179,6 +185,7 @@ class TemporalWorker(LoopWorker):
 
     def _compute(self, i: int) -> None:
         eng = self._engine
+        assert eng is not None  # (step() checked)
         try:
             ab, complete = eng.result(i)
         except MissingChroma:
@@ -192,6 +199,7 @@ class TemporalWorker(LoopWorker):
         self.resultsReady.emit([i])
 
     def _scan_chunk(self) -> None:
+        assert self._scan is not None  # (step() checked)
         reader, it, scanner, n = self._scan
         try:
             for _ in range(SCAN_CHUNK):
@@ -221,6 +229,7 @@ class TemporalWorker(LoopWorker):
     def _picture(self, t: int) -> np.ndarray:
         p = self._pics.get(t)
         if p is None:
+            assert self._engine is not None  # (step() checked)
             p = self._pics[t] = self._engine.picture(t, self._post)
             while len(self._pics) > 3:
                 self._pics.popitem(last=False)
@@ -228,6 +237,7 @@ class TemporalWorker(LoopWorker):
 
     def _curve_step(self, playhead: int) -> bool:
         eng = self._engine
+        assert eng is not None  # (step() checked)
         if eng.chroma is None or eng.n < 1:
             return self._emit_curves(force=True)
         n = eng.n
