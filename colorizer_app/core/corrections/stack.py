@@ -124,7 +124,7 @@ class Correction:
     name: str = "Correction"
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     visible: bool = True
-    mask: SparseMask = None  # type: ignore[assignment]
+    mask: SparseMask = None  # type: ignore[assignment]  # None: __post_init__ makes an empty one
     # Per-frame masks that override ``mask`` on those frames (flow propagation fills these).
     frame_masks: dict[int, SparseMask] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)      # unknown JSON keys, kept on save

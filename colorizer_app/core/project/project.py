@@ -84,10 +84,10 @@ class Project:
     working_size: int = 256
     in_point: int = 0
     out_point: int | None = None                # inclusive; None = last frame
-    corrections: CorrectionStack = None            # type: ignore[assignment]
+    corrections: CorrectionStack = None            # type: ignore[assignment]  # made in __post_init__
     temporal: dict[str, Any] = field(default_factory=dict)   # open: shots, keyframes, cuts
     view: dict[str, Any] = field(default_factory=dict)       # open: zoom, frame, compare mode
-    hints: HintStore = None                        # type: ignore[assignment]  # colour hints
+    hints: HintStore = None                        # type: ignore[assignment]  # colour hints; made in __post_init__
     extra: dict[str, Any] = field(default_factory=dict)      # unknown top-level keys
     source_missing: bool = False
     recovered_from: Path | None = None          # set when opened from an autosave

@@ -146,7 +146,7 @@ class DeleteCommand(CorrectionCommand):
 
     def expire(self) -> None:
         super().expire()
-        self.c = None  # type: ignore[assignment]
+        self.c = None  # type: ignore[assignment]  # expired: never run again, free the correction
 
     def _redo(self) -> None:
         self.index = self.stack.index_of(self.c.id)
