@@ -2,7 +2,7 @@
 """README screenshots: the real app on a black-and-white pan clip, on a 1920×1080 virtual screen.
 
     xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshot.py PHOTO OUT.png \
-        [--scene review|temporal|painting] [--model M]
+        [--scene review|temporal|painting|hints] [--model M]
 
 The clip pans across PHOTO made gray (use a test-split photo: never one the model trained on).
 The window fills the screen, with the default panel layout, once the in/out range is colorized:
@@ -12,6 +12,9 @@ The window fills the screen, with the default panel layout, once the in/out rang
   painting  colorized view, the brush on, two strokes in a new colour (driven through the brush
             tool itself: synthetic mouse events do not reach pyqtgraph under Xvfb), the Colour
             and Corrections panels up front
+  hints     colorized view, the hint tool on (needs a hint model, --model), five hints placed
+            through the hint tool, each the true colour of the photo under it (read from a colour
+            copy of the same pan), the picture recoloured by the network from them
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("photo")
     p.add_argument("out")
-    p.add_argument("--scene", choices=("review", "temporal", "painting"), default="review")
+    p.add_argument("--scene", choices=("review", "temporal", "painting", "hints"), default="review")
     p.add_argument("--model")
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bento-shot-"))
@@ -42,6 +45,12 @@ def main() -> int:
     gray = tmp / "gray.png"
     cv2.imwrite(str(gray), cv2.cvtColor(cv2.imread(a.photo, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR))
     film = pan_clip_from_photo(gray, tmp / "film.mp4", n=72, size=(1280, 720), audio=True)
+    truth = None
+    if a.scene == "hints":   # the same pan in colour: where the hint colours come from
+        from colorizer_app.core.media import open_media
+        colour = pan_clip_from_photo(a.photo, tmp / "colour.mkv", n=72, size=(1280, 720))
+        with open_media(colour) as r:
+            truth = cv2.cvtColor(r.read(30)[..., :3].astype("float32") / 255.0, cv2.COLOR_RGB2Lab)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -65,6 +74,9 @@ def main() -> int:
         elif a.scene == "painting":
             s.set_view_mode(COLORIZED)
             QTimer.singleShot(2500, lambda: paint_strokes(w))   # once the colour frame is shown
+        elif a.scene == "hints":
+            s.set_view_mode(COLORIZED)
+            QTimer.singleShot(2500, lambda: place_hints(w))
         else:
             s.set_view_mode(COLORIZED)
             QTimer.singleShot(2500, w.temporal.mark_keyframe)   # once the colour frame is shown
@@ -89,6 +101,21 @@ def main() -> int:
             ctl.tool.release(pts[-1], none)
         ctl.tool.hover(QPointF(fw * 0.62, fh * 0.45))
         window_layout.docks(w)["correctionsDock"].raise_()
+
+    def place_hints(w) -> None:
+        from PySide6.QtCore import QPointF, Qt
+        ctl = w.hints
+        ctl.set_active(True)
+        fw, fh = w.session.film.width, w.session.film.height
+        none = Qt.KeyboardModifier.NoModifier
+        for fx, fy in ((0.2, 0.25), (0.7, 0.2), (0.45, 0.6), (0.8, 0.75), (0.15, 0.8)):
+            x, y = int(fw * fx), int(fh * fy)
+            _, ha, hb = truth[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3).mean(0)
+            ctl.colour_panel.set_colour(float(ha), float(hb))
+            pt = QPointF(x, y)
+            ctl.tool.press(pt, none)
+            ctl.tool.release(pt, none)
+        ctl.select(None)
 
     def step():
         w = next(x for x in app.topLevelWidgets() if isinstance(x, MainWindow))

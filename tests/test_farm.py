@@ -130,7 +130,14 @@ def test_an_interrupted_run_resumes_and_equals_single_machine_colorize(cluster, 
     with pytest.raises(farm.FarmCancelled):
         farm.farm_film(plan, progress=progress, cancel=cancel)
     assert not out.exists()                                # nothing under the real name
-    finished = {c.path: os.stat(c.path).st_mtime_ns for c in plan.done()}
+    done = plan.done()
+    assert len(done) >= 1
+    if len(done) == len(plan.chunks):
+        # a loaded machine can finish every chunk before the driver sees the first one: then
+        # the last chunk is the one the interruption lost
+        os.remove(done[-1].path)
+        done = plan.done()
+    finished = {c.path: os.stat(c.path).st_mtime_ns for c in done}
     assert 1 <= len(finished) < len(plan.chunks)
     again = _plan(film, out, chunk_seconds=0.25)
     assert [c.path for c in again.chunks] == [c.path for c in plan.chunks]   # same names

@@ -111,6 +111,7 @@ class PaintTool(ViewerTool):
             self._resize_from = None
             return True
         if self.live is not None:
+            self._extend([(pos.x(), pos.y())])   # the stroke ends where the button came up
             self._finish()
         return True
 
