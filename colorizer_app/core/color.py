@@ -109,7 +109,7 @@ class _RecentL:
 
     def __init__(self, size: int = 4):
         self._size = size
-        self._items: OrderedDict[int, tuple[weakref.ref, np.ndarray]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[weakref.ref[np.ndarray], np.ndarray]] = OrderedDict()
         self._lock = threading.RLock()  # a frame freed inside a locked section calls _forget
 
     def get(self, rgb: np.ndarray) -> np.ndarray | None:
@@ -139,7 +139,7 @@ class _RecentL:
                 self._items.popitem(last=False)
         return L
 
-    def _forget(self, key: int, ref: weakref.ref) -> None:
+    def _forget(self, key: int, ref: weakref.ref[np.ndarray]) -> None:
         with self._lock:
             item = self._items.get(key)
             if item is not None and item[0] is ref:

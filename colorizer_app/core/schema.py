@@ -57,7 +57,7 @@ def as_bool(v: Any, what: str) -> bool:
     raise ValueError(f"{what} is not true/false ({_short(v)})")
 
 
-def as_dict(v: Any, what: str, none_ok: bool = False) -> dict:
+def as_dict(v: Any, what: str, none_ok: bool = False) -> dict[str, Any]:
     if v is None and none_ok:
         return {}
     if not isinstance(v, dict):
@@ -65,7 +65,7 @@ def as_dict(v: Any, what: str, none_ok: bool = False) -> dict:
     return dict(v)
 
 
-def as_list(v: Any, what: str, n: int | None = None) -> list:
+def as_list(v: Any, what: str, n: int | None = None) -> list[Any]:
     if not isinstance(v, list):
         raise ValueError(f"{what} is not a list ({_short(v)})")
     if n is not None and len(v) != n:
@@ -112,7 +112,7 @@ def lifetime_fields(d: dict[str, Any], kinds: Container[str]) -> tuple[str, int,
     return kind, start, end
 
 
-def correction_fields(d: dict) -> dict:
+def correction_fields(d: dict[str, Any]) -> dict[str, Any]:
     """Correction keyword arguments popped from a correction's dict (the rest is kept as
     extra): a one-value chroma or a NaN opacity is refused here, not at the first composite."""
     name = as_text(d.pop("name", "Correction"), "correction name")

@@ -61,7 +61,7 @@ class Lifetime:
     kind: str = "frame"          # "frame" | "range" | "until_cut"
     start: int = 0
     end: int | None = None    # inclusive; only for "range"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     KINDS = ("frame", "range", "until_cut")
 
@@ -100,7 +100,7 @@ class Lifetime:
             return frame >= self.start and lookup(frame) == lookup(self.start)
         return False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = dict(self.extra)
         d.update(kind=self.kind, start=self.start)
         if self.kind == "range":
@@ -108,7 +108,7 @@ class Lifetime:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> Lifetime:
+    def from_dict(cls, d: dict[str, Any]) -> Lifetime:
         d = ps.as_dict(d, "lifetime")
         kind, start, end = ps.lifetime_fields(d, cls.KINDS)
         return cls(kind, start, end, d)
@@ -127,14 +127,14 @@ class Correction:
     mask: SparseMask = None  # type: ignore[assignment]  # None: __post_init__ makes an empty one
     # Per-frame masks that override ``mask`` on those frames (flow propagation fills these).
     frame_masks: dict[int, SparseMask] = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)      # unknown JSON keys, kept on save
+    extra: dict[str, Any] = field(default_factory=dict)      # unknown JSON keys, kept on save
     version: int = 0
     # Derived (core.corrections.tracking): the base mask carried along the shot, {frame: mask}, valid while
     # track_key == source_key(). Replaced, never edited in place, so snapshots may share it.
     tracked: dict[int, SparseMask] = field(default_factory=dict, repr=False, compare=False)
-    track_key: tuple | None = field(default=None, compare=False)
+    track_key: tuple[Any, ...] | None = field(default=None, compare=False)
     tracked_rev: int = field(default=0, compare=False)   # bumped whenever ``tracked`` changes
-    _hash_memo: tuple = field(default=(None, None), repr=False, compare=False)
+    _hash_memo: tuple[Any, ...] = field(default=(None, None), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.shape = (int(self.shape[0]), int(self.shape[1]))
@@ -146,7 +146,7 @@ class Correction:
     def tracking(self) -> bool:
         return self.lifetime.tracks
 
-    def source_key(self) -> tuple:
+    def source_key(self) -> tuple[Any, ...]:
         """What tracked masks are computed from: the base mask's content and its anchor frame.
         Content (not the mask's uid/rev) so that masks saved with a project stay valid."""
         memo_id, h = self._hash_memo
@@ -181,7 +181,7 @@ class Correction:
     def is_active(self, frame: int, shot_of: ShotOf = None) -> bool:
         return self.visible and self.lifetime.active(frame, shot_of)
 
-    def meta(self) -> dict:
+    def meta(self) -> dict[str, Any]:
         """JSON metadata (masks are saved separately by the project)."""
         d = dict(self.extra)
         d.update(id=self.id, name=self.name, chroma=[self.chroma[0], self.chroma[1]],
@@ -189,7 +189,7 @@ class Correction:
         return d
 
     @classmethod
-    def from_meta(cls, d: dict, shape: tuple[int, int]) -> Correction:
+    def from_meta(cls, d: dict[str, Any], shape: tuple[int, int]) -> Correction:
         d = ps.as_dict(d, "correction")   # checked: a NaN opacity loads, then breaks every save
         c = cls(shape=shape, **ps.correction_fields(d),
                 lifetime=Lifetime.from_dict(d.pop("lifetime")))
@@ -223,7 +223,7 @@ class CorrectionStack:
         self._items: list[Correction] = []
         self.version = 0                      # bumped on every change (GUI repaint trigger)
         self._listeners: list[Callable[[str, str | None], None]] = []
-        self._cache: OrderedDict[tuple, Affine] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], Affine] = OrderedDict()
         self._cache_size = cache_size
         self.lock = threading.RLock()
 
@@ -388,7 +388,7 @@ class CorrectionStack:
         self._changed("mask", c)
 
     @_locked
-    def set_tracked(self, cid: str, key: tuple, masks: dict[int, SparseMask]) -> bool:
+    def set_tracked(self, cid: str, key: tuple[Any, ...], masks: dict[int, SparseMask]) -> bool:
         """Store tracked masks computed from ``key`` (core.corrections.tracking). Derived data, not an edit:
         no undo, versions untouched (the composite cache keys on each mask's uid). Returns False,
         storing nothing, when the correction is gone or its base mask/anchor changed since."""

@@ -171,7 +171,7 @@ def shot_stop(anchor: int, shot_of: ShotOf, limit: int) -> int:
 class TrackJob:
     """What one correction needs: its base mask carried from ``anchor`` onto ``frames``."""
     cid: str
-    key: tuple                       # Correction.source_key() the result belongs to
+    key: tuple[Any, ...]                       # Correction.source_key() the result belongs to
     anchor: int
     frames: list[int]                # sorted, all > anchor and inside the anchor's shot
     mask: np.ndarray = field(repr=False)   # full-frame float32 base mask (a copy)
@@ -395,7 +395,7 @@ def tracked_hash(c: Correction) -> str:
     return h.hexdigest()
 
 
-def tracked_from_bytes(blob: bytes) -> tuple[tuple, dict[int, SparseMask]]:
+def tracked_from_bytes(blob: bytes) -> tuple[tuple[Any, ...], dict[int, SparseMask]]:
     """(key, {frame: mask}) from tracked_to_bytes; ValueError/KeyError if damaged."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         key = tuple(json.loads(str(z["key"])))

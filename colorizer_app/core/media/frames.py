@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,15 +34,15 @@ class FrameBundle:
     colorized: np.ndarray | None = None
     chroma_key: str | None = None
     proxy: bool = False     # source/gray come from the display proxy: a stand-in while scrubbing
-    compose_gen: tuple = ()  # the pipeline's compose generation `colorized` was made for
-    full_shape: tuple | None = None  # (h, w) of the film when these are display-size pictures
+    compose_gen: tuple[Any, ...] = ()  # the pipeline's compose generation `colorized` was made for
+    full_shape: tuple[int, int] | None = None  # (h, w) of the film when these are display-size pictures
     nbytes: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.recount()
 
     @property
-    def image_shape(self) -> tuple:
+    def image_shape(self) -> tuple[Any, ...]:
         """(h, w) of the film's frame, whatever size the pictures are."""
         return self.full_shape or self.source.shape[:2]
 
@@ -88,7 +89,7 @@ class BundleCache:
         self._evict(protect if protect is not None else bundle.index)
 
     def update_colorized(self, index: int, colorized: np.ndarray | None, key: str | None,
-                         gen: tuple = ()) -> None:
+                         gen: tuple[Any, ...] = ()) -> None:
         b = self._items.get(index)
         if b is None:
             return

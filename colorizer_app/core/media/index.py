@@ -9,6 +9,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
@@ -27,7 +28,7 @@ class StreamIndex:
     time_base: Fraction
     truncated: bool = False         # demuxing ended early / partial packets / header says more
     ordinal: bool = False           # no timestamps (raw .h264 and the like): pts = frame order
-    notes: list = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)
     # DivX/Xvid "packed B-frames" (MPEG-4 Part 2, mostly AVI): one picture per packet slot in
     # display order, but the decoder's output timestamps are shuffled, so frames are counted
     packed: bool = False
@@ -107,7 +108,7 @@ def _divx_packed(data: bytes) -> bool:
     return bool(_DIVX_PACKED.search(data[:4096]))
 
 
-def detect_rate(pts: np.ndarray, time_base: Fraction, claimed: list) -> tuple[Fraction, bool]:
+def detect_rate(pts: np.ndarray, time_base: Fraction, claimed: list[Any]) -> tuple[Fraction, bool]:
     """(fps, vfr). A stream is constant-rate when every pts lies within one tick (container
     rounding, e.g. MKV's milliseconds) of first + k / rate for some plausible rate; the container's
     own claims are tried first because short clips fit neighbouring rates too. Otherwise it is

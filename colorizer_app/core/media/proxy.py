@@ -62,7 +62,7 @@ class ProxyStore:
 
     Thread-safe: one thread may put() while others read()/has(). Use `open()`."""
 
-    def __init__(self, directory: Path, header: dict, index: np.ndarray, data_end: int):
+    def __init__(self, directory: Path, header: dict[str, Any], index: np.ndarray, data_end: int):
         self.directory = directory
         self._header = header
         self.frame_count = int(header["frame_count"])
@@ -316,7 +316,7 @@ class ProxyBuilder:
 
 
 # ----------------------------------------------------------------------------------- helpers
-def _load_existing(directory: Path, header: dict) -> tuple[np.ndarray, int] | None:
+def _load_existing(directory: Path, header: dict[str, Any]) -> tuple[np.ndarray, int] | None:
     """(index, data end) of a proxy already on disk that matches `header`, or None to start
     afresh. Trims the data file to the bytes the index references (frames appended after the last
     flush of a crashed session are unreachable anyway)."""
@@ -383,5 +383,5 @@ def _pwrite_all(fh: FileIO, data: bytes, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
-def _jsonable(d: dict) -> dict:
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str, sort_keys=True))

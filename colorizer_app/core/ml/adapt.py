@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import keras  # noqa: E402  (core.model set the backend)
 import numpy as np
@@ -97,7 +97,7 @@ class AdaptResult:
     best_step: int
     stopped: str                      # "time", "steps", "early stop"
     history: list[tuple[int, float | None, float | None]] = field(default_factory=list)
-    snapshots: list[tuple[float, int, float, list]] = field(default_factory=list)  # (s, step, held, weights)
+    snapshots: list[tuple[float, int, float, list[Any]]] = field(default_factory=list)  # (s, step, held, weights)
 
     @property
     def improved(self) -> bool:
@@ -266,7 +266,7 @@ def _refit_palette(model: keras.Model, frames: Sequence[WorkFrame],
     layer.set_weights([(full.curve() / color.AB_SCALE + learnt)[None, None].astype(np.float32)])
 
 
-def _eta(cfg: AdaptConfig, step: int, elapsed: float, deadline: float | None, step_times: list) -> float:
+def _eta(cfg: AdaptConfig, step: int, elapsed: float, deadline: float | None, step_times: list[Any]) -> float:
     left = []
     if deadline is not None:
         left.append(max(0.0, deadline - time.monotonic()))

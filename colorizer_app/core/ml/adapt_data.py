@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,7 +45,7 @@ class WorkFrame:
     train_w: np.ndarray                 # (h, w) loss weight of training pixels
     held_w: np.ndarray                  # (h, w) loss weight of held-out pixels
     index: int = 0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _small_L(L: np.ndarray, w: int = 64) -> np.ndarray:

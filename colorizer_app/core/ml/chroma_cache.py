@@ -126,7 +126,7 @@ _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 META = "meta.json"
 
 
-def project_dir_for(media_path: str | os.PathLike, create: bool = True) -> Path:
+def project_dir_for(media_path: str | os.PathLike[str], create: bool = True) -> Path:
     """Folder that holds a film's project data: ``<film>.bento`` beside the film.
 
     ``film.mp4`` -> ``film.mp4.bento`` (the suffix is kept so ``film.mp4`` and ``film.mov`` do not
@@ -172,8 +172,8 @@ class ChromaCache:
     differs, the film was replaced under the same name and the whole key is cleared.
     """
 
-    def __init__(self, project_dir: str | os.PathLike, model_id: str, size: int,
-                 fingerprint: dict | None = None, max_bytes: int | None = None):
+    def __init__(self, project_dir: str | os.PathLike[str], model_id: str, size: int,
+                 fingerprint: dict[str, Any] | None = None, max_bytes: int | None = None):
         self.project_dir = Path(project_dir)
         self.model_id = str(model_id)
         self.size = int(size)
@@ -194,7 +194,7 @@ class ChromaCache:
             self._evict(keep=None)
 
     # ---- meta -------------------------------------------------------------------------------
-    def _check_meta(self, fingerprint: dict) -> None:
+    def _check_meta(self, fingerprint: dict[str, Any]) -> None:
         meta_path = self.dir / META
         meta = {}
         if meta_path.exists():
@@ -341,7 +341,7 @@ class ChromaCache:
                 pass
             return None
 
-    def _forget(self, index: int, entry: tuple) -> None:
+    def _forget(self, index: int, entry: tuple[Any, ...]) -> None:
         with self._lock:
             if self._have.get(index) == entry:
                 del self._have[index]
@@ -398,7 +398,7 @@ class ChromaCache:
 
     # ---- keys -------------------------------------------------------------------------------
     @staticmethod
-    def keys(project_dir: str | os.PathLike) -> list[str]:
+    def keys(project_dir: str | os.PathLike[str]) -> list[str]:
         """Cache keys present for a film, most recently used first."""
         root = Path(project_dir) / "chroma"
         if not root.is_dir():
@@ -414,7 +414,7 @@ class ChromaCache:
         return [name for _, name in sorted(found, reverse=True)]
 
     @staticmethod
-    def prune(project_dir: str | os.PathLike, keep: Iterable[str] = (), keep_recent: int = 0
+    def prune(project_dir: str | os.PathLike[str], keep: Iterable[str] = (), keep_recent: int = 0
               ) -> list[str]:
         """Delete every key not in `keep` and not among the `keep_recent` most recently used.
 
@@ -439,7 +439,7 @@ class ChromaCache:
         return total
 
 
-def _jsonable(d: dict) -> dict:
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str, sort_keys=True))
 
 

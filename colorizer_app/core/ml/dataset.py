@@ -251,7 +251,7 @@ def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: 
     images = [load_rgb(p) for p in list_split(data_dir, split)]  # sets are small; decode once
     aug = Augment(size) if augment else None
     chans = 4 if hints else 1
-    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    q: queue.Queue[Any] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
     def work(wid: int) -> None:

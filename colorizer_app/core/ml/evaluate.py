@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ from .inference import Colorizer
 
 
 def evaluate_models(colorizers: dict[str, Colorizer], data_dir: str | Path, split: str = "test",
-                    max_side: int = 512) -> tuple[dict, dict[str, list[np.ndarray]], list[np.ndarray]]:
+                    max_side: int = 512) -> tuple[dict[str, Any], dict[str, list[np.ndarray]], list[np.ndarray]]:
     """Per model (and the gray baseline): mean PSNR, mean ab RMSE, colourfulness ratio over the split.
 
     Images are evaluated whole (letterboxed into the working square, as the app and CLI do),
@@ -65,7 +66,7 @@ def comparison_figure(outputs: dict[str, list[np.ndarray]], originals: list[np.n
     return path
 
 
-def format_report(report: dict) -> str:
+def format_report(report: dict[str, Any]) -> str:
     lines = [f"{'':14s} {'PSNR dB':>8s} {'ab RMSE':>8s} {'colourful':>9s}"]
     for name, r in report.items():
         lines.append(f"{name:14s} {r['psnr']:8.2f} {r['ab_rmse']:8.2f} {r['colourfulness_ratio']:9.2f}")

@@ -158,7 +158,7 @@ def gate_no_hint_gain(model: keras.Model, gain: float) -> keras.Model:
     return keras.Model(model.input, out, name=model.name)
 
 
-def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
+def save_model(model: keras.Model, path: str | os.PathLike[str]) -> Path:
     """Save atomically: a crash mid-save never leaves a half model under the real name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +168,7 @@ def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
     return path
 
 
-def load_generator(path: str | os.PathLike) -> keras.Model:
+def load_generator(path: str | os.PathLike[str]) -> keras.Model:
     """Load a `.keras` generator with safe_mode; any problem becomes one clear ModelError."""
     path = Path(path)
     expected = "a Keras 3 .keras generator mapping L (H, W, 1) or L + hints (H, W, 4) to ab (H, W, 2)"

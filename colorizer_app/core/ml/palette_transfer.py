@@ -10,6 +10,7 @@ every L gets a colour; the curve is smoothed a little so neighbouring levels do 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ class PaletteTransfer:
         self._curve: np.ndarray | None = None
 
     @classmethod
-    def from_keyframes(cls, keyframes: Iterable, bins: int = BINS) -> PaletteTransfer:
+    def from_keyframes(cls, keyframes: Iterable[Any], bins: int = BINS) -> PaletteTransfer:
         """`keyframes`: objects with .L (H, W; 0..100), .ab (H, W, 2) and optional .weight (H, W)."""
         pt = cls(bins)
         for k in keyframes:

@@ -89,7 +89,7 @@ class HintStore:
         return keys.index(hid) if hid in keys else -1
 
     # ---- project document -----------------------------------------------------------------------
-    def to_doc(self) -> dict[str, list]:
+    def to_doc(self) -> dict[str, list[Any]]:
         with self._lock:
             return {str(f): [dict(id=hid, **asdict(h)) for hid, h in d.items()]
                     for f, d in sorted(self._frames.items()) if d}
@@ -124,7 +124,7 @@ class HintStore:
         return store
 
 
-def _number(e: dict, k: str, frame: int, lo: float, hi: float) -> float:
+def _number(e: dict[str, Any], k: str, frame: int, lo: float, hi: float) -> float:
     v = e.get(k)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise ValueError(f"hint of frame {frame}: {k} must be a finite number, not {str(v)[:40]}")

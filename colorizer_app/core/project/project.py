@@ -99,16 +99,16 @@ class Project:
             self.corrections = CorrectionStack((self.frame_size[1], self.frame_size[0]))
         if self.hints is None:
             self.hints = HintStore()
-        self._extra_source: dict = {}
-        self._extra_model: dict = {}
-        self._extra_range: dict = {}
+        self._extra_source: dict[str, Any] = {}
+        self._extra_model: dict[str, Any] = {}
+        self._extra_range: dict[str, Any] = {}
         self._session = uuid.uuid4().hex[:12]       # names an untitled project's autosave
-        self._hashes: dict[tuple, str] = {}         # (mask uid, rev) -> content hash
-        self._new_hashes: dict[tuple, str] = {}
+        self._hashes: dict[tuple[Any, ...], str] = {}         # (mask uid, rev) -> content hash
+        self._new_hashes: dict[tuple[Any, ...], str] = {}
         self._saved_version = self.corrections.version
         self._touched = False
         self._disk_stamp: tuple[int, int, int] | None = None  # file_stamp(path) when opened/saved here
-        self._own_autosaves: set = set()            # autosave files this session wrote
+        self._own_autosaves: set[Path] = set()            # autosave files this session wrote
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
@@ -172,7 +172,7 @@ class Project:
         return max(0, min(self.in_point, stop)), stop
 
     # ----- serialisation ------------------------------------------------------------------
-    def to_json(self, path: Path, masks_dir: Path) -> dict:
+    def to_json(self, path: Path, masks_dir: Path) -> dict[str, Any]:
         """The JSON document for saving at ``path``; writes any mask files it names."""
         base = path.parent
         doc = copy.deepcopy(self.extra)
@@ -253,7 +253,7 @@ class Project:
         self._hashes[("tracked", c.id, c.tracked_rev, key)] = name.split(".")[1]
 
     @classmethod
-    def from_json(cls, doc: dict, path: Path, load_masks: bool = True) -> Project:
+    def from_json(cls, doc: dict[str, Any], path: Path, load_masks: bool = True) -> Project:
         """Build a project from a parsed document read from ``path``. Every value is checked
         (core.schema): whatever is wrong, only ProjectError escapes, and whatever loads
         can be saved again. A damaged mask file costs that mask only (see warnings)."""
@@ -273,7 +273,7 @@ class Project:
         return p
 
     @classmethod
-    def _from_doc(cls, d: dict, path: Path, load_masks: bool) -> Project:
+    def _from_doc(cls, d: dict[str, Any], path: Path, load_masks: bool) -> Project:
         for k in ("format_version", "app", "saved_at", "autosave_of", "autosaved_at"):
             d.pop(k, None)
         source = ps.as_dict(d.pop("source"), "source")
@@ -336,7 +336,7 @@ class Project:
             return SparseMask(shape)
 
     # ----- saving -------------------------------------------------------------------------
-    def save(self, path: os.PathLike | None = None, force: bool = False) -> Path:
+    def save(self, path: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
         """Atomic save (to ``path``: Save As). Masks first, then the JSON, then cleanup.
         ProjectChangedOnDisk when the file changed since it was opened or last saved here (two
         instances on one project), unless ``force``."""
@@ -391,7 +391,7 @@ def _safe_id(cid: str) -> str:
     return cid if re.fullmatch(r"[0-9a-f]{32}", cid) else uuid.uuid5(uuid.NAMESPACE_OID, cid).hex
 
 
-def _dumps(doc: dict) -> bytes:
+def _dumps(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
@@ -405,7 +405,7 @@ def _refuse_foreign(target: Path) -> None:
             raise ProjectError(str(exc).replace("Cannot open", "Will not overwrite", 1)) from None
 
 
-def _collect_garbage(masks_dir: Path, doc: dict, autosave: Path) -> None:
+def _collect_garbage(masks_dir: Path, doc: dict[str, Any], autosave: Path) -> None:
     """Delete mask files the saved JSON (or a remaining autosave) no longer names."""
     keep = set()
     docs = [doc]

@@ -132,7 +132,7 @@ def autosave_dir() -> Path:
     return base / "BentoColor" / "autosave"
 
 
-def path_entry(target: str, base: Path) -> dict:
+def path_entry(target: str, base: Path) -> dict[str, Any]:
     """{"relative": ..., "absolute": ...}; relative is None across Windows drives."""
     absolute = os.path.abspath(target)
     try:
@@ -142,7 +142,7 @@ def path_entry(target: str, base: Path) -> dict:
     return {"relative": rel, "absolute": absolute}
 
 
-def resolve_path_entry(entry: dict, base: Path) -> tuple[str, bool]:
+def resolve_path_entry(entry: dict[str, Any], base: Path) -> tuple[str, bool]:
     """Relative first (the project and film moved together), then absolute, then the same name
     in the project's folder. Pops the two keys
     so what is left in entry are unknown keys to keep. Returns (path, missing)."""
@@ -212,7 +212,7 @@ def loads_json(raw: bytes) -> Any:
     return doc
 
 
-def read_project_json(path: Path, max_version: int, purpose: str = "open") -> dict:
+def read_project_json(path: Path, max_version: int, purpose: str = "open") -> dict[str, Any]:
     """Parse and check the envelope. Never modifies the file."""
     verb = "open" if purpose == "open" else "overwrite"
     try:

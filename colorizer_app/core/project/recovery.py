@@ -16,6 +16,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .project_io import AUTOSAVE_SUFFIX, autosave_dir, autosave_path_for, loads_json, sidecar_for
 
@@ -44,7 +45,7 @@ def remove_autosave(path: Path, untitled: bool) -> None:
         shutil.rmtree(sidecar_for(path), ignore_errors=True)
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path) -> dict[str, Any] | None:
     try:
         doc = loads_json(path.read_bytes())
     except (OSError, ValueError):
@@ -52,7 +53,7 @@ def _read(path: Path) -> dict | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _time(doc: dict | None, key: str) -> float | None:
+def _time(doc: dict[str, Any] | None, key: str) -> float | None:
     v = None if doc is None else doc.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
@@ -63,7 +64,7 @@ def _time(doc: dict | None, key: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _source(doc: dict | None, base: Path) -> str | None:
+def _source(doc: dict[str, Any] | None, base: Path) -> str | None:
     src = None if doc is None else doc.get("source")
     if not isinstance(src, dict):
         return None
@@ -75,7 +76,7 @@ def _source(doc: dict | None, base: Path) -> str | None:
     return absolute if isinstance(absolute, str) and "\x00" not in absolute else None
 
 
-def find_recovery(project_path: os.PathLike | None = None) -> list[Recovery]:
+def find_recovery(project_path: str | os.PathLike[str] | None = None) -> list[Recovery]:
     """Autosaves newer than their saved project. With a path: that project's (0 or 1); without:
     every untitled session's autosave in the per-user folder (e.g. after a crash)."""
     found: list[Recovery] = []
