@@ -137,7 +137,7 @@ def main() -> int:
         if len(staged) == 1:
             stage(w)
             staged.append("scene")
-            QTimer.singleShot(7000 if a.scene != "review" else 4000, step)  # recompose, temporal
+            QTimer.singleShot({"review": 4000, "hints": 20000}.get(a.scene, 7000), step)  # recompose, temporal
             return
         app.processEvents()
         w.grab().save(a.out)
