@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..temporal.settings import TemporalSettings
 
@@ -65,7 +65,7 @@ class FilmPlan:
     key: str                       # hash of the film's inputs (not the range)
     workdir: str                   # shared folder of finished chunks
     chunks: list[Chunk] = field(default_factory=list)
-    spec: dict = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)
     bit_depth: int = 8
     lost_frames: int = 0           # a truncated film: frames promised but not decodable
     start: int = 0                 # the range rendered (a project's in/out), half-open
@@ -287,6 +287,7 @@ def _hint_stills(source: str, settings: FarmSettings, model: str, size: int, wor
         colorizer = Colorizer(model, size=size, batch_size=1)
     except ModelError as exc:
         raise FarmError(str(exc)) from None
+    assert settings.hints is not None  # (only called for settings with hints)
     tmp = hint_refs(source, settings.hints, colorizer, refs_dir=settings.refs, log=log)
     folder = os.path.join(workdir, "refs")
     os.makedirs(folder, exist_ok=True)

@@ -11,10 +11,14 @@ from typing import Any, Protocol
 class FilmShape(Protocol):
     """What the fingerprint reads: a MediaInfo or the GUI's FilmInfo."""
 
-    path: Any
-    frame_count: int
-    width: int
-    height: int
+    @property
+    def path(self) -> Any: ...
+    @property
+    def frame_count(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
 
 
 def film_fingerprint(film: FilmShape) -> dict[str, int]:

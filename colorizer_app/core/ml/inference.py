@@ -16,6 +16,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from .model import DEFAULT_MODEL, ModelError, input_channels, load_generator
 DEFAULT_SIZE = 256
 
 
-def _weights_digest(model) -> str:
+def _weights_digest(model: Any) -> str:  # a keras.Model
     h = hashlib.sha1()
     for w in model.get_weights():
         h.update(np.ascontiguousarray(w).tobytes())
@@ -41,7 +42,8 @@ class Colorizer:
     are repeatable frame for frame.
     """
 
-    def __init__(self, model=None, size: int = DEFAULT_SIZE, batch_size: int = 4):
+    def __init__(self, model: Any = None, size: int = DEFAULT_SIZE, batch_size: int = 4):
+        # model: a .keras path, a keras.Model, or None (the default model)
         if size % 64 or size < 64:
             raise ValueError(f"working size must be a positive multiple of 64, got {size}")
         if model is None:
@@ -79,12 +81,12 @@ class Colorizer:
         out = self.model.predict_on_batch(batch)
         return np.asarray(out)[:n]
 
-    def predict_work(self, frames: Sequence[np.ndarray], hints: Sequence | None = None
+    def predict_work(self, frames: Sequence[np.ndarray], hints: Sequence[Any] | None = None
                      ) -> list[tuple[np.ndarray, color.Letterbox]]:
         """RGB (or gray) frames → [(ab at working size, float16 LAB units, Letterbox)]."""
         return self.predict_work_from_L([color.luminance(f) for f in frames], hints)
 
-    def predict_work_from_L(self, Ls: Sequence[np.ndarray], hints: Sequence | None = None
+    def predict_work_from_L(self, Ls: Sequence[np.ndarray], hints: Sequence[Any] | None = None
                             ) -> list[tuple[np.ndarray, color.Letterbox]]:
         """Full-res L planes (0..100) → working-size ab; callers that already hold L skip a conversion.
 
@@ -100,7 +102,7 @@ class Colorizer:
                 inputs.append(L_work[..., None])
             boxes.append(box)
             planes.append((hp, L_work))
-        results = []
+        results: list[np.ndarray] = []
         for s in range(0, len(inputs), self.batch_size):
             out = self._run(np.stack(inputs[s:s + self.batch_size]).astype(np.float32))
             results.extend(out[k] * color.AB_SCALE for k in range(len(out)))
@@ -113,7 +115,8 @@ class Colorizer:
         return [(r.astype(np.float16), b) for r, b in zip(results, boxes)]
 
     @staticmethod
-    def _planes(given, box: color.Letterbox) -> tuple[np.ndarray, np.ndarray]:
+    def _planes(given: np.ndarray | Sequence[hints_mod.Hint], box: color.Letterbox
+                ) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(given, np.ndarray):
             return hints_mod.planes_from_rgba(given, box)
         return hints_mod.rasterize(list(given), box)
@@ -122,7 +125,8 @@ class Colorizer:
     def ab_full(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox) -> np.ndarray:
         return compose.model_chroma(ab_work, box, color.luminance(frame))
 
-    def colorize(self, frames: Sequence[np.ndarray], hints: Sequence | None = None) -> list[np.ndarray]:
+    def colorize(self, frames: Sequence[np.ndarray], hints: Sequence[Any] | None = None
+                 ) -> list[np.ndarray]:
         """Frames → colorized uint8 RGB at full size, with each frame's own L (and optional hints)."""
         out = []
         for f, (ab_work, box) in zip(frames, self.predict_work(frames, hints)):

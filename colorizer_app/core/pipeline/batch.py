@@ -11,6 +11,7 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from ..media.fill import FrameFiller
 from ..media.writer import open_writer
 from ..ml.inference import Colorizer
 from .stages import END, Stages
+
+if TYPE_CHECKING:
+    from ..media import MediaReader
 
 
 @dataclass
@@ -57,7 +61,8 @@ def parse_range(text: str | None, frame_count: int) -> tuple[int, int]:
 
 def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None = None,
                   progress: Callable[[int, int], None] | None = None, bit_depth: int = 8,
-                  chroma_filter: Callable | None = None, queue_frames: int = 16) -> BatchResult:
+                  chroma_filter: compose.ChromaStage | None = None,
+                  queue_frames: int = 16) -> BatchResult:
     """Colorize frames [A-B] of `src` into `out` (format from its extension), keeping the audio.
 
     `chroma_filter(index, frame, ab_full) -> ab_full` lets temporal tools (deflicker, keyframes)
@@ -80,8 +85,8 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
         raise
     fill = FrameFiller(reader.read, (info.height, info.width, 3), "uint8")
     pipe = Stages()
-    q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
-    q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
+    q_in: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
+    q_out: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
     errors: list[str] = []
     written = [0]
 
@@ -130,7 +135,7 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
                        sorted(fill.lost), fill.first_error)
 
 
-def _timing(reader, start: int) -> dict:
+def _timing(reader: MediaReader, start: int) -> dict[str, Any]:
     """open_writer arguments that keep a variable-rate film's frame times (and start its sound
     at the first written frame's true time); empty for constant-rate films."""
     if not reader.info.vfr or reader.time_base is None:
@@ -138,7 +143,7 @@ def _timing(reader, start: int) -> dict:
     return {"time_base": reader.time_base, "audio_start": reader.frame_time(start)}
 
 
-def _infer(colorizer: Colorizer, batch: list, q_out: queue.Queue, pipe: Stages) -> None:
+def _infer(colorizer: Colorizer, batch: list[Any], q_out: queue.Queue[Any], pipe: Stages) -> None:
     for (i, frame, L), (ab_work, box) in zip(batch, colorizer.predict_work_from_L([L for _, _, L in batch])):
         pipe.put(q_out, (i, frame, L, ab_work, box))
 
@@ -155,11 +160,12 @@ def model_alone_fps(colorizer: Colorizer, frame: np.ndarray, n: int = 32) -> flo
     return done / (time.perf_counter() - t0)
 
 
-def colorize_film_temporal(src, out, colorizer, frames: str | None = None, progress=None,
+def colorize_film_temporal(src: str, out: str, colorizer: Colorizer, frames: str | None = None,
+                           progress: Callable[[int, int], None] | None = None,
                            bit_depth: int = 8, *, deflicker: float | None = None,
                            refs_dir: str | None = None, cuts: list[int] | None = None,
                            window: bool = True, radius: int = 8, memory: float = 0.95,
-                           log: Callable[[str], None] | None = print):
+                           log: Callable[[str], None] | None = print) -> BatchResult:
     """colorize_film with deflicker and references.  With ``window`` (default) deflicker is the
     centred motion-compensated window of ±radius frames, fed with the model's chroma of the
     frames ahead through a Colorizer proxy (core.temporal.stream), then a recursive stage of
@@ -184,7 +190,8 @@ def colorize_film_temporal(src, out, colorizer, frames: str | None = None, progr
         # the recursive stage reuses the window's flows (pair t, t-1 is one of its pairs)
         post = RecursiveDeflicker(shots, strength, memory, flows=pre.flows) if memory > 0 else None
         hook = TemporalFilter(shots, pre, prop, post)
-        colorizer = LookaheadColorizer(colorizer, store)
+        # a stand-in that forwards every other attribute to the Colorizer (__getattr__)
+        colorizer = LookaheadColorizer(colorizer, store)  # type: ignore[assignment]
     elif strength is not None or prop is not None:
         post = RecursiveDeflicker(shots, strength, memory) if strength is not None else None
         hook = TemporalFilter(shots, None, prop, post)

@@ -30,17 +30,23 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import color, compose
-from ..corrections.stack import CorrectionStack, ShotOf
+from ..corrections.edits import ShotOf
+from ..corrections.stack import CorrectionStack
 from ..media.fill import frame_ranges
 from ..media.fingerprint import film_fingerprint  # also the GUI's: one cache for both
 from ..temporal.settings import TemporalSettings
 from .stages import END, Stages
+
+if TYPE_CHECKING:
+    from ..ml.inference import Colorizer
+    from ..project.project import Project
 
 Progress = Callable[[int, int], None]
 
@@ -61,12 +67,13 @@ class RenderJob:
     model: Any = None                    # .keras path, keras model, Colorizer, or None = default
     working_size: int = 256
     data_dir: Path | None = None      # where chroma/ lives (project sidecar); None = no cache
-    frames: tuple[int, int] | None = None   # default range, half-open (project in/out)
+    frames: tuple[int, int | None] | None = None   # default range, half-open (in/out); None: end
     temporal: TemporalSettings | None = None   # deflicker / keyframes / cuts (project's)
-    hints: dict | None = None         # {frame: [core.ml.hints.Hint]}: the network with the hints
+    hints: dict[int, list[Any]] | None = None   # {frame: [core.ml.hints.Hint]}: the network with the hints
 
     @classmethod
-    def from_project(cls, project, model=None, size: int | None = None) -> RenderJob:
+    def from_project(cls, project: Project, model: Any = None, size: int | None = None
+                     ) -> RenderJob:
         """Snapshot of a project (the artist may keep painting while this renders)."""
         if project.source_missing:
             raise RenderError(f"Cannot render: the film '{project.source_path}' was not found")
@@ -80,7 +87,7 @@ class RenderJob:
         return cls(source=project.source_path, corrections=project.corrections.snapshot(),
                    shot_of=project.shot_of(), model=model or project.model_path,
                    working_size=int(size or project.working_size), data_dir=project.data_dir,
-                   frames=frames, temporal=temporal,  # type: ignore[arg-type]
+                   frames=frames, temporal=temporal,
                    hints=project.hints.snapshot() or None)
 
 
@@ -123,7 +130,7 @@ def default_bit_depth(out: str) -> int:
     return 16 if str(out).lower().endswith((".tif", ".tiff")) else 8
 
 
-def _make_colorizer(job: RenderJob, batch_size: int):
+def _make_colorizer(job: RenderJob, batch_size: int) -> Colorizer:
     from ..ml.inference import Colorizer
     from ..ml.model import DEFAULT_MODEL, ModelError
     if isinstance(job.model, Colorizer):
@@ -135,11 +142,12 @@ def _make_colorizer(job: RenderJob, batch_size: int):
         raise RenderError(str(exc)) from None
 
 
-def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
+def render(job: RenderJob, out: str | os.PathLike[str],
+           frames: None | str | tuple[int, int | None] = None, *,
            bit_depth: int | None = None, progress: Progress | None = None,
            cancel: threading.Event | None = None, batch_size: int = 4,
            queue_frames: int = 8, use_cache: bool = True,
-           chroma_filter: Callable | None = None) -> RenderResult:
+           chroma_filter: Callable[..., np.ndarray] | None = None) -> RenderResult:
     """Render frames (default: the job's range, else the whole film) of the corrected film.
 
     job.temporal (deflicker, keyframes) changes the model's chroma before the corrections are
@@ -207,8 +215,8 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
     box = color.letterbox_for(info.height, info.width, colorizer.size)
     total = stop - start
     pipe = Stages(cancel)
-    q_in: queue.Queue = queue.Queue(maxsize=queue_frames)
-    q_out: queue.Queue = queue.Queue(maxsize=queue_frames)
+    q_in: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
+    q_out: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
     decode_errors: list[str] = []
     written, hits = [0], [0]
     deep = info.bit_depth == 16
@@ -234,7 +242,7 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
         finally:
             pipe.put(q_in, END)
 
-    hinted: dict = {}                                  # frame -> its ab_work with the hints
+    hinted: dict[int, np.ndarray] = {}                 # frame -> its ab_work with the hints
 
     def hint_stage(i: int, ab: np.ndarray, L: np.ndarray) -> np.ndarray:
         # as the app shows it: the hinted network after the temporal stage
@@ -264,7 +272,8 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
             progress(written[0], total)
 
     def encode() -> None:
-        held: dict = {}                                # temporal: frames waiting for neighbours
+        # temporal: (L, frame) of the frames waiting for their neighbours
+        held: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         for i, L, frame, ab_work in pipe.drain(q_out):
             if frame is not None and frame.dtype != np.uint8:
                 frame8 = color.to_uint8(frame)
@@ -283,7 +292,8 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
                 if ab is not None:
                     emit(t, *held.pop(t), ab=ab)
 
-    def infer(batch) -> None:
+    def infer(batch: list[tuple[int, np.ndarray, np.ndarray | None]]) -> None:
+        ab_work: np.ndarray | None
         ab_works = [None if cache is None else cache.get(i) for i, _, _ in batch]
         todo = [k for k, a in enumerate(ab_works) if a is None]
         hits[0] += len(batch) - len(todo)
@@ -336,8 +346,8 @@ def render(job: RenderJob, out: str | os.PathLike, frames=None, *,
 
 
 # ------------------------------------------------------------------------------------------
-def join_segments(parts: Sequence[str | os.PathLike], out: str | os.PathLike, *,
-                  fps=None, audio_from: str | None = None, audio_start_frame: int = 0,
+def join_segments(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+                  fps: float | Fraction | None = None, audio_from: str | None = None, audio_start_frame: int = 0,
                   expected_frames: int | None = None, bit_depth: int | None = None,
                   progress: Progress | None = None,
                   cancel: threading.Event | None = None) -> RenderResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 END = object()  # put after the last item of a queue
 
@@ -31,7 +32,7 @@ class Stages:
         return self.stop.is_set()
 
     def start(self, fn: Callable[[], None], name: str) -> None:
-        def run():
+        def run() -> None:
             try:
                 fn()
             except BaseException as exc:  # noqa: BLE001 - handed to the caller by check()
@@ -42,7 +43,7 @@ class Stages:
         t.start()
         self.threads.append(t)
 
-    def put(self, q: queue.Queue, item) -> bool:
+    def put(self, q: queue.Queue[Any], item: Any) -> bool:
         """Blocking put that gives up (False) once the pipeline stops."""
         while not self.stopped():
             try:
@@ -52,7 +53,7 @@ class Stages:
                 pass
         return False
 
-    def drain(self, q: queue.Queue) -> Iterator:
+    def drain(self, q: queue.Queue[Any]) -> Iterator[Any]:
         """Items until END, or until the pipeline stops (queued items are then dropped)."""
         while True:
             try:
@@ -65,9 +66,10 @@ class Stages:
                 return
             yield item
 
-    def feed_batches(self, q: queue.Queue, batch_size: int, infer: Callable[[list], None]) -> None:
+    def feed_batches(self, q: queue.Queue[Any], batch_size: int,
+                     infer: Callable[[list[Any]], None]) -> None:
         """The inference stage, on the caller's thread: items of `q` in batches of `batch_size`."""
-        batch: list = []
+        batch: list[Any] = []
         for item in self.drain(q):
             batch.append(item)
             if len(batch) == batch_size:
@@ -76,7 +78,7 @@ class Stages:
         if batch and not self.stopped():
             infer(batch)
 
-    def finish(self, q_out: queue.Queue, cancelled: type[Exception] = Cancelled, what: str = "cancelled") -> None:
+    def finish(self, q_out: queue.Queue[Any], cancelled: type[Exception] = Cancelled, what: str = "cancelled") -> None:
         """End of input: close the last queue, wait for every stage, re-raise what went wrong."""
         self.put(q_out, END)
         self.join()

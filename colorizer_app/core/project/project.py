@@ -160,7 +160,7 @@ class Project:
             self.temporal = {}
         self.temporal.update(settings.to_dict())
 
-    def shot_of(self):
+    def shot_of(self) -> list[int] | None:
         """For CorrectionStack.composite: the cuts from the temporal section, if any (an open
         section: values that are no frame numbers are ignored, never an error)."""
         cuts = self.temporal_settings().cuts

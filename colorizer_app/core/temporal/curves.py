@@ -24,6 +24,7 @@ def flicker_value(flows: FlowCache, t: int, rgb_t: np.ndarray, rgb_t1: np.ndarra
     b = flows.flow(t + 1, t)
     valid = ~occlusion_mask(f, b, units=flows.units)
     full = flows.full_shape
+    assert full is not None  # (set by flows.flow())
     fu = upscale_flow(f, full)
     vu = cv2.resize(valid.astype(np.uint8), (full[1], full[0]),
                     interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -42,12 +43,19 @@ def flicker_curve(frames_rgb: Sequence[np.ndarray] | Callable[[int], np.ndarray]
     FlowCache as ``flows`` to reuse flows already computed for propagation/deflicker."""
     rgb = frames_rgb if callable(frames_rgb) else frames_rgb.__getitem__
     gray = grays if callable(grays) else grays.__getitem__
-    n = n_frames if n_frames is not None else len(frames_rgb)
+    if n_frames is not None:
+        n = n_frames
+    elif callable(frames_rgb):
+        raise TypeError("flicker_curve needs n_frames with callable frames")
+    else:
+        n = len(frames_rgb)
     if flows is None:
         flows = FlowCache(gray, scale=scale, preset=preset, max_items=8)
     cutset = {int(c) for c in cuts}
     out = np.full(n, np.nan)
-    nxt = rgb(0) if n else None
+    if n == 0:
+        return out
+    nxt = rgb(0)
     for t in range(n - 1):
         cur, nxt = nxt, rgb(t + 1)
         if t + 1 not in cutset:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,12 +45,13 @@ from .shots import ShotList
 AbFn = Callable[[int], np.ndarray]
 
 
-def _shot_of(shots, i: int, n: int | None) -> tuple[int, int]:
+def _shot_of(shots: ShotList | Sequence[int] | None, i: int, n: int | None) -> tuple[int, int]:
     if shots is None:
         return 0, n if n is not None else 1 << 30
     if isinstance(shots, ShotList):
         return shots.shot_of(i)
-    return tuple(shots)                               # a single (start, stop) range
+    start, stop = shots                               # a single (start, stop) range
+    return start, stop
 
 
 class Deflicker:
@@ -58,10 +60,11 @@ class Deflicker:
     shots: a ShotList, or one (start, stop) range, or None (whole film is one shot, n_frames
     then bounds it).  ``result(t)`` is cached (LRU) so scrubbing back and forth is free."""
 
-    def __init__(self, flows: FlowCache, ab: AbFn, shots=None, n_frames: int | None = None,
+    def __init__(self, flows: FlowCache, ab: AbFn | None,
+                 shots: ShotList | Sequence[int] | None = None, n_frames: int | None = None,
                  radius: int = 3, strength: float = 1.0, sigma_t: float | None = None,
                  photometric: bool = True, full_res: bool = False, max_results: int = 8,
-                 fill: bool = True):
+                 fill: bool = True) -> None:
         self.flows, self.ab_fn, self.shots, self.n_frames = flows, ab, shots, n_frames
         self.radius = int(radius)
         self.strength = float(np.clip(strength, 0.0, 1.0))
@@ -71,9 +74,9 @@ class Deflicker:
         self.photometric = photometric
         self.fill = fill and photometric             # a filled flow must pass the luma check
         self.full_res = full_res
-        self._smalls: OrderedDict = OrderedDict()
+        self._smalls: OrderedDict[int, np.ndarray] = OrderedDict()
         self.max_results = max_results
-        self._results: OrderedDict = OrderedDict()
+        self._results: OrderedDict[int, np.ndarray] = OrderedDict()
 
     def set_strength(self, strength: float) -> None:
         """Instant: the cache holds the full filter's correction, strength scales it on read."""
@@ -84,13 +87,19 @@ class Deflicker:
         self._results.clear()
         self._smalls.clear()
 
+    def _ab(self, j: int) -> np.ndarray:
+        """Model chroma of frame j as float32 (ab None: this filter serves weights() only)."""
+        assert self.ab_fn is not None, "a Deflicker without chroma gives weights() only"
+        return np.asarray(self.ab_fn(j), np.float32)
+
     def weights(self, t: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """[(neighbour j, flow t->j work-res, weight map work-res)] for the neighbours of t."""
         s0, s1 = _shot_of(self.shots, t, self.n_frames)
         out = []
         g_t = self.flows.gray(t)
         for direction in (1, -1):
-            F, c = None, None
+            F: np.ndarray | None = None
+            c: np.ndarray | None = None
             for d in range(1, self.radius + 1):
                 j = t + direction * d
                 if not s0 <= j < s1:
@@ -107,8 +116,9 @@ class Deflicker:
         if s is not None:
             self._smalls.move_to_end(j)
         else:
+            assert self.flows.work_shape is not None  # (weights() read the grays first)
             h, w = self.flows.work_shape
-            s = cv2.resize(np.asarray(self.ab_fn(j), np.float32), (w, h),
+            s = cv2.resize(self._ab(j), (w, h),
                            interpolation=cv2.INTER_AREA)
             self._smalls[j] = s
             while len(self._smalls) > 2 * self.radius + 2:
@@ -121,14 +131,14 @@ class Deflicker:
         if delta is not None:
             self._results.move_to_end(t)
             return delta
-        ab_t = np.asarray(self.ab_fn(t), np.float32)
+        ab_t = self._ab(t)
         full = ab_t.shape[:2]
         neigh = self.weights(t)                       # also sets flows.work_shape
         if self.full_res or self.flows.work_shape == full:
             num, den = ab_t.copy(), np.ones(full, np.float32)
             for j, F, w in neigh:
                 wf = resize_map(w, full)
-                num += wf[..., None] * sample_full(np.asarray(self.ab_fn(j), np.float32), F)
+                num += wf[..., None] * sample_full(self._ab(j), F)
                 den += wf
             delta = num / den[..., None] - ab_t
         else:
@@ -149,7 +159,7 @@ class Deflicker:
 
     def result(self, t: int) -> np.ndarray:
         """Deflickered ab of frame t at the current strength."""
-        ab_t = np.asarray(self.ab_fn(t), np.float32)
+        ab_t = self._ab(t)
         if self.strength <= 0.0 or self.radius <= 0:
             return ab_t
         return (ab_t + self.strength * self.correction(t)).astype(np.float32)
@@ -158,7 +168,7 @@ class Deflicker:
 
 
 def neighbour_weight(g_t: np.ndarray, g_j: np.ndarray, F: np.ndarray, c: np.ndarray,
-                     photometric: bool = True, fill: bool = True):
+                     photometric: bool = True, fill: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(flow t->j to sample with, weight map on t) for a neighbour j of frame t (work res)."""
     if fill:
         G = fill_flow(F, c)
@@ -173,7 +183,7 @@ def neighbour_weight(g_t: np.ndarray, g_j: np.ndarray, F: np.ndarray, c: np.ndar
 def deflicker_sequence(abs_: Sequence[np.ndarray], grays: Sequence[np.ndarray],
                        cuts: Iterable[int] = (), radius: int = 3, strength: float = 1.0,
                        scale: float = DEFAULT_SCALE, preset: str = DEFAULT_PRESET,
-                       **kw) -> Iterator[np.ndarray]:
+                       **kw: Any) -> Iterator[np.ndarray]:
     """Batch path: yields the deflickered ab of every frame in order.  Each flow is computed
     once (the cache holds the 2R+1 window's pairs)."""
     n = len(abs_)
@@ -202,7 +212,7 @@ class RecursiveDeflicker:
         self.cuts = set(shots.cuts if isinstance(shots, ShotList) else (int(c) for c in shots))
         self.a = float(np.clip(memory, 0.0, 0.99) * np.clip(strength, 0.0, 1.0))
         self.fill = fill
-        self._grays: dict = {}
+        self._grays: dict[int, np.ndarray] = {}
         # flows: a FlowCache that already knows the film's frames (shared with another filter,
         # so no flow is computed twice); the frames passed to __call__ are then not used
         self._own = flows is None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,6 +25,15 @@ from .propagate import FilmPropagator
 from .shots import ShotList
 
 DEFLICKER_RADIUS = 3
+
+
+class ChromaSource(Protocol):
+    """Where the engine reads the model's chroma (work size): a ChromaCache, a RenderTemporal."""
+
+    @property
+    def size(self) -> int: ...
+    def has(self, j: int, /) -> bool: ...
+    def get(self, j: int, /) -> np.ndarray | None: ...
 
 
 class MissingChroma(LookupError):
@@ -39,12 +49,12 @@ class TemporalEngine:
         self.n = int(n_frames)
         self.radius = int(radius)
         self.flows = FlowCache(read, max_items=48)
-        self.chroma = None
+        self.chroma: ChromaSource | None = None
         self.shots = ShotList(self.n)
-        self.keys: dict = {}
+        self.keys: dict[int, Any] = {}            # frame -> its Keyframe (or ab)
         self.strength = 0.0
-        self._model: OrderedDict = OrderedDict()
-        self._dfl: OrderedDict = OrderedDict()          # window (a, b) -> Deflicker
+        self._model: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._dfl: OrderedDict[tuple[int, int], Deflicker] = OrderedDict()  # window (a, b)
         self._prop: FilmPropagator | None = None
 
     # ---- state -----------------------------------------------------------------------------
@@ -52,7 +62,7 @@ class TemporalEngine:
     def active(self) -> bool:
         return bool(self.keys) or self.strength > 0.0
 
-    def set_chroma(self, chroma) -> None:
+    def set_chroma(self, chroma: ChromaSource | None) -> None:
         self.chroma = chroma
         self._model.clear()
         self._dfl.clear()
@@ -66,7 +76,7 @@ class TemporalEngine:
         if self._prop is not None:
             self._prop.set_shots(shots)
 
-    def set_keyframes(self, keys: dict) -> None:
+    def set_keyframes(self, keys: dict[int, Any]) -> None:
         old, self.keys = self.keys, dict(keys)
         if self._prop is None:
             return
@@ -100,12 +110,13 @@ class TemporalEngine:
         if ab is not None:
             self._model.move_to_end(j)
             return ab
-        ab_work = self.chroma.get(j) if self.chroma is not None else None
-        if ab_work is None:
+        chroma = self.chroma
+        ab_work = chroma.get(j) if chroma is not None else None
+        if ab_work is None or chroma is None:
             raise MissingChroma(j)
         frame = self.read(j)
         L = color.luminance(frame)
-        box = color.letterbox_for(L.shape[0], L.shape[1], self.chroma.size)
+        box = color.letterbox_for(L.shape[0], L.shape[1], chroma.size)
         ab = compose.model_chroma(ab_work, box, L)
         self._model[j] = ab
         while len(self._model) > 2 * self.radius + 6:

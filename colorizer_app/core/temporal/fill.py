@@ -26,7 +26,8 @@ def _fill_shape(shape: tuple[int, int]) -> tuple[int, int]:
     return max(8, int(round(h * FILL_WIDTH / w))), FILL_WIDTH
 
 
-def _shrink_weighted(values: np.ndarray, weight: np.ndarray, shape: tuple[int, int]):
+def _shrink_weighted(values: np.ndarray, weight: np.ndarray, shape: tuple[int, int]
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """(values, weight) on a coarser grid, values averaged by weight so that untrusted pixels
     do not mix in."""
     h, w = shape
@@ -44,10 +45,10 @@ def push_pull(values: np.ndarray, weight: np.ndarray, min_size: int = 4) -> np.n
     pixels at the scale of the hole.  Where nothing at all is trusted the result is 0."""
     C = values.shape[2]
     w = np.ascontiguousarray(weight, np.float32)[..., None]
-    pyr = [np.dstack([values * w, w]).astype(np.float32, copy=False)]   # one pyramid, C + 1
+    pyr: list[np.ndarray] = [np.dstack([values * w, w]).astype(np.float32, copy=False)]  # C + 1
     while min(pyr[-1].shape[:2]) > min_size:
         pyr.append(cv2.pyrDown(pyr[-1]))
-    out = None
+    out: np.ndarray | None = None
     for lvl in range(len(pyr) - 1, -1, -1):
         P = pyr[lvl]
         den = P[..., C:]
@@ -59,6 +60,7 @@ def push_pull(values: np.ndarray, weight: np.ndarray, min_size: int = 4) -> np.n
         else:
             up = cv2.pyrUp(out, dstsize=(P.shape[1], P.shape[0])).reshape(est.shape)
             out = up + a * (est - up)
+    assert out is not None  # (the pyramid has a level)
     return out.astype(np.float32, copy=False)
 
 

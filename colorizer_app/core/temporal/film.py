@@ -30,19 +30,23 @@ keyframe side, so ~0.6 GB worst case; proportionally less at lower resolutions).
 """
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from .. import color
+from .. import color, compose
 from ..flow import FlowCache
-from ..media import MediaError, open_media
+from ..media import MediaError, MediaInfo, MediaReader, open_media
 from .deflicker import RecursiveDeflicker
 from .propagate import Keyframe, KeyframePropagator
 from .shots import ShotList, ShotScanner
+
+_PathLike = str | os.PathLike[str]
 
 REF_PATTERN = re.compile(r"^ref_(\d{6,})\.png$", re.IGNORECASE)
 _IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx"}
@@ -58,7 +62,7 @@ class RefsError(ValueError):
 
 # ---------------------------------------------------------------- reference stills
 
-def scan_refs(refs_dir, log: Callable[[str], None] | None = None) -> dict[int, Path]:
+def scan_refs(refs_dir: _PathLike, log: Callable[[str], None] | None = None) -> dict[int, Path]:
     """{frame index: path} of the ``ref_NNNNNN.png`` stills in a folder, names checked only.
 
     An image (or anything named ref*) that does not follow the pattern is an error rather than
@@ -90,7 +94,7 @@ def scan_refs(refs_dir, log: Callable[[str], None] | None = None) -> dict[int, P
     return out
 
 
-def read_ref(path) -> np.ndarray:
+def read_ref(path: _PathLike) -> np.ndarray:
     """A reference still as RGB, or RGBA when it has alpha (uint8 or uint16, as stored)."""
     path = Path(path)
     try:
@@ -109,7 +113,8 @@ def read_ref(path) -> np.ndarray:
     return cv2.cvtColor(img, code)
 
 
-def load_refs(refs_dir, log: Callable[[str], None] | None = None) -> dict[int, np.ndarray]:
+def load_refs(refs_dir: _PathLike, log: Callable[[str], None] | None = None
+              ) -> dict[int, np.ndarray]:
     """{frame index: RGB or RGBA still} for every ``ref_NNNNNN.png`` of a folder.  Raises
     RefsError (naming the file) for a missing/empty folder, a malformed name, a duplicate
     index or an unreadable file.  Decodes every still: for a film export use
@@ -154,7 +159,7 @@ def check_refs(refs: dict[int, Path], frame_count: int, width: int, height: int,
 
 # ---------------------------------------------------------------- shots
 
-def detect_film_cuts(src_path, log: Callable[[str], None] | None = print) -> list[int]:
+def detect_film_cuts(src_path: _PathLike, log: Callable[[str], None] | None = print) -> list[int]:
     """Cuts of a film by a streaming scan with its own reader (see ShotScanner: ~16 bytes per
     frame are kept, whatever the resolution).  A truncated film is scanned as far as it
     decodes; the rest counts as part of the last shot."""
@@ -185,13 +190,13 @@ class RefsPropagation:
     thread): the chain from the next reference of the shot needs frames ahead of the one being
     encoded.  Only the current shot's stills, flows and chains are held."""
 
-    def __init__(self, src_path, shots: ShotList, refs: dict[int, Path], width: int, height: int,
-                 flow_items: int = 32, **tracker_kw):
+    def __init__(self, src_path: _PathLike, shots: ShotList, refs: dict[int, Path], width: int,
+                 height: int, flow_items: int = 32, **tracker_kw: Any) -> None:
         self.src_path, self.shots, self.refs = src_path, shots, dict(refs)
         self.size = (width, height)
         self._tracker_kw = {**_TRACKER_KW, **tracker_kw}
         self._flow_items = flow_items
-        self._reader = None
+        self._reader: MediaReader | None = None
         self._flows: FlowCache | None = None
         self._model: dict[int, np.ndarray] = {}
         self._shot: tuple[int, int] | None = None
@@ -238,7 +243,8 @@ class TemporalFilter:
     chroma), ``refs``, ``post`` (the recursive stage), each optional.  Call with frames in
     order (a seek restarts the recursive stage)."""
 
-    def __init__(self, shots: ShotList, pre=None, refs: RefsPropagation | None = None, post=None):
+    def __init__(self, shots: ShotList, pre: compose.ChromaStage | None = None,
+                 refs: RefsPropagation | None = None, post: compose.ChromaStage | None = None):
         self.shots, self.pre, self.refs, self.post = shots, pre, refs, post
 
     def __call__(self, i: int, frame: np.ndarray, ab: np.ndarray) -> np.ndarray:
@@ -262,12 +268,14 @@ def _strength(deflicker: float | None) -> float | None:
     return s if s > 0.0 else None
 
 
-def prepare(src_path, deflicker=None, refs_dir=None, cuts=None, log=print):
+def prepare(src_path: _PathLike, deflicker: float | None = None, refs_dir: _PathLike | None = None,
+            cuts: Iterable[int] | None = None, log: Callable[[str], None] | None = print
+            ) -> tuple[MediaInfo, float | None, dict[int, Path] | None, ShotList]:
     """Checks and scans shared by both export paths: (info, strength, refs or None, ShotList)."""
     strength = _strength(deflicker)
     with open_media(src_path, cache_bytes=_SCAN_CACHE_BYTES) as reader:
         info = reader.info
-    refs = None
+    refs: dict[int, Path] | None = None
     if refs_dir is not None:                 # before the scan: a bad folder must fail at once
         refs = scan_refs(refs_dir, log)
         check_refs(refs, info.frame_count, info.width, info.height, log)
@@ -283,7 +291,7 @@ def prepare(src_path, deflicker=None, refs_dir=None, cuts=None, log=print):
     return info, strength, refs, shots
 
 
-def build_chroma_filter(src_path, *, deflicker: float | None = None, refs_dir: str | None = None,
+def build_chroma_filter(src_path: _PathLike, *, deflicker: float | None = None, refs_dir: str | None = None,
                         cuts: list[int] | None = None, log: Callable[[str], None] | None = print,
                         memory: float = 0.95) -> TemporalFilter | None:
     """The streaming temporal hook for ``colorize_film(..., chroma_filter=...)``, or None when

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -59,6 +60,8 @@ from .fill import (  # noqa: F401  # noqa: F401  (public helpers)
 from .shots import ShotList
 
 AbFn = Callable[[int], np.ndarray]
+# A chain state: (composed flow i -> anchor, chain confidence on frame i), work resolution.
+_State = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Keyframe:
     weight: float = 1.0
 
 
-def as_keyframe(kf) -> Keyframe:
+def as_keyframe(kf: Keyframe | np.ndarray) -> Keyframe:
     return kf if isinstance(kf, Keyframe) else Keyframe(np.ascontiguousarray(kf, np.float32))
 
 
@@ -95,10 +98,10 @@ class ChainTracker:
         self.checkpoint_every = checkpoint_every
         self.max_checkpoints = max_checkpoints
         self.l_check = l_check
-        self._lru: OrderedDict = OrderedDict()
-        self._ckpt: dict = {}
+        self._lru: OrderedDict[int, _State] = OrderedDict()
+        self._ckpt: dict[int, _State] = {}
 
-    def _get(self, i):
+    def _get(self, i: int) -> _State | None:
         if i in self._ckpt:
             return self._ckpt[i]
         s = self._lru.get(i)
@@ -106,7 +109,7 @@ class ChainTracker:
             self._lru.move_to_end(i)
         return s
 
-    def _put(self, i, s):
+    def _put(self, i: int, s: _State) -> None:
         if abs(i - self.anchor) % self.checkpoint_every == 0:
             self._ckpt[i] = s
             if len(self._ckpt) > self.max_checkpoints:
@@ -126,13 +129,16 @@ class ChainTracker:
             raise ValueError(f"frame {i} outside shot {self.shot}: propagation never crosses a cut")
         if i == self.anchor:
             self.flows.gray(i)                       # sets the work shape
+            assert self.flows.work_shape is not None
             h, w = self.flows.work_shape
             return np.zeros((h, w, 2), np.float32), np.ones((h, w), np.float32)
         step = 1 if i > self.anchor else -1
         j = i
         while j != self.anchor and self._get(j) is None:
             j -= step                                # nearest known state towards the anchor
-        F, c = self.state(j) if j == self.anchor else self._get(j)
+        known = self.state(j) if j == self.anchor else self._get(j)
+        assert known is not None                     # (the loop above stopped at a known state)
+        F, c = known
         while j != i:
             nxt = j + step
             f, cf = self.flows.step(nxt, j)          # flow from the further frame back to j
@@ -184,7 +190,7 @@ class _Blend:
     confidence.  A single side (the usual case) passes through untouched: at 1080p every
     full-resolution array operation costs milliseconds."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sides: list[tuple[float, np.ndarray, np.ndarray]] = []
 
     def add(self, w: float, conf: np.ndarray, ab: np.ndarray) -> None:
@@ -205,19 +211,20 @@ class KeyframePropagator:
     """Propagated chroma for the frames of ONE shot.  ``result(i) -> (ab, confidence)``."""
 
     def __init__(self, flows: FlowCache, model_ab: AbFn, shot: tuple[int, int],
-                 keyframes: Mapping[int, object] | None = None, max_results: int = 8,
-                 fill: bool = True, correct: bool = True, **tracker_kw):
+                 keyframes: Mapping[int, Keyframe | np.ndarray] | None = None,
+                 max_results: int = 8, fill: bool = True, correct: bool = True,
+                 **tracker_kw: Any) -> None:
         """fill: try the surrounding motion where the flow is untrusted (ChainTracker.filled).
         correct: where no keyframe vouches, the model's chroma corrected as the keyframes say
         (module docstring); False leaves the model's chroma there as it is."""
-        self.flows, self.model_ab, self.shot = flows, model_ab, tuple(shot)
+        self.flows, self.model_ab, self.shot = flows, model_ab, (shot[0], shot[1])
         self.max_results = max_results
         self.fill, self.correct = fill, correct
         self._tracker_kw = tracker_kw
         self._keys: dict[int, Keyframe] = {}
         self._trackers: dict[int, ChainTracker] = {}
-        self._smalls: dict[int, tuple] = {}
-        self._results: OrderedDict = OrderedDict()
+        self._smalls: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._results: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         for k, kf in (keyframes or {}).items():
             if self.shot[0] <= k < self.shot[1]:     # keyframes of other shots are ignored
                 self._keys[int(k)] = as_keyframe(kf)
@@ -226,7 +233,7 @@ class KeyframePropagator:
     def keys(self) -> list[int]:
         return sorted(self._keys)
 
-    def set_keyframe(self, k: int, kf) -> None:
+    def set_keyframe(self, k: int, kf: Keyframe | np.ndarray) -> None:
         if not self.shot[0] <= k < self.shot[1]:
             raise ValueError(f"keyframe {k} outside shot {self.shot}")
         self._invalidate_around(k)
@@ -261,6 +268,7 @@ class KeyframePropagator:
         s = self._smalls.get(k)
         if s is None:
             kf = self._keys[k]
+            assert self.flows.work_shape is not None  # (the chains read the grays first)
             h, w = self.flows.work_shape
             area = cv2.INTER_AREA
             s = self._smalls[k] = (
@@ -269,7 +277,7 @@ class KeyframePropagator:
                 cv2.resize(kf.mask.astype(np.float32), (w, h), interpolation=area))
         return s
 
-    def _from_key(self, k: int, i: int) -> dict:
+    def _from_key(self, k: int, i: int) -> dict[str, Any]:
         """Keyframe k brought onto frame i: full-res ab and confidence, and (with ``correct``)
         the same at work resolution plus the mask's reach (where the correction may act)."""
         kf = self._keys[k]
@@ -312,7 +320,7 @@ class KeyframePropagator:
             r = (model, np.zeros(model.shape[:2], np.float32))
         else:
             sides = sorted(set(sides))
-            if len(sides) == 2:                      # linear in time between the two keyframes
+            if prev is not None and nxt is not None and prev != nxt:   # linear in time between
                 tw = {prev: (nxt - i) / (nxt - prev), nxt: (i - prev) / (nxt - prev)}
             else:
                 tw = {sides[0]: 1.0}
@@ -329,7 +337,7 @@ class KeyframePropagator:
             # an artist's colour wins wherever any keyframe can vouch for it: its share against
             # the (corrected) model is the best side's confidence
             key_ab, c = full.value()
-            base = model
+            base: np.ndarray = model
             if self.correct:
                 target, wt = small.value()
                 gray = self.flows.gray(i)
@@ -371,15 +379,15 @@ class FilmPropagator:
     gray(i): gray frame i (uint8 or float L); model_ab(i): the model's ab for frame i."""
 
     def __init__(self, gray: Callable[[int], np.ndarray], model_ab: AbFn, shots: ShotList,
-                 keyframes: Mapping[int, object] | None = None,
-                 flows: FlowCache | None = None, max_shots: int = 3, **prop_kw):
+                 keyframes: Mapping[int, Keyframe | np.ndarray] | None = None,
+                 flows: FlowCache | None = None, max_shots: int = 3, **prop_kw: Any) -> None:
         self.flows = flows if flows is not None else FlowCache(gray)
         self.model_ab = model_ab
         self.shots = shots
         self.max_shots = max_shots
         self._prop_kw = prop_kw
         self._keys = {int(k): as_keyframe(v) for k, v in (keyframes or {}).items()}
-        self._props: OrderedDict = OrderedDict()
+        self._props: OrderedDict[tuple[int, int], KeyframePropagator] = OrderedDict()
 
     def _prop(self, i: int) -> KeyframePropagator:
         shot = self.shots.shot_of(i)
@@ -398,7 +406,7 @@ class FilmPropagator:
         self.shots = shots
         self._props.clear()                          # shot ranges changed: start over
 
-    def set_keyframe(self, k: int, kf) -> None:
+    def set_keyframe(self, k: int, kf: Keyframe | np.ndarray) -> None:
         self._keys[k] = as_keyframe(kf)
         self._prop(k).set_keyframe(k, self._keys[k])
 
@@ -416,7 +424,8 @@ class FilmPropagator:
     def ab(self, i: int) -> np.ndarray:
         return self.result(i)[0]
 
-    def iter_results(self, start: int = 0, stop: int | None = None):
+    def iter_results(self, start: int = 0, stop: int | None = None
+                     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         stop = self.shots.n_frames if stop is None else stop
         for s0, s1 in self.shots.ranges():
             if s1 > start and s0 < stop:
@@ -429,7 +438,8 @@ class PropagationFilter:
     from the next keyframe reads frames ahead of the one being encoded)."""
 
     def __init__(self, gray: Callable[[int], np.ndarray], shots: ShotList,
-                 keyframes: Mapping[int, object], flows: FlowCache | None = None, **prop_kw):
+                 keyframes: Mapping[int, Keyframe | np.ndarray], flows: FlowCache | None = None,
+                 **prop_kw: Any) -> None:
         self._model: dict[int, np.ndarray] = {}
         self.film = FilmPropagator(gray, self._model.__getitem__, shots, keyframes, flows,
                                    max_results=1, **prop_kw)
@@ -448,7 +458,7 @@ class MaskTracker:
     correction does not smear onto whatever passes in front of its object."""
 
     def __init__(self, flows: FlowCache, mask: np.ndarray, k: int, shot: tuple[int, int],
-                 use_confidence: bool = True, **tracker_kw):
+                 use_confidence: bool = True, **tracker_kw: Any) -> None:
         self.src = np.asarray(mask, np.float32)
         self.tracker = ChainTracker(flows, k, shot, **tracker_kw)
         self.use_confidence = use_confidence
@@ -465,7 +475,7 @@ def propagate_mask(flows: FlowCache, mask: np.ndarray, k: int, frames: tuple[int
                    ) -> Iterator[tuple[int, np.ndarray]]:
     """(i, mask_i) for i in [frames[0], frames[1]) clipped to k's shot (default: frames itself,
     e.g. (k, shots.next_cut(k)) for a correction that lives "until the next cut")."""
-    shot = tuple(frames) if shot is None else tuple(shot)
+    shot = (frames[0], frames[1]) if shot is None else (shot[0], shot[1])
     tr = MaskTracker(flows, mask, k, shot, use_confidence)
     a, b = max(frames[0], shot[0]), min(frames[1], shot[1])
     # walk outwards from k so every chain step is reused by the next frame

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,11 +30,14 @@ from .film import RefsError, check_refs, detect_film_cuts, read_ref, ref_keyfram
 from .settings import TemporalSettings  # a project's settings (also imported from here)
 from .shots import ShotList
 
+if TYPE_CHECKING:
+    from ..media import MediaInfo, MediaReader
+
 
 class RenderTemporal:
     """Temporal stage of one render.  Lives on the render's encode thread (not thread-safe)."""
 
-    def __init__(self, src_path: str, info, settings: TemporalSettings, size: int,
+    def __init__(self, src_path: str, info: MediaInfo, settings: TemporalSettings, size: int,
                  write_range: tuple[int, int], log: Callable[[str], None] | None = None):
         n = info.frame_count
         self.src_path, self.size = src_path, int(size)
@@ -59,10 +63,10 @@ class RenderTemporal:
         self.engine.set_strength(settings.deflicker)
         self._frames: dict[int, np.ndarray] = {}
         self._chroma: dict[int, np.ndarray] = {}
-        self._pending: deque = deque()
+        self._pending: deque[int] = deque()
         self._last = -1
         self._shot: tuple[int, int] | None = None
-        self._reader = None
+        self._reader: MediaReader | None = None
         self._size_wh = (info.width, info.height)
 
     # ---- the chroma source the engine reads (ChromaCache's has/get/size) -------------------
@@ -82,7 +86,8 @@ class RenderTemporal:
         return self._reader.read(j)
 
     # ---- the pipeline side -----------------------------------------------------------------
-    def push(self, i: int, frame: np.ndarray, ab_work: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    def push(self, i: int, frame: np.ndarray, ab_work: np.ndarray
+             ) -> Iterator[tuple[int, np.ndarray | None]]:
         """Frame i (uint8 RGB) and its network chroma arrive, in order; yields (t, temporal ab
         at full resolution, None outside the write range) for every frame now ready."""
         if i != self._last + 1 and self._last >= 0:
@@ -93,7 +98,7 @@ class RenderTemporal:
         while self._pending and self._ready(self._pending[0]):
             yield self._emit(self._pending.popleft())
 
-    def flush(self) -> Iterator[tuple[int, np.ndarray]]:
+    def flush(self) -> Iterator[tuple[int, np.ndarray | None]]:
         """End of the stream: the remaining frames with the neighbours there are."""
         while self._pending:
             yield self._emit(self._pending.popleft())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class ResultStore:
 
     def __init__(self, max_items: int = 24):
         self._lock = threading.Lock()
-        self._items: OrderedDict = OrderedDict()     # i -> (version, ab, complete)
+        self._items: OrderedDict[int, tuple[int, np.ndarray, bool]] = OrderedDict()  # (version, ab, complete)
         self.max_items = max_items
         self.version = 0
         self.active = False
@@ -50,7 +51,7 @@ class ResultStore:
             r = self._items.get(i)
             return r is not None and r[0] == self.version
 
-    def drop(self, indices) -> None:
+    def drop(self, indices: Iterable[int]) -> None:
         with self._lock:
             for i in indices:
                 self._items.pop(i, None)

@@ -127,7 +127,7 @@ class TemporalSettings:
     def problems_of(self, name: str) -> list[str]:
         return [msg for f, msg in self.problems if f == name]
 
-    def merged(self, deflicker: float | None = None, refs: Mapping | None = None
+    def merged(self, deflicker: float | None = None, refs: Mapping[int, Any] | None = None
                ) -> TemporalSettings:
         """Command-line overrides: a strength, and stills added to (or replacing) keyframes."""
         keys = dict(self.keyframes)

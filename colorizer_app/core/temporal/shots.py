@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,12 +66,12 @@ def pair_score(a: FrameSignature, b: FrameSignature) -> float:
     return best + d_h
 
 
-def detect_cuts(grays: Iterable[np.ndarray], **kw) -> list[int]:
+def detect_cuts(grays: Iterable[np.ndarray], **kw: Any) -> list[int]:
     """Sorted cut indices for a sequence (or stream) of gray frames.  See cuts_from_signatures."""
     return cuts_from_signatures([signature(g) for g in grays], **kw)
 
 
-def cuts_from_signatures(sigs: Sequence[FrameSignature], **kw) -> list[int]:
+def cuts_from_signatures(sigs: Sequence[FrameSignature], **kw: Any) -> list[int]:
     """Hard cuts and fades from per-frame signatures (see cuts_from_scores for the options)."""
     n = len(sigs)
     score = np.zeros(n)                       # score[t]: pair (t-1, t)
@@ -87,7 +88,7 @@ class ShotScanner:
     whatever its resolution; the decision itself needs the whole score curve (adaptive
     threshold over a ±window, fade dips), which is why it runs once at the end."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._prev: FrameSignature | None = None
         self._score: list[float] = []
         self._std: list[float] = []
@@ -101,11 +102,12 @@ class ShotScanner:
         self._std.append(sig.std)
         self._prev = sig
 
-    def cuts(self, **kw) -> list[int]:
+    def cuts(self, **kw: Any) -> list[int]:
         return cuts_from_scores(self._score, self._std, **kw)
 
 
-def cuts_from_scores(score: Sequence[float], std: Sequence[float], abs_thr: float = 0.3,
+def cuts_from_scores(score: Sequence[float] | np.ndarray, std: Sequence[float] | np.ndarray,
+                     abs_thr: float = 0.3,
                      rel_thr: float = 3.0, window: int = 8, flat_std: float = 6.0,
                      dip_ratio: float = 0.2, fade_window: int = 15,
                      min_shot: int = 4) -> list[int]:
@@ -188,7 +190,7 @@ class ShotList:
     n_frames: int
     cuts: tuple[int, ...] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         clean = tuple(sorted({int(c) for c in self.cuts if 0 < int(c) < self.n_frames}))
         object.__setattr__(self, "cuts", clean)
 
@@ -235,13 +237,13 @@ class ShotList:
         return len(self.cuts) + 1
 
     # serialisation ---------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"n_frames": int(self.n_frames), "cuts": [int(c) for c in self.cuts]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> ShotList:
+    def from_dict(cls, d: dict[str, Any]) -> ShotList:
         return cls(int(d["n_frames"]), tuple(int(c) for c in d.get("cuts", ())))
 
     @classmethod
-    def detect(cls, grays: Sequence[np.ndarray], **kw) -> ShotList:
+    def detect(cls, grays: Sequence[np.ndarray], **kw: Any) -> ShotList:
         return cls(len(grays), tuple(detect_cuts(grays, **kw)))

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -36,6 +38,9 @@ from .. import color, compose
 from ..flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, downscale, to_gray8, warp, work_size
 from .deflicker import Deflicker
 from .shots import ShotList
+
+if TYPE_CHECKING:  # annotation only (temporal is below ml)
+    from ..ml.inference import Colorizer
 
 _FP_STEP = 16          # fingerprint: every 16th pixel of L each way
 
@@ -46,12 +51,12 @@ class LookaheadStore:
     def __init__(self, start: int, stop: int, full_shape: tuple[int, int],
                  scale: float = DEFAULT_SCALE, idle_timeout: float = 20.0):
         self.start, self.stop = int(start), int(stop)
-        self.full_shape = tuple(full_shape[:2])
+        self.full_shape = (full_shape[0], full_shape[1])
         self.scale = scale
         self.work_shape = work_size(self.full_shape, scale)
         self.idle_timeout = idle_timeout
         self._cv = threading.Condition()
-        self._items: dict[int, tuple] = {}     # j -> (work gray, ab_work f16, box, fingerprint)
+        self._items: dict[int, tuple[Any, ...]] = {}  # j -> (work gray, ab_work f16, box, fingerprint)
         self._abs: dict[int, np.ndarray] = {}
         self._next = self.start
         self._busy = False
@@ -130,13 +135,14 @@ class LookaheadStore:
 class LookaheadColorizer:
     """Stands in for a Colorizer in colorize_film: forwards everything, records predictions."""
 
-    def __init__(self, colorizer, store: LookaheadStore):
+    def __init__(self, colorizer: Colorizer, store: LookaheadStore):
         self._colorizer, self._store = colorizer, store
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._colorizer, name)
 
-    def predict_work_from_L(self, Ls):
+    def predict_work_from_L(self, Ls: Sequence[np.ndarray]
+                            ) -> list[tuple[np.ndarray, color.Letterbox]]:
         self._store.set_busy(True)
         try:
             out = self._colorizer.predict_work_from_L(Ls)
@@ -152,7 +158,7 @@ class LookaheadColorizer:
 class _StoreFlows(FlowCache):
     """FlowCache over the store's work-resolution grays (full_shape is the film's)."""
 
-    def __init__(self, store: LookaheadStore, **kw):
+    def __init__(self, store: LookaheadStore, **kw: Any) -> None:
         super().__init__(store.gray, scale=store.scale, **kw)
         self.full_shape, self.work_shape = store.full_shape, store.work_shape
 

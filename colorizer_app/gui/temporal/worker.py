@@ -17,7 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
@@ -32,6 +32,7 @@ from ..workers import LoopWorker
 
 if TYPE_CHECKING:
     from ...core.media import MediaReader
+    from ...core.ml.chroma_cache import ChromaCache
 
 SCAN_CHUNK = 12           # frames per detection step
 SCAN_WIDTH = 160          # width of the grays the scanner sees
@@ -241,7 +242,7 @@ class TemporalWorker(LoopWorker):
         if eng.chroma is None or eng.n < 1:
             return self._emit_curves(force=True)
         n = eng.n
-        has = eng.chroma.mask(n)
+        has = cast("ChromaCache", eng.chroma).mask(n)   # (the GUI gives the engine its ChromaCache)
         nxt_ok = np.ones(n, bool)
         nxt_ok[:-1] = has[1:]
         cuts = np.asarray(eng.shots.cuts, np.int64)
