@@ -25,11 +25,11 @@ AB_SCALE = 110.0  # a/b of real-world colours stay within ±110; tanh output × 
 _BAND_PIXELS = 1 << 17
 
 
-def _band_rows(rows: int, row_pixels: int) -> int:
+def band_rows(rows: int, row_pixels: int) -> int:
     return max(1, min(rows, max(8, _BAND_PIXELS // max(1, row_pixels))))
 
 
-def _bands(rows: int, step: int) -> list[slice]:
+def bands(rows: int, step: int) -> list[slice]:
     return [slice(y, min(rows, y + step)) for y in range(0, rows, step)]
 
 
@@ -54,9 +54,9 @@ def _quantize(rgb01: np.ndarray, top: float, dtype: type[np.integer[Any]]) -> np
     if not np.issubdtype(rgb01.dtype, np.floating) or rgb01.ndim == 0:
         return (np.clip(rgb01, 0.0, 1.0) * top + 0.5).astype(dtype)
     out = np.empty(rgb01.shape, dtype)
-    rows = _band_rows(rgb01.shape[0], rgb01[:1].size)
+    rows = band_rows(rgb01.shape[0], rgb01[:1].size)
     scratch = np.empty((rows,) + rgb01.shape[1:], rgb01.dtype)
-    for s in _bands(rgb01.shape[0], rows):
+    for s in bands(rgb01.shape[0], rows):
         t = np.clip(rgb01[s], 0.0, 1.0, out=scratch[:s.stop - s.start])
         t *= top
         t += 0.5
@@ -83,7 +83,7 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _gray_to_L() -> np.ndarray:
+def gray_to_L() -> np.ndarray:
     """256-entry table: the L of each neutral 8-bit gray, by the same OpenCV float conversion."""
     ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)
     return rgb_to_lab(ramp)[0, :, 0].copy()
@@ -164,11 +164,11 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim == 2 and rgb.dtype == np.uint8:
-        return cv2.LUT(rgb, _gray_to_L())
+        return cv2.LUT(rgb, gray_to_L())
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     if _is_neutral_u8(rgb):
-        return cv2.LUT(cv2.extractChannel(rgb, 0), _gray_to_L())
+        return cv2.LUT(cv2.extractChannel(rgb, 0), gray_to_L())
     if rgb.dtype == np.uint8 and rgb.shape[2] == 3:
         return _luminance_u8(rgb)
     return np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
@@ -178,12 +178,12 @@ def _luminance_u8(rgb: np.ndarray) -> np.ndarray:
     """L of a colour uint8 frame: the very numbers of rgb_to_lab(rgb)[..., 0], computed in bands
     (the full-frame float RGB and LAB are 25 MB each at 1080p and only L is wanted)."""
     h, w = rgb.shape[:2]
-    rows = _band_rows(h, w)
+    rows = band_rows(h, w)
     L = np.empty((h, w), np.float32)
     rgb01 = np.empty((rows, w, 3), np.float32)
     lab = np.empty((rows, w, 3), np.float32)
     table = _u8_to_float()
-    for s in _bands(h, rows):
+    for s in bands(h, rows):
         n = s.stop - s.start
         f = cv2.LUT(rgb[s], table, dst=rgb01[:n])
         cv2.extractChannel(cv2.cvtColor(f, cv2.COLOR_RGB2Lab, dst=lab[:n]), 0, dst=L[s])
@@ -239,7 +239,7 @@ def _box(img: np.ndarray, r: int) -> np.ndarray:
     return cv2.boxFilter(img, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT_101)
 
 
-def _guided_coefficients(src_low: np.ndarray, guide_low: np.ndarray, radius: int,
+def guided_coefficients(src_low: np.ndarray, guide_low: np.ndarray, radius: int,
                          eps: float) -> tuple[np.ndarray, np.ndarray]:
     """Box-averaged local linear models src ≈ a·guide + b, all channels at once (low resolution)."""
     I = guide_low.astype(np.float32)  # noqa: E741 - I: the guide image, as in He et al.
@@ -254,16 +254,16 @@ def _guided_coefficients(src_low: np.ndarray, guide_low: np.ndarray, radius: int
     return _box(a, radius).reshape(p.shape), _box(b, radius).reshape(p.shape)
 
 
-def _apply_coefficients(a: np.ndarray, b: np.ndarray, guide_full: np.ndarray) -> np.ndarray:
+def apply_coefficients(a: np.ndarray, b: np.ndarray, guide_full: np.ndarray) -> np.ndarray:
     """Upsample (a, b) bilinearly to the full guide's size and return a·guide + b (H, W, C)."""
     h, w = guide_full.shape[:2]
     chans = a.shape[2]
     out = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
     b_up = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
     g = guide_full.astype(np.float32, copy=False)
-    rows = _band_rows(h, w)
+    rows = band_rows(h, w)
     g_c = np.empty((rows, w, chans), np.float32)
-    for s in _bands(h, rows):
+    for s in bands(h, rows):
         band = out[s]
         cv2.multiply(band, cv2.merge([g[s]] * chans, dst=g_c[:s.stop - s.start]), dst=band)
         cv2.add(band, b_up[s], dst=band)
@@ -275,8 +275,8 @@ def guided_upsample(src_low: np.ndarray, guide_low: np.ndarray, guide_full: np.n
     """Fast guided filter (He & Sun 2015): fit src ≈ a·guide + b locally at low resolution, then
     apply the upsampled (a, b) to the full-resolution guide, so chroma edges land on L edges."""
     src = src_low if src_low.ndim == 3 else src_low[..., None]
-    a, b = _guided_coefficients(src, guide_low, radius, eps)
-    return _apply_coefficients(a, b, guide_full)
+    a, b = guided_coefficients(src, guide_low, radius, eps)
+    return apply_coefficients(a, b, guide_full)
 
 
 def upsample_ab(ab_work: np.ndarray, box: Letterbox, L_full: np.ndarray, guided: bool = True) -> np.ndarray:
@@ -288,17 +288,17 @@ def upsample_ab(ab_work: np.ndarray, box: Letterbox, L_full: np.ndarray, guided:
     # itself with `a` scaled by 1/100 instead, which saves a full-frame pass and a 8 MB array.
     L32 = L_full.astype(np.float32, copy=False)
     g_low = cv2.resize(L32, (box.w, box.h), interpolation=cv2.INTER_AREA) * np.float32(0.01)
-    a, b = _guided_coefficients(ab_low, g_low, 2, 1e-3)
-    return _apply_coefficients(a * np.float32(0.01), b, L32)
+    a, b = guided_coefficients(ab_low, g_low, 2, 1e-3)
+    return apply_coefficients(a * np.float32(0.01), b, L32)
 
 
 def recombine(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     """Original L + chroma → float32 RGB in [0, 1]."""
     h, w = L_full.shape[:2]
     out = np.empty((h, w, 3), np.float32)
-    rows = _band_rows(h, w)
+    rows = band_rows(h, w)
     lab = np.empty((rows, w, 3), np.float32)
-    for s in _bands(h, rows):
+    for s in bands(h, rows):
         band = _lab_band(L_full[s], ab_full[s], lab)
         rgb = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=out[s])
         np.clip(rgb, 0.0, 1.0, out=rgb)
@@ -310,10 +310,10 @@ def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     what every displayed colorized frame goes through."""
     h, w = L_full.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
-    rows = _band_rows(h, w)
+    rows = band_rows(h, w)
     lab = np.empty((rows, w, 3), np.float32)
     rgb_scratch = np.empty((rows, w, 3), np.float32)
-    for s in _bands(h, rows):
+    for s in bands(h, rows):
         band = _lab_band(L_full[s], ab_full[s], lab)
         rgb: np.ndarray = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=rgb_scratch[:s.stop - s.start])
         np.clip(rgb, 0.0, 1.0, out=rgb)

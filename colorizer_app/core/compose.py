@@ -35,7 +35,7 @@ def luminance(frame: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _l8_to_gray() -> np.ndarray:
+def l8_to_gray() -> np.ndarray:
     """256-entry table: 8-bit LAB lightness (L x 255/100) -> the sRGB value of that neutral gray."""
     lab = np.zeros((1, 256, 3), np.float32)
     lab[0, :, 0] = np.arange(256, dtype=np.float32) * (100.0 / 255.0)
@@ -48,17 +48,17 @@ def gray_view(frame: np.ndarray, source_has_color: bool) -> np.ndarray:
     A black-and-white source already is its own gray view, so it is returned as is (no copy, no
     maths).  A colour source goes through 8-bit LAB and a 256-entry table: within two levels of
     the float path (color.gray_rgb) at a fifth of its cost, which matters because this runs for
-    every frame the artist visits.  Done in bands that reuse their buffers (see color._bands).
+    every frame the artist visits.  Done in bands that reuse their buffers (see color.bands).
     """
     if not source_has_color:
         return frame
     h, w = frame.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
-    rows = color._band_rows(h, w)
+    rows = color.band_rows(h, w)
     lab = np.empty((rows, w, 3), np.uint8)
     L8 = np.empty((rows, w), np.uint8)
-    table = _l8_to_gray()
-    for s in color._bands(h, rows):
+    table = l8_to_gray()
+    for s in color.bands(h, rows):
         n = s.stop - s.start
         band = cv2.cvtColor(frame[s], cv2.COLOR_RGB2Lab, dst=lab[:n])
         g = cv2.LUT(cv2.extractChannel(band, 0, dst=L8[:n]), table, dst=L8[:n])
@@ -79,8 +79,8 @@ def chroma_at(ab_work: np.ndarray, box: color.Letterbox, L: np.ndarray) -> np.nd
     ab_low = color.crop_content(ab_work.astype(np.float32, copy=False), box)
     L32 = L.astype(np.float32, copy=False)
     g_low = cv2.resize(L32, (box.w, box.h), interpolation=cv2.INTER_AREA) * np.float32(0.01)
-    a, b = color._guided_coefficients(ab_low, g_low, 2, 1e-3)
-    return color._apply_coefficients(a * np.float32(0.01), b, L32)
+    a, b = color.guided_coefficients(ab_low, g_low, 2, 1e-3)
+    return color.apply_coefficients(a * np.float32(0.01), b, L32)
 
 
 def chain(*stages: ChromaStage | None) -> ChromaStage | None:

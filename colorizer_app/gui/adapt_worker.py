@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from .workers import _nice_this_thread, _threads
+from .workers import nice_this_thread, started_threads
 
 
 @dataclass
@@ -45,7 +45,7 @@ class AdaptWorker(QObject):
 
     @Slot(object)
     def run(self, job: AdaptJob) -> None:
-        _nice_this_thread(self.nice)
+        nice_this_thread(self.nice)
         from ..core.media import open_media
         from ..core.ml.adapt import (
             AdaptCancelled,
@@ -92,7 +92,7 @@ class AdaptRunner(QObject):
         self.worker = AdaptWorker()
         self.worker.moveToThread(self.thread)
         self._go.connect(self.worker.run)
-        _threads.add(self.thread)
+        started_threads.add(self.thread)
 
     def start(self, job: AdaptJob) -> None:
         self.thread.start(QThread.Priority.LowestPriority)

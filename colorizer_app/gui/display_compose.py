@@ -92,7 +92,7 @@ def _lightness(small: np.ndarray, has_color: bool) -> tuple[np.ndarray, np.ndarr
     a fraction of its cost.  A black-and-white film (R = G = B) is its own gray picture and its L
     is a table lookup, exactly as core.color does it."""
     if not has_color:
-        return cv2.LUT(cv2.extractChannel(small, 0), color._gray_to_L()), small
+        return cv2.LUT(cv2.extractChannel(small, 0), color.gray_to_L()), small
     L8 = cv2.extractChannel(cv2.cvtColor(small, cv2.COLOR_RGB2Lab), 0)
-    gray = cv2.cvtColor(cv2.LUT(L8, compose._l8_to_gray()), cv2.COLOR_GRAY2RGB)
+    gray = cv2.cvtColor(cv2.LUT(L8, compose.l8_to_gray()), cv2.COLOR_GRAY2RGB)
     return cv2.multiply(L8, 100.0 / 255.0, dtype=cv2.CV_32F), gray

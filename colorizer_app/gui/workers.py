@@ -16,13 +16,13 @@ import weakref
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
+started_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
 def running_threads() -> list[QThread]:
     """Worker threads started by the app that are still running (tests assert this is empty)."""
     alive = []
-    for t in list(_threads):
+    for t in list(started_threads):
         try:
             if t.isRunning():
                 alive.append(t)
@@ -71,7 +71,7 @@ class LoopWorker(QObject):
     def _run(self) -> None:
         if not self._niced:
             self._niced = True
-            _nice_this_thread(self.nice)
+            nice_this_thread(self.nice)
         with self._flag_lock:
             self._scheduled = False
         if self._stopping.is_set():
@@ -115,7 +115,7 @@ class WorkerThread:
         self.thread.setObjectName(name)
         worker.moveToThread(self.thread)
         self.thread.finished.connect(worker.cleanup, type=_direct())
-        _threads.add(self.thread)
+        started_threads.add(self.thread)
         self.thread.start()
 
     def stop(self, timeout_ms: int = 10000) -> bool:
@@ -126,7 +126,7 @@ class WorkerThread:
         return bool(ok)
 
 
-def _nice_this_thread(nice: int) -> None:
+def nice_this_thread(nice: int) -> None:
     if nice <= 0 or not hasattr(os, "setpriority"):
         return
     try:

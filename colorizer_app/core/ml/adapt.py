@@ -289,9 +289,9 @@ def adapted_model_path(film: str | os.PathLike[str], model: keras.Model) -> Path
     """Where a film's adapted model lives: ``<film>.bento/models/adapted_<weights>.keras``, so each
     adaptation has a file of its own and the project names it (core.ml.chroma_cache.project_dir_for)."""
     from .chroma_cache import project_dir_for
-    from .inference import _weights_digest
+    from .inference import weights_digest
 
-    return project_dir_for(film) / "models" / f"adapted_{_weights_digest(model)}.keras"
+    return project_dir_for(film) / "models" / f"adapted_{weights_digest(model)}.keras"
 
 
 def save_adapted(model: keras.Model, path: str | os.PathLike[str]) -> Path:

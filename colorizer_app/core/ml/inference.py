@@ -27,7 +27,7 @@ from .model import DEFAULT_MODEL, ModelError, input_channels, load_generator
 DEFAULT_SIZE = 256
 
 
-def _weights_digest(model: Any) -> str:  # a keras.Model
+def weights_digest(model: Any) -> str:  # a keras.Model
     h = hashlib.sha1()
     for w in model.get_weights():
         h.update(np.ascontiguousarray(w).tobytes())
@@ -62,7 +62,7 @@ class Colorizer:
         self.size = size
         self.batch_size = max(1, int(batch_size))
         self.takes_hints = input_channels(self.model) == 4
-        self._digest = _weights_digest(self.model)
+        self._digest = weights_digest(self.model)
 
     @property
     def model_name(self) -> str:

@@ -76,7 +76,7 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     try:
         start, stop_i = parse_range(frames, info.frame_count)
         total = stop_i - start
-        timing = _timing(reader, start)
+        timing = writer_timing(reader, start)
         writer = open_writer(out, info.width, info.height, info.fps,
                              audio_from=src if info.audio_codec else None, bit_depth=bit_depth,
                              start_number=start, audio_start_frame=start, protect=[src], **timing)
@@ -135,7 +135,7 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
                        sorted(fill.lost), fill.first_error)
 
 
-def _timing(reader: MediaReader, start: int) -> dict[str, Any]:
+def writer_timing(reader: MediaReader, start: int) -> dict[str, Any]:
     """open_writer arguments that keep a variable-rate film's frame times (and start its sound
     at the first written frame's true time); empty for constant-rate films."""
     if not reader.info.vfr or reader.time_base is None:

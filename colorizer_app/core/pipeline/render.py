@@ -160,7 +160,7 @@ def render(job: RenderJob, out: str | os.PathLike[str],
     from ..media.writer import open_writer
     from ..temporal.film import RefsError
     from ..temporal.render_stage import RenderTemporal
-    from .batch import _timing
+    from .batch import writer_timing
 
     out = os.fspath(out)
     reader = open_media(job.source)
@@ -204,7 +204,7 @@ def render(job: RenderJob, out: str | os.PathLike[str],
             except OSError:
                 cache = None   # read-only sidecar: render without the cache
         depth = bit_depth or default_bit_depth(out)
-        timing = _timing(reader, start)
+        timing = writer_timing(reader, start)
         writer = open_writer(out, info.width, info.height, info.fps,
                              audio_from=job.source if info.audio_codec else None,
                              bit_depth=depth, start_number=start, audio_start_frame=start,
