@@ -14,6 +14,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 AB_SCALE = 110.0  # a/b of real-world colours stay within ±110; tanh output × 110 covers them
 
@@ -52,7 +53,8 @@ def _quantize(rgb01: np.ndarray, top: float, dtype: type[np.integer[Any]]) -> np
     """(clip(x, 0, 1) * top + 0.5) truncated to dtype, band by band (same arithmetic, same result,
     without three full-size float temporaries)."""
     if not np.issubdtype(rgb01.dtype, np.floating) or rgb01.ndim == 0:
-        return (np.clip(rgb01, 0.0, 1.0) * top + 0.5).astype(dtype)
+        out: NDArray[np.integer[Any]] = (np.clip(rgb01, 0.0, 1.0) * top + 0.5).astype(dtype)
+        return out
     out = np.empty(rgb01.shape, dtype)
     rows = band_rows(rgb01.shape[0], rgb01[:1].size)
     scratch = np.empty((rows,) + rgb01.shape[1:], rgb01.dtype)

@@ -18,6 +18,7 @@ from typing import TypeVar, overload
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 _K = TypeVar("_K", bound=Hashable)
 
@@ -56,7 +57,8 @@ def to_gray8(img: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a)
     if a.dtype == np.uint16:
         return (a >> 8).astype(np.uint8)
-    return np.clip(a.astype(np.float32) * 2.55 + 0.5, 0, 255).astype(np.uint8)
+    gray8: NDArray[np.uint8] = np.clip(a.astype(np.float32) * 2.55 + 0.5, 0, 255).astype(np.uint8)
+    return gray8
 
 
 def work_size(shape: tuple[int, int], scale: float) -> tuple[int, int]:
@@ -150,7 +152,8 @@ def in_frame(flow: np.ndarray) -> np.ndarray:
     xs, ys = _grid(h, w)
     x = xs + flow[..., 0]
     y = ys + flow[..., 1]
-    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    inside: NDArray[np.bool_] = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    return inside
 
 
 def fb_terms(fwd: np.ndarray, bwd: np.ndarray,
@@ -175,7 +178,8 @@ def occlusion_mask(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
 
     Pixels whose flow leaves the frame are occluded too (nothing to compare them with)."""
     resid, mags = fb_terms(fwd, bwd, units)
-    return (resid > alpha * mags + beta) | ~in_frame(fwd)
+    occluded: NDArray[np.bool_] = (resid > alpha * mags + beta) | ~in_frame(fwd)
+    return occluded
 
 
 def fb_confidence(fwd: np.ndarray, bwd: np.ndarray, alpha: float = FB_ALPHA,
@@ -230,11 +234,13 @@ def fill_flow(flow: np.ndarray, conf: np.ndarray, frac: int = 8, blend: bool = T
     c = cv2.GaussianBlur(cv2.resize(conf, (sw, sh), interpolation=cv2.INTER_AREA), (0, 0), 1.5)
     fc = cv2.GaussianBlur(cv2.resize(flow * conf[..., None], (sw, sh), interpolation=cv2.INTER_AREA),
                           (0, 0), 1.5)
-    filled = cv2.resize(fc / np.maximum(c, 1e-4)[..., None], (w, h), interpolation=cv2.INTER_LINEAR)
+    filled: np.ndarray = cv2.resize(fc / np.maximum(c, 1e-4)[..., None], (w, h),
+                                    interpolation=cv2.INTER_LINEAR)
     if not blend:
         return filled
     k = conf[..., None]
-    return (k * flow + (1.0 - k) * filled).astype(np.float32)
+    blended: NDArray[np.float32] = (k * flow + (1.0 - k) * filled).astype(np.float32)
+    return blended
 
 
 def photometric_confidence(gray_i: np.ndarray, gray_j_warped: np.ndarray,
@@ -253,7 +259,8 @@ def photometric_confidence(gray_i: np.ndarray, gray_j_warped: np.ndarray,
     if ok.any():
         d -= float(np.median(d[ok]))
     r = cv2.blur(np.abs(d), (3, 3))
-    return np.exp(-0.5 * (np.maximum(r - free, 0.0) / sigma) ** 2).astype(np.float32)
+    conf: NDArray[np.float32] = np.exp(-0.5 * (np.maximum(r - free, 0.0) / sigma) ** 2).astype(np.float32)
+    return conf
 
 
 def compute_flow(gray_a: np.ndarray, gray_b: np.ndarray, scale: float = DEFAULT_SCALE,

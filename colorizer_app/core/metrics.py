@@ -10,6 +10,7 @@ from typing import Any, TypeGuard
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from . import flow as _flow
 
@@ -42,7 +43,8 @@ def gray_baseline(rgb: np.ndarray) -> np.ndarray:
     lab = rgb_to_lab(rgb)
     lab[..., 1:] = 0.0
     out = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-    return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgb8: NDArray[np.uint8] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return rgb8
 
 
 # ---------------------------------------------------------------- per-frame fidelity
@@ -96,8 +98,9 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     SC = 1 + 0.045 * Cm
     SH = 1 + 0.015 * Cm * T
     RT = -np.sin(np.radians(2 * dtheta)) * RC
-    return np.sqrt((dLp / SL) ** 2 + (dCp / SC) ** 2 + (dHp / SH) ** 2
-                   + RT * (dCp / SC) * (dHp / SH))
+    de: NDArray[np.floating[Any]] = np.sqrt((dLp / SL) ** 2 + (dCp / SC) ** 2 + (dHp / SH) ** 2
+                                            + RT * (dCp / SC) * (dHp / SH))
+    return de
 
 
 # ---------------------------------------------------------------- colourfulness
@@ -193,7 +196,8 @@ def _hist(rgb: np.ndarray) -> np.ndarray:
     if a.dtype != np.uint8:
         a = np.clip(_f01(a) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     h = np.stack([np.bincount(a[..., c].ravel(), minlength=256) for c in range(3)]).astype(np.float64)
-    return h / h.sum(axis=1, keepdims=True)
+    hist: NDArray[np.float64] = h / h.sum(axis=1, keepdims=True)
+    return hist
 
 
 def jsd(p: np.ndarray, q: np.ndarray) -> float:

@@ -21,13 +21,14 @@ def as_int(v: Any, what: str, lo: int = 0, hi: int = MAX_FRAME) -> int:
     """An integer in [lo, hi]; integral floats (3.0) are accepted, bools are not."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"{what} is not a number ({_short(v)})")
-    if isinstance(v, float):
-        if not math.isfinite(v) or v != int(v):
-            raise ValueError(f"{what} is not a whole number ({_short(v)})")
-        v = int(v)
-    if not lo <= v <= hi:
-        raise ValueError(f"{what} {v} is outside {lo}..{hi}")
-    return v
+    n: int | float = v
+    if isinstance(n, float):
+        if not math.isfinite(n) or n != int(n):
+            raise ValueError(f"{what} is not a whole number ({_short(n)})")
+        n = int(n)
+    if not lo <= n <= hi:
+        raise ValueError(f"{what} {n} is outside {lo}..{hi}")
+    return n
 
 
 def as_opt_int(v: Any, what: str, lo: int = 0, hi: int = MAX_FRAME) -> int | None:

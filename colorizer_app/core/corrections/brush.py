@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .masks import BBox, SparseMask, bbox_clip, bbox_slices, bbox_union
 
@@ -174,7 +175,8 @@ def apply_coverage(mask_patch: np.ndarray, cov: np.ndarray, opacity: float,
     """New mask values where a stroke of coverage ``cov`` passes (see module docstring)."""
     w = cov * np.float32(np.clip(opacity, 0.0, 1.0))
     if eraser:
-        return (mask_patch * (1.0 - w)).astype(np.float32)
+        erased: NDArray[np.float32] = (mask_patch * (1.0 - w)).astype(np.float32)
+        return erased
     return (mask_patch + (1.0 - mask_patch) * w).astype(np.float32)
 
 

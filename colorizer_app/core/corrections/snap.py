@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from .masks import BBox, bbox_pad, bbox_slices, nonzero_bbox
 
@@ -34,7 +35,8 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     var_I = box(I * I) - mean_I * mean_I
     a = cov_Ip / (var_I + eps)
     b = mean_p - a * mean_I
-    return box(a) * I + box(b)
+    q: NDArray[np.float32] = box(a) * I + box(b)
+    return q
 
 
 def snap_coverage(cov: np.ndarray, L: np.ndarray, bbox: BBox, brush_size: float,

@@ -330,10 +330,12 @@ class CorrectionStack:
         return old
 
     def rename(self, cid: str, name: str) -> str:
-        return self.update(cid, name=name)["name"]
+        old_name: str = self.update(cid, name=name)["name"]
+        return old_name
 
     def set_visible(self, cid: str, visible: bool) -> bool:
-        return self.update(cid, visible=bool(visible))["visible"]
+        was_visible: bool = self.update(cid, visible=bool(visible))["visible"]
+        return was_visible
 
     @_locked
     def write_mask_patch(self, cid: str, key: int | None, bbox: BBox,

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .plan import Chunk, FarmCancelled, FarmError, FilmPlan
 
@@ -54,7 +54,7 @@ def ray_module() -> ModuleType:
     except ImportError:
         raise FarmError("the farm needs Ray: pip install 'bentocolor-studio[farm]' "
                         "(or pip install ray)") from None
-    return ray
+    return cast(ModuleType, ray)  # ray's stubs are not followed (pyproject): it is Any
 
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> None:

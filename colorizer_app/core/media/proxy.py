@@ -27,7 +27,7 @@ import time
 import zlib
 from io import FileIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
@@ -384,4 +384,5 @@ def _pwrite_all(fh: FileIO, data: bytes, offset: int) -> None:
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(d, default=str, sort_keys=True))
+    # a dict dumps to a JSON object, which loads as a dict
+    return cast("dict[str, Any]", json.loads(json.dumps(d, default=str, sort_keys=True)))

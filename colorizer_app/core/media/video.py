@@ -146,7 +146,7 @@ class VideoSource:
         args = self._convert_args
         if args is None:
             args = self._convert_args = _conversion_for(frame, self.bit_depth)
-        arr = self._reformatter.reformat(frame, threads=_CONVERT_THREADS, **args).to_ndarray()
+        arr: np.ndarray = self._reformatter.reformat(frame, threads=_CONVERT_THREADS, **args).to_ndarray()
         if self.crop is not None:
             w, h = self.crop
             arr = np.ascontiguousarray(arr[:h, :w])

@@ -30,6 +30,7 @@ import av
 import cv2
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
+from numpy.typing import NDArray
 
 from . import MediaError
 from .audio import LEAD, AudioFeed
@@ -180,7 +181,8 @@ def as_uint8(arr: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(arr)
     if arr.dtype == np.uint16:
         return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    u8: NDArray[np.uint8] = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return u8
 
 
 def as_uint16(arr: np.ndarray) -> np.ndarray:
@@ -188,7 +190,8 @@ def as_uint16(arr: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(arr)
     if arr.dtype == np.uint8:
         return arr.astype(np.uint16) * 257
-    return (np.clip(arr, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    u16: NDArray[np.uint16] = (np.clip(arr, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return u16
 
 
 def _check_folder_writable(folder: Path, out: str) -> None:

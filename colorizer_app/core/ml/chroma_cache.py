@@ -42,7 +42,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -440,7 +440,8 @@ class ChromaCache:
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(d, default=str, sort_keys=True))
+    # a dict dumps to a JSON object, which loads as a dict
+    return cast("dict[str, Any]", json.loads(json.dumps(d, default=str, sort_keys=True)))
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

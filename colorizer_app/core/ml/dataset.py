@@ -18,6 +18,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import color
 
@@ -211,7 +212,8 @@ def film_like_L(L: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         dec = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE)
         assert dec is not None, "a JPEG encoded just above"
         L = dec.astype(np.float32) / 2.55
-    return np.clip(L, 0.0, 100.0)
+    film_L: NDArray[np.float32] = np.clip(L, 0.0, 100.0)
+    return film_L
 
 
 def shot_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 from keras import layers, ops
+from numpy.typing import NDArray
 
 from . import Tensor
 
@@ -27,7 +28,8 @@ EPS = 1e-9
 def _gauss(sigma: float) -> np.ndarray:
     r = max(1, int(round(3 * sigma)))
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    return (k / k.sum()).astype(np.float32)
+    out: NDArray[np.float32] = (k / k.sum()).astype(np.float32)
+    return out
 
 
 @keras.saving.register_keras_serializable(package="bento")

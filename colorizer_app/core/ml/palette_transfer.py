@@ -14,6 +14,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 BINS = 32           # lightness levels over L 0..100 (~3 L units each)
 SMOOTH_BINS = 1.0   # gaussian smoothing of the a/b curves, in bins
@@ -75,4 +76,5 @@ class PaletteTransfer:
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, self.bins - 1)
         t = (pos - lo)[..., None]
-        return (curve[lo] * (1 - t) + curve[hi] * t).astype(np.float32)
+        ab: NDArray[np.float32] = (curve[lo] * (1 - t) + curve[hi] * t).astype(np.float32)
+        return ab

@@ -8,6 +8,7 @@ learning, no notion of objects, only distance and gray level.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 SIGMA_S = 0.25   # spatial σ as a share of the picture's longer side
 SIGMA_R = 8.0    # lightness σ in L units (0..100)
@@ -53,4 +54,5 @@ def spread_over(base_ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, mask: n
     n = max(1, int(np.count_nonzero(mask)))
     # a pixel sitting on one hint pixel has weight 1; saturate at a fraction of that
     alpha = np.clip(wgt / min(1.0, 0.2 * n), 0.0, 1.0)[..., None]
-    return (alpha * ab + (1.0 - alpha) * base_ab.astype(np.float32)).astype(np.float32)
+    out: NDArray[np.float32] = (alpha * ab + (1.0 - alpha) * base_ab.astype(np.float32)).astype(np.float32)
+    return out

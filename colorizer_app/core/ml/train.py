@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import keras  # noqa: E402  (model.py set the backend)
 import numpy as np
@@ -136,7 +136,8 @@ class Trainer:
                                                disc.trainable_variables))
             return d_loss, adv, mse, total
 
-        return step
+        # tf.function returns an untyped (Any) callable that keeps step's signature
+        return cast(_Step, step)
 
     def _jax_step(self) -> _Step:
         import jax
@@ -178,7 +179,8 @@ class Trainer:
             state = self._jax_state()
             state, out = step(state, L, ab)
             self._jax_assign(state)
-            return out
+            # jax.jit's result is untyped (Any): step returns (d_loss, adv, mse, total)
+            return cast("tuple[Tensor, Tensor, Tensor, Tensor]", out)
 
         return run
 

@@ -108,8 +108,9 @@ def model_correction(model_small: np.ndarray, gray8: np.ndarray, target: np.ndar
     s = max(1, int(np.sqrt(h * w / 40000.0)))        # ~40k pixels are plenty for 8 numbers
     A = fit_chroma_map(chroma_features(model_small[::s, ::s], gray8[::s, ::s]),
                        target[::s, ::s], weight[::s, ::s])
-    fitted = cv2.transform(np.dstack([model_small, _luma(gray8)]), A.T)   # affine: A's last row
-    return (fitted - model_small) + push_pull(target - fitted, weight)
+    fitted: np.ndarray = cv2.transform(np.dstack([model_small, _luma(gray8)]), A.T)   # affine: A's last row
+    correction: np.ndarray = (fitted - model_small) + push_pull(target - fitted, weight)
+    return correction
 
 
 def fill_motion(flow: np.ndarray, conf: np.ndarray, iters: int = 3,

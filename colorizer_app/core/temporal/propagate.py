@@ -37,6 +37,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from ..flow import (
     FlowCache,
@@ -154,7 +155,8 @@ class ChainTracker:
         if not self.l_check or i == self.anchor:
             return c
         gk = warp(self.flows.gray(self.anchor), F)
-        return c * photometric_confidence(self.flows.gray(i), gk, c > 0.5)
+        conf: NDArray[np.float32] = c * photometric_confidence(self.flows.gray(i), gk, c > 0.5)
+        return conf
 
     def filled(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(flow i->anchor, confidence) at work resolution, where pixels that failed the
@@ -467,7 +469,8 @@ class MaskTracker:
         m, conf = self.tracker.sample(self.src, i, border=cv2.BORDER_CONSTANT)
         if self.use_confidence:
             m = m * conf
-        return np.clip(m, 0.0, 1.0)
+        clipped: NDArray[np.float32] = np.clip(m, 0.0, 1.0)
+        return clipped
 
 
 def propagate_mask(flows: FlowCache, mask: np.ndarray, k: int, frames: tuple[int, int],

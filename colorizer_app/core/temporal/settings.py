@@ -108,7 +108,8 @@ class TemporalSettings:
     @classmethod
     def from_project(cls, project: Any) -> TemporalSettings:
         """A project's settings for a render (strict: a value that cannot be read is an error)."""
-        return project.temporal_settings(strict=True)
+        settings: TemporalSettings = project.temporal_settings(strict=True)
+        return settings
 
     @classmethod
     def from_shots(cls, shots: ShotList, keyframes: Mapping[int, str], deflicker: float,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import color, compose
 from ..flow import DEFAULT_PRESET, DEFAULT_SCALE, FlowCache, downscale, to_gray8, warp, work_size
@@ -56,7 +57,8 @@ class LookaheadStore:
         self.work_shape = work_size(self.full_shape, scale)
         self.idle_timeout = idle_timeout
         self._cv = threading.Condition()
-        self._items: dict[int, tuple[Any, ...]] = {}  # j -> (work gray, ab_work f16, box, fingerprint)
+        # j -> (work gray, ab_work f16, box, fingerprint)
+        self._items: dict[int, tuple[np.ndarray, np.ndarray, color.Letterbox, np.ndarray]] = {}
         self._abs: dict[int, np.ndarray] = {}
         self._next = self.start
         self._busy = False
@@ -205,7 +207,8 @@ class WindowedDeflicker:
         # t+1's window starts at t-R+1; t-1 stays for a recursive stage sharing the flows
         st.drop_before(max(lo, t - max(self.radius - 1, 1)))
         ab = np.asarray(ab, np.float32)
-        return (ab + self.strength * (new - ab)).astype(np.float32)
+        smoothed: NDArray[np.float32] = (ab + self.strength * (new - ab)).astype(np.float32)
+        return smoothed
 
     def close(self) -> None:
         self.flows.clear()
