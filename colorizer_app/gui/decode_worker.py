@@ -57,7 +57,7 @@ class FrameResult:
     error: str | None = None
     proxy: bool = False         # source/gray are the display proxy scaled up, not the film's pixels
     gen: tuple = ()             # Want.gen: a result composed before a later change is not current
-    display: object = None      # display_compose.DisplayPictures for Want.display
+    display: display_compose.DisplayPictures | None = None  # for Want.display
 
 
 class DisplayWorker(LoopWorker):

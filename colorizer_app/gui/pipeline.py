@@ -21,6 +21,7 @@ import gc
 import os
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -35,6 +36,10 @@ from .play_cache import DEFAULT_BUDGET, ComposedCache, look_ahead
 from .proxy_worker import ProxyWorker, wants_proxy
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
+
+if TYPE_CHECKING:
+    from ..core.media import MediaInfo
+    from ..core.ml.chroma_cache import ChromaCache
 
 PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of travel)
 PREFETCH_BEHIND = 2
@@ -89,7 +94,7 @@ class Pipeline(QObject):
         self._rest_timer = QTimer(self, singleShot=True, interval=REST_MS)
         self._rest_timer.timeout.connect(self._on_rest)
         self.shared = SharedFrames()
-        self.chroma = None
+        self.chroma: ChromaCache | None = None  # the colorizer's cache of the film's chroma
         self.model_name = ""
         self.model_id = ""
         self.direction = 1
@@ -105,7 +110,8 @@ class Pipeline(QObject):
         # been composing it meanwhile); and a second result of an unchanged frame is a duplicate.
         self._gen_base = 0
         self._frame_gen: dict[int, int] = {}
-        self._opened = None                # (generation, MediaInfo, project dir, fingerprint)
+        # (generation, MediaInfo, project dir, fingerprint)
+        self._opened: tuple[int, MediaInfo, str, dict[str, int]] | None = None
 
         self.display = DisplayWorker(self.shared)
         self.colorizer = ColorizeWorker(self.shared)
@@ -341,10 +347,11 @@ class Pipeline(QObject):
         """Frames of the look-ahead cache (the timeline draws them apart from chroma-only ones)."""
         return self.composed.indices()
 
-    def _play_wants(self, shape: tuple, paused: bool) -> list[Want]:
+    def _play_wants(self, chroma: ChromaCache, shape: tuple, paused: bool) -> list[Want]:
         """Display-size composes ahead of the playhead, stepping as playback will (stride, around
         the in/out loop), as far as the budget holds."""
-        s, chroma = self.session, self.chroma
+        s = self.session
+        assert s.film is not None, "wants are planned for an opened film (_refresh)"
         pictures = 2 if not s.film.has_color else 3        # gray is the source for b/w films
         reach = self.composed.frames_in_budget(shape[0] * shape[1] * 3 * pictures) - 2
         reach = max(1, min(reach, PAUSED_AHEAD if paused else PLAY_AHEAD))
@@ -363,9 +370,10 @@ class Pipeline(QObject):
         need_color = s.view_mode in COLOR_MODES
         chroma = self.chroma
         shape = self.play_shape() if need_color and chroma is not None else None
-        if shape is not None and self.playing:
-            wants = self._play_wants(shape, paused=False)
-            if not chroma.has(p) and (self.bundles.peek(p) is None or self.bundles.peek(p).proxy):
+        if shape is not None and chroma is not None and self.playing:
+            wants = self._play_wants(chroma, shape, paused=False)
+            b = self.bundles.peek(p)
+            if not chroma.has(p) and (b is None or b.proxy):
                 wants.insert(0, Want(p, True, False, playhead=True, gen=self._gen(p)))
             return wants
         order = [p]
@@ -391,7 +399,7 @@ class Pipeline(QObject):
                    and (b is None or b.colorized is None or b.chroma_key != chroma.key))
             if src or col:
                 wants.append(Want(i, src, col, playhead=i == p, gen=self._gen(i)))
-        if shape is not None and chroma.has(p):    # else the cores go to the network first
+        if shape is not None and chroma is not None and chroma.has(p):  # else the network first
             b = self.bundles.peek(p)
             if b is not None and not b.proxy and b.colorized is None and \
                     self.composed.current(p, chroma.key, self._gen(p), shape) is None:
@@ -400,7 +408,7 @@ class Pipeline(QObject):
                 wants.insert(0, Want(p, False, False, playhead=True, gen=self._gen(p),
                                      display=shape))
             if self._resting:    # the look-ahead, after the frame on screen and its prefetches
-                wants += self._play_wants(shape, paused=True)
+                wants += self._play_wants(chroma, shape, paused=True)
         return wants
 
     def _refresh(self, *_args, plan: bool = True) -> None:
@@ -443,8 +451,9 @@ class Pipeline(QObject):
         else:
             colour = (res.colorized, res.chroma_key, res.gen)
         if res.source is not None:
-            colorized, key, gen = colour
-            self.bundles.put(FrameBundle(res.index, res.source, res.gray, colorized, key,
+            assert res.gray is not None, "a decoded frame comes with its gray"
+            colorized, chroma_key, gen = colour
+            self.bundles.put(FrameBundle(res.index, res.source, res.gray, colorized, chroma_key,
                                          proxy=res.proxy, compose_gen=gen),
                              protect=self.session.frame)
             self.bundleReady.emit(res.index)
@@ -460,11 +469,13 @@ class Pipeline(QObject):
     def _on_composed(self, res: FrameResult) -> None:
         """A display-size frame for playback: kept only when made with what is current now."""
         s, d = self.session, res.display
+        assert d is not None, "_on_frame sends only results with display pictures"
         if self.chroma is None or res.chroma_key != self.chroma.key or \
                 res.gen != self._gen(res.index) or d.colorized.shape[:2] != self.play_shape():
             self._refresh(plan=False)          # composed before a change: ask for it again
             return
         film = s.film
+        assert film is not None, "play_shape() is None without a film: returned above"
         b = FrameBundle(res.index, d.source, d.gray, d.colorized, res.chroma_key,
                         compose_gen=res.gen, full_shape=(film.height, film.width))
         if self.composed.put(b, s.frame, self.direction, (s.in_point, s.out_point)):
