@@ -242,3 +242,60 @@ def test_cli_bad_hint_files_one_line_exit_2(hint_film, tmp_path, capsys, case):
     expected = {"wrong_size": "the film is 160x96", "rgb": "not an RGBA image", "unreadable": "cannot read",
                 "beyond_end": "beyond the end", "bad_name": "bad hint file name", "empty": "no hint images"}[case]
     assert expected in err
+
+
+# ---------------------------------------------------------------- hint_arch="mix": a convex mix of spreads
+
+def _in_triangle(out, c1, c2, tol=1e-4):
+    """Each pixel of out (…, 2) as α·c1 + β·c2: inside the triangle gray, c1, c2 iff α, β ≥ 0 and α + β ≤ 1."""
+    ab = np.linalg.solve(np.stack([c1, c2], 1), out.reshape(-1, 2).T)
+    return bool((ab >= -tol).all() and (ab.sum(0) <= 1 + tol).all())
+
+
+def test_mix_hint_generator_only_mixes_hint_colours_and_gray(tmp_path):
+    from colorizer_app.core.ml.model import hint_arch
+
+    model = build_generator(width=0.125, hints=True, hint_arch="mix")
+    assert input_channels(model) == 4 and hint_arch(model) == "mix"
+    assert hint_arch(build_generator(width=0.125, hints=True)) == "grid"
+    rng = np.random.default_rng(0)
+    x = np.zeros((2, 64, 64, 4), np.float32)
+    x[:, :, :32, 0], x[:, :, 32:, 0] = -0.4, 0.6       # dark left half, light right half
+    c1, c2 = np.array([0.5, 0.1], np.float32), np.array([-0.2, 0.6], np.float32)
+    x[1, 10:12, 5:7, 1:] = (*c1, 1.0)
+    x[1, 40:43, 55:58, 1:] = (*c2, 1.0)
+    out = model.predict_on_batch(x)
+    assert not out[0].any()                                  # no hint: gray, exactly
+    assert _in_triangle(out[1], c1, c2)
+    # a hint keeps its colour where it was painted, and the untrained mix is the edge-aware spread
+    np.testing.assert_allclose(out[1, 10:12, 5:7], np.broadcast_to(c1, (2, 2, 2)), atol=0.01)
+    np.testing.assert_allclose(out[1, 40:43, 55:58], np.broadcast_to(c2, (3, 3, 2)), atol=0.01)
+    np.testing.assert_allclose(out[1, :, :28].mean((0, 1)), c1, atol=0.03)
+    np.testing.assert_allclose(out[1, :, 36:].mean((0, 1)), c2, atol=0.03)
+    # whatever the learnt logits, the output stays inside the hull: random logit-layer weights
+    layer = model.get_layer("mix_logits")
+    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+    wild = model.predict_on_batch(x)
+    assert not wild[0].any() and _in_triangle(wild[1], c1, c2)
+    assert np.abs(wild - out).max() > 0.05                   # the logits do change the mix
+    loaded = load_generator(save_model(model, tmp_path / "mix.keras"))   # safe_mode load
+    np.testing.assert_allclose(loaded.predict_on_batch(x), wild, atol=1e-6)
+
+
+def test_trainer_builds_a_mix_generator_and_refuses_a_grid_seed(tmp_path):
+    from colorizer_app.core.ml.model import hint_arch
+    from colorizer_app.core.ml.train import TrainConfig, Trainer
+
+    cfg = TrainConfig(data="", out="", mode="mse", width=0.125, lr=3e-3, hints=True, hint_arch="mix", size=64)
+    tr = Trainer(cfg)
+    assert hint_arch(tr.gen) == "mix"
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        X, Y, _ = _two_region_batch(rng, 4)
+        tr.train_step(X, Y)
+    tr.sync()
+    assert np.abs(tr.gen.get_layer("mix_logits").get_weights()[0]).max() > 0   # gradients reach the logits
+    grid = save_model(build_generator(width=0.125, hints=True), tmp_path / "grid.keras")
+    with pytest.raises(ValueError, match="'grid' hint generator cannot seed a 'mix' one"):
+        Trainer(TrainConfig(data="", out="", mode="mse", width=0.125, hints=True, hint_arch="mix",
+                            init=str(grid)))

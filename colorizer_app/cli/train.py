@@ -15,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("--hints", action="store_true",
                    help="train a hint generator (L + artist's colour hints in), with simulated hints and "
                         "video-like samples (pan/zoom, grain, compression noise)")
+    p.add_argument("--hint-arch", choices=("grid", "mix"), default="grid",
+                   help="with --hints: 'grid' adds a learnt correction to an in-network spread; 'mix' "
+                        "learns a per-pixel convex mix of hint spreads (cannot invent colours)")
     p.add_argument("--size", type=int, default=256, help="training crop size, a multiple of 64")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int)
@@ -45,7 +48,8 @@ def run(args) -> int:
     cfg = TrainConfig(data=args.data, out=args.out, mode=args.mode, size=args.size, steps=steps,
                       steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, width=args.width,
                       lr=args.lr, init=args.init, seed=args.seed, workers=args.workers,
-                      snapshot_every=args.snapshot_every, hints=args.hints)
+                      snapshot_every=args.snapshot_every, hints=args.hints,
+                      hint_arch=args.hint_arch)
     try:
         out = train(cfg, stop_after_s=args.time_budget)
     except (ModelError, FileNotFoundError, ValueError) as exc:

@@ -32,6 +32,16 @@ def _gauss(sigma: float) -> np.ndarray:
     return out
 
 
+def blur(g: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur (σ in grid cells) of every channel of an (N, h, w, C) grid."""
+    k = _gauss(sigma)
+    ch = int(g.shape[-1])
+    ky = np.tile(k.reshape(-1, 1, 1, 1), (1, 1, ch, 1))
+    kx = np.tile(k.reshape(1, -1, 1, 1), (1, 1, ch, 1))
+    g = ops.depthwise_conv(g, ops.convert_to_tensor(ky), strides=1, padding="same")
+    return ops.depthwise_conv(g, ops.convert_to_tensor(kx), strides=1, padding="same")
+
+
 @keras.saving.register_keras_serializable(package="bento")
 class HintGrid(layers.Layer):
     """(N, H, W, 4) hint-generator input [L, a·m, b·m, m] → [spread ab (N, H, W, 2), confidence (N, H, W, 1)].
@@ -61,12 +71,7 @@ class HintGrid(layers.Layer):
         self.built = True
 
     def _blur(self, g: Tensor, sigma: float) -> Tensor:
-        k = _gauss(sigma)
-        ch = int(g.shape[-1])
-        ky = np.tile(k.reshape(-1, 1, 1, 1), (1, 1, ch, 1))
-        kx = np.tile(k.reshape(1, -1, 1, 1), (1, 1, ch, 1))
-        g = ops.depthwise_conv(g, ops.convert_to_tensor(ky), strides=1, padding="same")
-        return ops.depthwise_conv(g, ops.convert_to_tensor(kx), strides=1, padding="same")
+        return blur(g, sigma)
 
     def call(self, x: Tensor) -> list[Tensor]:
         B = self.bins

@@ -21,6 +21,7 @@ from keras import layers  # noqa: E402
 
 from . import Tensor  # noqa: E402
 from .hint_grid import AddClip, HintGrid  # noqa: E402  (registers the layers for load_model)
+from .hint_mix import CANDIDATES, Confidence, ConvexMix, HintCandidates, init_bias  # noqa: E402
 
 # The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
 # zip-safe: installed packages are plain folders, so the traversable is a real path).
@@ -67,16 +68,36 @@ def input_channels(model: keras.Model) -> int:
     return int(tuple(model.input_shape)[-1])
 
 
-def build_generator(width: float = 1.0, size: int | None = None, hints: bool = False) -> keras.Model:
+HINT_ARCHS = ("grid", "mix")
+
+
+def hint_arch(model: keras.Model) -> str | None:
+    """"grid" or "mix" for a hint generator built here, None for a plain one."""
+    names = {layer.name for layer in model.layers}
+    return "mix" if "hint_mix" in names else "grid" if "hint_grid" in names else None
+
+
+def build_generator(width: float = 1.0, size: int | None = None, hints: bool = False,
+                    hint_arch: str = "grid") -> keras.Model:
     """U-Net: L in [-1, 1] (H, W, 1) → ab in [-1, 1] (H, W, 2). H and W multiples of 64.
 
-    With `hints`, the input is (H, W, 4): L, hint ab (/110) and the hint mask. The hints are
-    first spread by an in-network bilateral grid (core.ml.hint_grid); the U-Net sees L, the hints,
-    the spread and its confidence, and its output is a correction added to the spread. Its last
-    layer starts at zero, so an untrained hint generator is the no-learning spread."""
+    With `hints`, the input is (H, W, 4): L, hint ab (/110) and the hint mask. `hint_arch`
+    "grid": the hints are first spread by an in-network bilateral grid (core.ml.hint_grid); the
+    U-Net sees L, the hints, the spread and its confidence, and its output is a correction added
+    to the spread. "mix": the U-Net sees K candidate spreads and their confidences
+    (core.ml.hint_mix) and outputs K logits per pixel; the output is their softmax-weighted, so
+    convex, mix: it can only use the hints' colours and gray. Either way the last layer's kernel
+    starts at zero, so an untrained hint generator is the no-learning grid spread."""
+    if hints and hint_arch not in HINT_ARCHS:
+        raise ValueError(f"hint_arch must be one of {HINT_ARCHS}, got {hint_arch!r}")
+    mix = hints and hint_arch == "mix"
     inp = keras.Input((size, size, HINT_CHANNELS if hints else 1), name="L_hints" if hints else "L")
     x, skips = inp, []
-    if hints:
+    if mix:
+        cands, logden = HintCandidates(name="hint_mix")(inp)
+        conf = Confidence(name="hint_conf")(logden)
+        x = layers.Concatenate(name="hint_planes")([inp, cands, conf])
+    elif hints:
         spread, conf = HintGrid(name="hint_grid")(inp)
         x = layers.Concatenate(name="hint_planes")([inp, spread, conf])
     for i, f in enumerate(GEN_DOWN):
@@ -84,6 +105,15 @@ def build_generator(width: float = 1.0, size: int | None = None, hints: bool = F
         skips.append(x)
     for i, f in enumerate(GEN_UP):
         x = _up(x, skips[-2 - i], _f(f, width), dropout=i < 2, name=f"up{i}")
+    if mix:
+        logits = layers.Conv2DTranspose(
+            len(CANDIDATES), 4, strides=2, padding="same", kernel_initializer="zeros",
+            name="mix_logits")(x)
+        out = ConvexMix(name="ab_mix")([cands, logden, logits])
+        model = keras.Model(inp, out, name=f"bento_hintmix_w{width:g}")
+        layer = model.get_layer("mix_logits")
+        layer.set_weights([layer.get_weights()[0], init_bias()])
+        return model
     zero = keras.initializers.Zeros() if hints else keras.initializers.RandomNormal(stddev=0.02)
     out = layers.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh",
                                  kernel_initializer=zero, name="ab")(x)

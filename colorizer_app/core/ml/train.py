@@ -27,6 +27,7 @@ from . import Tensor
 from .model import (
     build_discriminator,
     build_generator,
+    hint_arch,
     input_channels,
     load_generator,
     save_model,
@@ -58,6 +59,7 @@ class TrainConfig:
     snapshot_every: int = 0        # also keep the generator every N steps, for model selection
     seed: int = 0
     hints: bool = False            # train a hint generator (L + hint ab + mask in)
+    hint_arch: str = "grid"        # its kind (core.ml.model.build_generator): "grid" or "mix"
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
@@ -88,8 +90,12 @@ class Trainer:
     def _generator(cfg: TrainConfig) -> keras.Model:
         init = load_generator(cfg.init) if cfg.init else None
         if init is not None and (input_channels(init) == 4) == cfg.hints:
+            arch = hint_arch(init)
+            if cfg.hints and arch is not None and arch != cfg.hint_arch:
+                raise ValueError(f"{cfg.init}: a {arch!r} hint generator cannot seed a "
+                                 f"{cfg.hint_arch!r} one; start from a plain generator")
             return init
-        gen = build_generator(cfg.width, hints=cfg.hints)
+        gen = build_generator(cfg.width, hints=cfg.hints, hint_arch=cfg.hint_arch)
         if init is not None:
             if not cfg.hints:
                 raise ValueError(f"{cfg.init}: a hint generator cannot seed a plain one")
