@@ -26,6 +26,23 @@ AB_SCALE = 110.0  # a/b of real-world colours stay within ±110; tanh output × 
 _BAND_PIXELS = 1 << 17
 
 
+class Scratch:
+    """Named work arrays kept from call to call, for a thread that makes one picture after another
+    (the viewer's display worker during playback). With the mmap threshold pinned, each fresh
+    multi-megabyte temporary is new zeroed pages from the kernel and an unmap when freed: on a
+    1140x641 playback compose that was half the process's CPU time in the kernel. An array from
+    here is overwritten by the next call that asks for its name: never hand one out."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != np.dtype(dtype):
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
+
+
 def band_rows(rows: int, row_pixels: int) -> int:
     return max(1, min(rows, max(8, _BAND_PIXELS // max(1, row_pixels))))
 
@@ -256,15 +273,24 @@ def guided_coefficients(src_low: np.ndarray, guide_low: np.ndarray, radius: int,
     return _box(a, radius).reshape(p.shape), _box(b, radius).reshape(p.shape)
 
 
-def apply_coefficients(a: np.ndarray, b: np.ndarray, guide_full: np.ndarray) -> np.ndarray:
-    """Upsample (a, b) bilinearly to the full guide's size and return a·guide + b (H, W, C)."""
+def apply_coefficients(a: np.ndarray, b: np.ndarray, guide_full: np.ndarray,
+                       scratch: Scratch | None = None) -> np.ndarray:
+    """Upsample (a, b) bilinearly to the full guide's size and return a·guide + b (H, W, C).
+    With `scratch` the result is its "ab" array (see Scratch)."""
     h, w = guide_full.shape[:2]
     chans = a.shape[2]
-    out = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
-    b_up = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
+    if scratch is None:
+        out = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
+        b_up = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, chans)
+    else:
+        out = scratch.get("ab", (h, w, chans))
+        b_up = scratch.get("b_up", (h, w, chans))
+        cv2.resize(a, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(b, (w, h), dst=b_up, interpolation=cv2.INTER_LINEAR)
     g = guide_full.astype(np.float32, copy=False)
     rows = band_rows(h, w)
-    g_c = np.empty((rows, w, chans), np.float32)
+    g_c = np.empty((rows, w, chans), np.float32) if scratch is None else \
+        scratch.get("g_c", (rows, w, chans))
     for s in bands(h, rows):
         band = out[s]
         cv2.multiply(band, cv2.merge([g[s]] * chans, dst=g_c[:s.stop - s.start]), dst=band)
@@ -307,14 +333,19 @@ def recombine(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     return out
 
 
-def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
+def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray, scratch: Scratch | None = None
+                 ) -> np.ndarray:
     """to_uint8(recombine(L_full, ab_full)), bit for bit, without full-size float temporaries:
-    what every displayed colorized frame goes through."""
+    what every displayed colorized frame goes through. The result is always a fresh array; only
+    the band buffers come from `scratch`."""
     h, w = L_full.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     rows = band_rows(h, w)
-    lab = np.empty((rows, w, 3), np.float32)
-    rgb_scratch = np.empty((rows, w, 3), np.float32)
+    if scratch is None:
+        lab = np.empty((rows, w, 3), np.float32)
+        rgb_scratch = np.empty((rows, w, 3), np.float32)
+    else:
+        lab, rgb_scratch = scratch.get("lab", (rows, w, 3)), scratch.get("rgb", (rows, w, 3))
     for s in bands(h, rows):
         band = _lab_band(L_full[s], ab_full[s], lab)
         rgb: np.ndarray = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=rgb_scratch[:s.stop - s.start])

@@ -71,16 +71,18 @@ def model_chroma(ab_work: np.ndarray, box: color.Letterbox, L: np.ndarray) -> np
     return color.upsample_ab(ab_work, box, L)
 
 
-def chroma_at(ab_work: np.ndarray, box: color.Letterbox, L: np.ndarray) -> np.ndarray:
+def chroma_at(ab_work: np.ndarray, box: color.Letterbox, L: np.ndarray,
+              scratch: color.Scratch | None = None) -> np.ndarray:
     """model_chroma, but onto a guide L of any size (the film's letterbox still says where the
-    picture sits in the working square): the chroma of a display-size picture."""
+    picture sits in the working square): the chroma of a display-size picture. With `scratch`
+    the result is its "ab" work array (color.Scratch)."""
     if L.shape[:2] == (box.full_h, box.full_w):
         return model_chroma(ab_work, box, L)
     ab_low = color.crop_content(ab_work.astype(np.float32, copy=False), box)
     L32 = L.astype(np.float32, copy=False)
     g_low = cv2.resize(L32, (box.w, box.h), interpolation=cv2.INTER_AREA) * np.float32(0.01)
     a, b = color.guided_coefficients(ab_low, g_low, 2, 1e-3)
-    return color.apply_coefficients(a * np.float32(0.01), b, L32)
+    return color.apply_coefficients(a * np.float32(0.01), b, L32, scratch)
 
 
 def chain(*stages: ChromaStage | None) -> ChromaStage | None:
@@ -113,11 +115,13 @@ def compose_chroma(L: np.ndarray, ab_work: np.ndarray | None, box: color.Letterb
     return ab_full
 
 
-def recombine(L: np.ndarray, ab: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
+def recombine(L: np.ndarray, ab: np.ndarray, dtype: type = np.uint8,
+              scratch: color.Scratch | None = None) -> np.ndarray:
     """The frame's own L with the composed chroma: uint8 (display, 8-bit files), uint16 (16-bit
-    files) or float32 RGB in [0, 1] (a writer converts it to its depth)."""
+    files) or float32 RGB in [0, 1] (a writer converts it to its depth). `scratch`: band
+    buffers to reuse (uint8 only)."""
     if dtype is np.uint8:
-        return color.recombine_u8(L, ab)          # == to_uint8(recombine), bit for bit
+        return color.recombine_u8(L, ab, scratch)  # == to_uint8(recombine), bit for bit
     rgb01 = color.recombine(L, ab)
     if dtype is np.uint16:
         return color.to_uint16(rgb01)

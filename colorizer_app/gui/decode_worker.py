@@ -144,10 +144,9 @@ class DisplayWorker(LoopWorker):
             handled = self._proxy_step(want, proxy, moved_at, moved_before)
             if handled is not None:
                 return handled
-        if to_decode and not want.playhead:
+        if to_decode and not want.playhead and self._prefetch(want, _display_only(want)):
             # A prefetch takes three steps (decode, convert to RGB, pictures), so a new playhead
             # (the artist jumped) waits for a third of one at most, not all of it.
-            self._prefetch(want)
             return True
         with self._lock:
             self._take(want)
@@ -160,19 +159,24 @@ class DisplayWorker(LoopWorker):
         if self._wanted and self._wanted[0] == want:
             self._wanted.pop(0)
 
-    def _prefetch(self, want: Want) -> None:
+    def _prefetch(self, want: Want, display_only: bool) -> bool:
         """The first steps of a prefetch: decode the frame, or when the reader holds it decoded,
-        convert it into the shared frames (where the last step finds it). A failure is reported
-        at once, as a whole step would."""
+        convert it into the shared frames (where the last step finds it); False when there is
+        no such step left (a display-size picture converts straight from the decoded frame). A
+        failure is reported at once, as a whole step would."""
         try:
             assert self._reader is not None  # (step() opened it)
-            if not self._reader.prefetch(want.index):
-                self._read(want.index)
+            if self._reader.prefetch(want.index):
+                return True
+            if display_only:
+                return False
+            self._read(want.index)
         except Exception as exc:
             with self._lock:
                 self._take(want)
             self.frameDecoded.emit(FrameResult(self._generation, want.index,
                                                error=_one_line(exc, self._path)))
+        return True
 
     def _proxy_step(self, want: Want, proxy, moved_at: float, moved_before: float) -> bool | None:
         """Show the playhead frame from the proxy, or hold the codec back while scrubbing: the
@@ -232,6 +236,12 @@ class DisplayWorker(LoopWorker):
         res = FrameResult(self._generation, want.index, gen=want.gen)
         try:
             frame = self._shared.get(self._path, want.index)
+            if frame is None and _display_only(want) and not _touches(hooks, want.index):
+                # playback: the display-size picture straight from the decoded frame, without
+                # the full-size RGB conversion nobody would look at (core.media read_scaled)
+                assert self._reader is not None and want.display is not None
+                h, w = want.display
+                frame = self._reader.read_scaled(want.index, (w, h))
             if frame is None:
                 frame = self._read(want.index)
             has_color = bool(getattr(self._info, "has_color", True))
@@ -276,6 +286,16 @@ class DisplayWorker(LoopWorker):
 
     def cleanup(self) -> None:
         self._close_reader()
+
+
+def _display_only(want: Want) -> bool:
+    return want.display is not None and not want.source and not want.color
+
+
+def _touches(hooks: tuple, index: int) -> bool:
+    """Whether the corrections/temporal overrides change frame `index` (they need full size)."""
+    override, affects = hooks
+    return override is not None and (affects is None or bool(affects(index)))
 
 
 def _now() -> float:

@@ -19,6 +19,7 @@ export and the paused viewer compose at full resolution (compose.compose_picture
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,14 +63,21 @@ def compose_display(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox
                     shape: tuple[int, int], has_color: bool, index: int = -1,
                     override: compose.ChromaOverride | None = None,
                     affects: Affects | None = None) -> DisplayPictures:
-    """Gray, source and colorized pictures of `frame` at `shape` (h, w)."""
+    """Gray, source and colorized pictures of `frame` at `shape` (h, w).
+
+    `frame` is the full frame, or already at `shape` (read so by the caller, which then has
+    checked that no override touches it: overrides need the full frame)."""
     h, w = shape
-    # below half size INTER_AREA (no aliasing); above it bilinear, 3x cheaper and sharp enough
-    # (Qt would otherwise draw the full frame scaled with nearest-neighbour sampling)
-    interp = cv2.INTER_AREA if h * 2 <= frame.shape[0] else cv2.INTER_LINEAR
-    small = cv2.resize(frame, (w, h), interpolation=interp)
-    L_small, gray = _lightness(small, has_color)
-    touched = override is not None and (affects is None or bool(affects(index)))
+    if frame.shape[:2] == (h, w):
+        small, touched = frame, False
+    else:
+        # below half size INTER_AREA (no aliasing); above it bilinear, 3x cheaper and sharp
+        # enough (Qt would otherwise draw the full frame scaled with nearest-neighbour sampling)
+        interp = cv2.INTER_AREA if h * 2 <= frame.shape[0] else cv2.INTER_LINEAR
+        small = cv2.resize(frame, (w, h), interpolation=interp)
+        touched = override is not None and (affects is None or bool(affects(index)))
+    scratch = _scratch()
+    L_small, gray = _lightness(small, has_color, scratch)
     if touched:
         # the corrections work on full-resolution chroma: compose up to them there, then scale
         L_full = color.luminance(frame)
@@ -78,21 +86,38 @@ def compose_display(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox
         L = cv2.resize(L_full, (w, h), interpolation=cv2.INTER_AREA)
     else:
         L = L_small
-        ab = compose.chroma_at(ab_work, box, L)
-    col = compose.recombine(L, ab)
+        ab = compose.chroma_at(ab_work, box, L, scratch)
+    col = compose.recombine(L, ab, scratch=scratch)
     for a in (small, gray, col):
         a.flags.writeable = False
     return DisplayPictures(small, gray, col, touched)
 
 
-def _lightness(small: np.ndarray, has_color: bool) -> tuple[np.ndarray, np.ndarray]:
-    """L (float32, 0..100) of a display-size frame and its gray picture, in one 8-bit LAB pass.
+def _scratch() -> color.Scratch:
+    """This thread's work arrays (the display worker composes one frame after another)."""
+    s = getattr(_local, "scratch", None)
+    if s is None:
+        s = _local.scratch = color.Scratch()
+    return s
+
+
+_local = threading.local()
+
+
+def _lightness(small: np.ndarray, has_color: bool, scratch: color.Scratch
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """L (float32, 0..100; scratch's "L") of a display-size frame and its gray picture, in one
+    8-bit LAB pass.
 
     8-bit L steps by 0.39 L units: at most one level off the float path after recombining, and
     a fraction of its cost.  A black-and-white film (R = G = B) is its own gray picture and its L
     is a table lookup, exactly as core.color does it."""
+    h, w = small.shape[:2]
+    L8, L = scratch.get("L8", (h, w), np.uint8), scratch.get("L", (h, w))
     if not has_color:
-        return cv2.LUT(cv2.extractChannel(small, 0), color.gray_to_L()), small
-    L8 = cv2.extractChannel(cv2.cvtColor(small, cv2.COLOR_RGB2Lab), 0)
+        cv2.extractChannel(small, 0, dst=L8)
+        return cv2.LUT(L8, color.gray_to_L(), dst=L), small
+    lab8 = cv2.cvtColor(small, cv2.COLOR_RGB2Lab, dst=scratch.get("lab8", (h, w, 3), np.uint8))
+    cv2.extractChannel(lab8, 0, dst=L8)
     gray = cv2.cvtColor(cv2.LUT(L8, compose.l8_to_gray()), cv2.COLOR_GRAY2RGB)
-    return cv2.multiply(L8, 100.0 / 255.0, dtype=cv2.CV_32F), gray
+    return cv2.multiply(L8, 100.0 / 255.0, dst=L, dtype=cv2.CV_32F), gray

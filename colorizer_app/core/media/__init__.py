@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import av
+import cv2
 import numpy as np
 
 from . import index as media_index
@@ -157,6 +158,33 @@ class MediaReader:
         previous, self._last_asked = self._last_asked, i
         self._put(i, self._decode(self._source, i, previous, convert=False))
         return True
+
+    def read_scaled(self, i: int, size: tuple[int, int]) -> np.ndarray:
+        """Frame i as uint8 RGB scaled to size (w, h), for a display that shows it smaller: from
+        the decoded picture in one swscale pass where the source is video (half the cost of the
+        full conversion), else the full frame scaled down. The decoded picture stays cached
+        unconverted, so a later read(i) costs only its conversion."""
+        i = self._check(i)
+        if self._source is None:
+            raise MediaError(f"'{self.info.path}': the reader is closed")
+        hit = self._cache.get(i)
+        src = self._source
+        if not isinstance(hit, np.ndarray) and isinstance(src, VideoSource):
+            if hit is None:
+                previous, self._last_asked = self._last_asked, i
+                hit = self._decode(src, i, previous, convert=False)
+                self._put(i, hit)
+            else:
+                self._cache.move_to_end(i)
+                self._last_asked = i
+            assert isinstance(hit, av.VideoFrame)
+            small = src.to_array_scaled(hit, size)
+            if small is not None:
+                return small
+        full = self.read(i, copy=False)
+        w, h = size
+        interp = cv2.INTER_AREA if h * 2 <= full.shape[0] else cv2.INTER_LINEAR
+        return cv2.resize(full, (w, h), interpolation=interp)
 
     def decode_cost(self, i: int) -> int:
         """Pictures the codec would decode for read(i): 0 when frame i is cached, 1 for an image

@@ -22,6 +22,8 @@ from .index import StreamIndex
 # Accurate chroma upsampling: colourists judge colour, the default fast path smears it
 # (mean error 1.7 vs 0.56 levels on a 4:2:0 round trip, about 10 ms per 1080p frame).
 _INTERP = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+# Display-size conversion (to_array_scaled): area scaling keeps fine detail without aliasing.
+_SCALE_INTERP = Interpolation.AREA | Interpolation.FULL_CHR_H_INT
 # Metadata key our writer sets when it had to pad an odd-sized picture to even for 4:2:0.
 CROP_TAG = "bentocolor_size"
 # When the next keyframe is this close, decoding through it beats a seek (decoder refill).
@@ -53,6 +55,7 @@ class VideoSource:
         # One swscale context for the stream: frame.to_ndarray(**args) would set up a new one
         # (and its thread pool) for every frame, ~4 ms of each 1080p conversion.
         self._reformatter = VideoReformatter()
+        self._scaler = VideoReformatter()   # display-size conversions (to_array_scaled)
         self._skip_below = -(1 << 62)  # pts below which non-reference pictures may be skipped
         self._open()
 
@@ -150,6 +153,25 @@ class VideoSource:
         if self.crop is not None:
             w, h = self.crop
             arr = np.ascontiguousarray(arr[:h, :w])
+        return arr
+
+    def to_array_scaled(self, frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray | None:
+        """uint8 RGB of `frame` scaled to size (w, h) by swscale in one pass, for a display that
+        shows it smaller; None for a cropped picture (the caller scales the full conversion).
+
+        Area averaging with full chroma interpolation: on 1080p H.264 shown at 1140x641 it is
+        within 0.2 levels on average (p99 1) of the accurate full-size conversion scaled with
+        INTER_AREA, at half its cost (11 vs 22 ms of CPU). Its own swscale context, so the
+        full-size one is not rebuilt at every switch."""
+        if self.crop is not None:
+            return None
+        args = self._convert_args
+        if args is None:
+            args = self._convert_args = _conversion_for(frame, self.bit_depth)
+        w, h = size
+        scaled = self._scaler.reformat(frame, width=w, height=h, threads=_CONVERT_THREADS,
+                                       **{**args, "format": "rgb24", "interpolation": _SCALE_INTERP})
+        arr: np.ndarray = scaled.to_ndarray()
         return arr
 
     # ------------------------------------------------------------------ random access

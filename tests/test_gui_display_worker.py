@@ -1,0 +1,84 @@
+"""The display worker's playback path: display-size pictures straight from the decoded frame,
+the full frame only where a correction needs it."""
+import numpy as np
+import pytest
+
+from colorizer_app.core import compose
+from colorizer_app.core.media import open_media
+from colorizer_app.core.media.frames import SharedFrames
+from colorizer_app.gui import display_compose
+from colorizer_app.gui.decode_worker import DisplayWorker, Want
+from tests.helpers import clips
+
+pytestmark = pytest.mark.usefixtures("no_threads_left")
+
+SIZE = (640, 360)
+SHOWN = (225, 400)            # (h, w)
+WORK = 64
+
+
+class _Chroma:
+    """The chroma cache as the worker sees it: a fixed smooth ab square per frame."""
+
+    size, key = WORK, "test-chroma"
+
+    def get(self, index):
+        yy, xx = np.mgrid[0:WORK, 0:WORK].astype(np.float32)
+        ab = np.stack([30 * np.sin(xx / 9 + index), 25 * np.cos(yy / 7)], axis=-1)
+        return ab.astype(np.float16)
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    path = clips.make_clip(tmp_path_factory.mktemp("dw") / "f.mp4", n_frames=12, size=SIZE,
+                           gop=12, audio=False)
+    with open_media(str(path)) as r:
+        return str(path), [r.read(i) for i in range(12)]
+
+
+def _run(w, wants):
+    got = []
+    w.frameDecoded.connect(got.append)
+    w.set_wanted(wants)
+    while w.step():
+        pass
+    return {r.index: r for r in got}
+
+
+def test_playback_pictures_skip_the_full_frame_except_where_a_correction_acts(qapp, film):
+    path, frames = film
+    shared = SharedFrames()
+    w = DisplayWorker(shared)
+    chroma = _Chroma()
+    touched = {5}
+
+    def override(i, ab, L):                # a correction: frame 5 turns blue everywhere
+        out = ab.copy()
+        out[..., 1] = -60.0
+        return out
+
+    try:
+        w.open_film(1, path)
+        w.step()
+        w.set_chroma(chroma)
+        w.set_override(override, affects=lambda i: i in touched)
+        got = _run(w, [Want(i, False, False, display=SHOWN) for i in (3, 4, 5)])
+        assert sorted(got) == [3, 4, 5] and all(r.error is None for r in got.values())
+        box = compose.letterbox(SIZE[1], SIZE[0], WORK)
+        for i in (3, 4):
+            d = got[i].display
+            assert d.colorized.shape == SHOWN + (3,) and not d.full_res_override
+            assert shared.get(path, i) is None          # no full-size RGB made for it
+            ref = display_compose.compose_display(frames[i], chroma.get(i), box, SHOWN, True)
+            for a, b in ((d.source, ref.source), (d.colorized, ref.colorized)):
+                assert np.abs(a.astype(int) - b).mean() < 1.0
+        d5 = got[5].display
+        assert d5.full_res_override and shared.get(path, 5) is not None
+        ref5 = display_compose.compose_display(frames[5], chroma.get(5), box, SHOWN, True,
+                                               5, override, lambda i: i in touched)
+        assert np.array_equal(d5.colorized, ref5.colorized)
+        # the correction is there: blue (b < 0) where frames 3 and 4 are not
+        assert d5.colorized[..., 2].mean() > got[4].display.colorized[..., 2].mean() + 20
+    finally:
+        w.request_stop()
+        w.cleanup()
