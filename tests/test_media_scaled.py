@@ -1,4 +1,5 @@
-"""MediaReader.read_scaled: a frame straight to display size (playback), against the full read."""
+"""MediaReader.read_scaled (a frame straight to display size, for playback) and read_luminance
+(the L of a black-and-white frame from its Y plane, for export), against the full read."""
 import cv2
 import numpy as np
 import pytest
@@ -65,3 +66,23 @@ def test_image_sequence_and_odd_sizes_scale_the_full_frame(clipdir, tmp_path):
         full = r.read(2)
         small = r.read_scaled(2, (360, 202))
         assert np.abs(small.astype(int) - _scaled_reference(full, (360, 202))).mean() < 0.8
+
+
+@pytest.mark.parametrize("name,kw,fast", [
+    ("g709.mp4", dict(size=(1280, 720), color=False), True),      # BT.709 by size, limited range
+    ("g601.mp4", dict(size=(320, 192), color=False), True),
+    ("grain.mp4", dict(size=(320, 192), color=False, grain=8), True),
+    ("colour.mp4", dict(size=(320, 192)), False),
+    ("gray.mov", dict(size=(320, 192), color=False, codec="prores"), False),   # 10-bit
+    ("gray.mkv", dict(size=(320, 192), color=False, codec="ffv1"), False),     # RGB
+])
+def test_luminance_from_the_y_plane_is_the_luminance_of_the_rgb_frame(clipdir, name, kw, fast):
+    from colorizer_app.core import color
+    path = clips.make_clip(clipdir / f"lum_{name}", n_frames=6, gop=6, audio=False, **kw)
+    with open_media(path) as a, open_media(path) as b:
+        for i in range(6):
+            L = a.read_luminance(i)
+            assert L.dtype == np.float32
+            assert np.array_equal(L, color.luminance(b.read(i))), (name, i)
+        # a black-and-white film never made the RGB picture: the decoded frame is all it kept
+        assert (not isinstance(a._cache[5], np.ndarray)) == fast

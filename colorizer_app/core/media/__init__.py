@@ -21,6 +21,7 @@ import av
 import cv2
 import numpy as np
 
+from .. import color as _color
 from . import index as media_index
 from . import sequence as media_sequence
 from .color import frame_has_color as _frame_has_color
@@ -185,6 +186,29 @@ class MediaReader:
         w, h = size
         interp = cv2.INTER_AREA if h * 2 <= full.shape[0] else cv2.INTER_LINEAR
         return cv2.resize(full, (w, h), interpolation=interp)
+
+    def read_luminance(self, i: int) -> np.ndarray:
+        """L (float32, 0..100) of frame i: color.luminance(read(i)) to the bit, from the decoded
+        Y plane when the picture is neutral (a black-and-white film: no RGB conversion at all),
+        else from the RGB frame. For pipelines that need only the film's lightness."""
+        i = self._check(i)
+        if self._source is None:
+            raise MediaError(f"'{self.info.path}': the reader is closed")
+        hit = self._cache.get(i)
+        src = self._source
+        if not isinstance(hit, np.ndarray) and isinstance(src, VideoSource):
+            if hit is None:
+                previous, self._last_asked = self._last_asked, i
+                hit = self._decode(src, i, previous, convert=False)
+                self._put(i, hit)
+            else:
+                self._cache.move_to_end(i)
+                self._last_asked = i
+            assert isinstance(hit, av.VideoFrame)
+            L = src.luminance_of(hit)
+            if L is not None:
+                return L
+        return _color.luminance(self.read(i, copy=False))
 
     def decode_cost(self, i: int) -> int:
         """Pictures the codec would decode for read(i): 0 when frame i is cached, 1 for an image

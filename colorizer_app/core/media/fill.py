@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
 class FrameFiller:
     def __init__(self, read: Callable[[int], np.ndarray], shape: tuple[int, ...],
-                 dtype: DTypeLike):
+                 dtype: DTypeLike, blank: float | None = None):
+        # blank: the stand-in's value before the first good frame (default mid-gray RGB; a
+        # reader of L passes the L of mid-gray)
         self._read = read
         self._shape, self._dtype = shape, np.dtype(dtype)
+        self._blank = blank
         self._last_good: np.ndarray | None = None
         self.lost: list[int] = []
         self.first_error: str | None = None
@@ -38,7 +41,8 @@ class FrameFiller:
                 self.first_error = str(exc)
             if self._last_good is not None:
                 return self._last_good.copy()
-            return np.full(self._shape, _mid_gray(self._dtype), self._dtype)
+            blank = _mid_gray(self._dtype) if self._blank is None else self._blank
+            return np.full(self._shape, blank, self._dtype)
         self._last_good = frame
         return frame
 

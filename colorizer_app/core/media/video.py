@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 
@@ -31,6 +32,17 @@ _SEEK_SLACK = 2
 # swscale threads for the RGB conversion: one slice per core. Its "auto" makes cores + 1 slices,
 # so on two cores one of them converts two (1080p: 10 ms instead of 8).
 _CONVERT_THREADS = os.cpu_count() or 1
+
+
+# 8-bit planar Y'CbCr formats and their chroma subsampling (x, y)
+_PLANAR_8BIT = {"yuv420p": (2, 2), "yuvj420p": (2, 2), "yuv422p": (2, 1), "yuvj422p": (2, 1),
+                "yuv444p": (1, 1), "yuvj444p": (1, 1)}
+
+
+def _plane(frame: av.VideoFrame, k: int, w: int, h: int) -> np.ndarray:
+    """Plane k of a decoded picture as a (h, w) uint8 view (no copy)."""
+    p = frame.planes[k]
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
 
 
 class DecodeFailure(Exception):
@@ -56,6 +68,7 @@ class VideoSource:
         # (and its thread pool) for every frame, ~4 ms of each 1080p conversion.
         self._reformatter = VideoReformatter()
         self._scaler = VideoReformatter()   # display-size conversions (to_array_scaled)
+        self._y_to_L: dict[str, np.ndarray] = {}   # per pixel format (luminance_of)
         self._skip_below = -(1 << 62)  # pts below which non-reference pictures may be skipped
         self._open()
 
@@ -173,6 +186,51 @@ class VideoSource:
                                        **{**args, "format": "rgb24", "interpolation": _SCALE_INTERP})
         arr: np.ndarray = scaled.to_ndarray()
         return arr
+
+    def luminance_of(self, frame: av.VideoFrame) -> np.ndarray | None:
+        """L (float32, 0..100) of a neutral 8-bit Y'CbCr picture straight from its Y plane, or
+        None when the picture is not one (colour, RGB, deeper formats): then the caller takes
+        the L of the RGB frame.
+
+        A black-and-white film decodes to Cb = Cr = 128, where swscale's RGB is a function of Y
+        alone; the table holds, for each Y, the L that core.color.luminance gives that very RGB
+        (built by swscale itself on a ramp, so it is the same number, not a re-derivation). It
+        skips the full RGB conversion and the neutrality check of each exported frame."""
+        sub = _PLANAR_8BIT.get(frame.format.name)
+        if sub is None or self.bit_depth > 8:
+            return None
+        w, h = self.crop if self.crop is not None else (frame.width, frame.height)
+        cw, ch = -(-w // sub[0]), -(-h // sub[1])
+        for k in (1, 2):
+            lo, hi, _, _ = cv2.minMaxLoc(_plane(frame, k, cw, ch))
+            if lo != 128 or hi != 128:
+                return None
+        table = self._y_to_L.get(frame.format.name)
+        if table is None:
+            table = self._y_to_L[frame.format.name] = self._luminance_table(frame)
+        if table.size == 0:
+            return None
+        return cv2.LUT(_plane(frame, 0, w, h), table)
+
+    def _luminance_table(self, frame: av.VideoFrame) -> np.ndarray:
+        """Y -> L through this stream's own conversion (empty when neutral is not gray)."""
+        from ..color import gray_to_L
+        args = self._convert_args
+        if args is None:
+            args = self._convert_args = _conversion_for(frame, self.bit_depth)
+        ramp = av.VideoFrame(256, 2, frame.format.name)
+        for k, plane in enumerate(ramp.planes):
+            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+            if k == 0:
+                rows[:] = np.arange(plane.line_size, dtype=np.int64).clip(0, 255)[None, :]
+            else:
+                rows[:] = 128
+        rgb = VideoReformatter().reformat(ramp, **args).to_ndarray()[:, :256]
+        if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+                and np.array_equal(rgb[0], rgb[1])):
+            return np.empty(0, np.float32)
+        out: np.ndarray = gray_to_L()[rgb[0, :, 0]].astype(np.float32)
+        return out
 
     # ------------------------------------------------------------------ random access
     def read(self, i: int, keep: Callable[[int, object], None], keep_from: int,

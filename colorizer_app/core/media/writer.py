@@ -125,6 +125,12 @@ class FrameWriter:
         self.frames_written = 0
         self.closed = False
 
+    @property
+    def picture_dtype(self) -> type:
+        """The picture type this writer stores as given: uint8 for 8-bit files; float32 RGB in
+        [0, 1] where it keeps more than 8 bits (it converts to its depth itself)."""
+        return np.uint8 if self.bit_depth == 8 else np.float32
+
     def write(self, rgb: np.ndarray, t: float | Fraction | None = None) -> None:
         """Append a frame; `t`: its time in seconds from the first written frame (kept only by
         a video writer opened with a time_base; others space frames at 1/fps)."""
@@ -278,6 +284,10 @@ class _VideoWriter(FrameWriter):
     @property
     def audio_codec(self) -> str | None:
         return self._audio.codec if self._audio else None
+
+    @property
+    def picture_dtype(self) -> type:
+        return np.float32 if self._deep else np.uint8    # ProRes is fed 16-bit RGB
 
     def _write(self, arr: np.ndarray, t: float | Fraction | None) -> None:
         if self._deep and arr.dtype != np.uint8:

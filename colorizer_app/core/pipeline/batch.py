@@ -83,31 +83,46 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     except BaseException:
         reader.close()
         raise
-    fill = FrameFiller(reader.read, (info.height, info.width, 3), "uint8")
+    # Only the temporal tools look at the frame's pixels; the rest needs its L alone, which a
+    # black-and-white film gives without any RGB conversion (MediaReader.read_luminance).
+    need_frame = chroma_filter is not None
+    fill = FrameFiller(reader.read, (info.height, info.width, 3), "uint8") if need_frame else \
+        FrameFiller(reader.read_luminance, (info.height, info.width), np.float32,
+                    blank=float(color.gray_to_L()[128]))
     pipe = Stages()
     q_in: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
     q_out: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
+    q_pic: queue.Queue[Any] = queue.Queue(maxsize=4)    # composed pictures for the writer
     errors: list[str] = []
     written = [0]
 
     def decode() -> None:
         try:
             for i in range(start, stop_i):
-                frame = fill(i)
                 # L once, here: the model needs it and so does the recombination after it
-                if not pipe.put(q_in, (i, frame, color.luminance(frame))):
+                item: tuple[int, np.ndarray | None, np.ndarray]
+                if need_frame:
+                    frame = fill(i)
+                    item = (i, frame, color.luminance(frame))
+                else:
+                    item = (i, None, fill(i))
+                if not pipe.put(q_in, item):
                     return
         except MediaError as exc:  # a closed reader and the like: keep what came, say why
             errors.append(str(exc))
         finally:
             pipe.put(q_in, END)
 
-    def encode() -> None:
-        for i, frame, L, ab_work, box in pipe.drain(q_out):
-            stage = None if chroma_filter is None else (
-                lambda j, a, _L, frame=frame: chroma_filter(j, frame, a))
-            rgb = compose.compose_picture(frame, ab_work, box, L, i, stage,
+    def compose_one(item: tuple[int, np.ndarray, np.ndarray, np.ndarray, Any]
+                    ) -> tuple[int, np.ndarray]:
+        i, frame, L, ab_work, box = item
+        stage = None if chroma_filter is None else (
+            lambda j, a, _L, frame=frame: chroma_filter(j, frame, a))
+        return i, compose.compose_picture(frame, ab_work, box, L, i, stage,
                                           dtype=np.uint16 if bit_depth == 16 else np.uint8)
+
+    def encode() -> None:
+        for i, rgb in pipe.drain(q_pic):
             t = reader.frame_time(i) - t0_src if timing else None
             writer.write(rgb, t)
             written[0] += 1
@@ -117,6 +132,7 @@ def colorize_film(src: str, out: str, colorizer: Colorizer, frames: str | None =
     t0_src = reader.frame_time(start) if timing else 0
     t0 = time.perf_counter()
     pipe.start(decode, "colorize-decode")
+    pipe.start(lambda: pipe.relay(q_out, q_pic, compose_one), "colorize-compose")
     pipe.start(encode, "colorize-encode")
     try:
         pipe.feed_batches(q_in, colorizer.batch_size, lambda batch: _infer(colorizer, batch, q_out, pipe))

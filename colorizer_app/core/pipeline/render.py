@@ -217,13 +217,21 @@ def render(job: RenderJob, out: str | os.PathLike[str],
     pipe = Stages(cancel)
     q_in: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
     q_out: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
+    q_pic: queue.Queue[Any] = queue.Queue(maxsize=4)    # composed pictures for the writer
     decode_errors: list[str] = []
     written, hits = [0], [0]
     deep = info.bit_depth == 16
     # 16-bit sources keep their precision all the way to a 16-bit output; an undecodable frame
     # becomes the previous one (reported), so one bad frame never ends the film
-    fill = FrameFiller(reader.read_float if deep else reader.read, (info.height, info.width, 3),
-                       np.float32 if deep else np.uint8)
+    # the frame's pixels are needed only by a temporal stage; else its L alone, which a
+    # black-and-white film gives without any RGB conversion (MediaReader.read_luminance)
+    keep = chroma_filter is not None or temporal is not None
+    if keep or deep:
+        fill = FrameFiller(reader.read_float if deep else reader.read,
+                           (info.height, info.width, 3), np.float32 if deep else np.uint8)
+    else:
+        fill = FrameFiller(reader.read_luminance, (info.height, info.width), np.float32,
+                           blank=float(color.gray_to_L()[128]))
     t0_src = reader.frame_time(start) if timing else 0
 
     def decode() -> None:
@@ -231,10 +239,11 @@ def render(job: RenderJob, out: str | os.PathLike[str],
             for i in range(lo, hi):
                 if pipe.stopped():
                     return
-                frame = fill(i)
-                # the frame rides along only when a temporal stage needs its pixels
-                keep = chroma_filter is not None or temporal is not None
-                item = (i, color.luminance(frame), frame if keep else None)
+                if keep or deep:
+                    frame = fill(i)
+                    item = (i, color.luminance(frame), frame if keep else None)
+                else:
+                    item = (i, fill(i), None)
                 if not pipe.put(q_in, item):
                     return
         except MediaError as exc:        # a closed reader and the like: keep what came, say why
@@ -263,15 +272,24 @@ def render(job: RenderJob, out: str | os.PathLike[str],
             hint_stage if hinted else None,
             None if filt is None else (lambda j, a, _L: filt(j, frame, a)),
             None if corrections is None else corrections_stage)
-        rgb01 = compose.compose_picture(None, ab_work, box, L, i, stages, ab_full=ab,
-                                        dtype=np.float32)   # float RGB: writer converts it
-        t = reader.frame_time(i) - t0_src if timing else None
-        writer.write(rgb01, t)
-        written[0] += 1
-        if progress is not None:
-            progress(written[0], total)
+        # uint8 for 8-bit files (bit for bit what the writer makes of float RGB), else float
+        pic = compose.compose_picture(None, ab_work, box, L, i, stages, ab_full=ab,
+                                      dtype=writer.picture_dtype)
+        pipe.put(q_pic, (i, pic))
 
-    def encode() -> None:
+    def write() -> None:
+        for i, pic in pipe.drain(q_pic):
+            writer.write(pic, reader.frame_time(i) - t0_src if timing else None)
+            written[0] += 1
+            if progress is not None:
+                progress(written[0], total)
+
+    def compose_all() -> None:
+        compose_stage()
+        if not pipe.stopped():
+            pipe.put(q_pic, END)
+
+    def compose_stage() -> None:
         # temporal: (L, frame) of the frames waiting for their neighbours
         held: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         for i, L, frame, ab_work in pipe.drain(q_out):
@@ -317,7 +335,8 @@ def render(job: RenderJob, out: str | os.PathLike[str],
     t0 = time.perf_counter()
     try:
         pipe.start(decode, "render-decode")
-        pipe.start(encode, "render-encode")
+        pipe.start(compose_all, "render-compose")
+        pipe.start(write, "render-encode")
         pipe.feed_batches(q_in, colorizer.batch_size, infer)
         pipe.finish(q_out, RenderCancelled, "render cancelled")
         if written[0] == 0 or sum(start <= k < stop for k in fill.lost) >= written[0]:
