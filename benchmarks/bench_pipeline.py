@@ -101,7 +101,9 @@ def _stage_ms(src: str, col, out: str, n: int) -> dict:
     from colorizer_app.core.media import open_media
     from colorizer_app.core.media.writer import open_writer
 
-    t = dict.fromkeys(("decode", "luminance", "model", "upsample", "recombine", "encode"), 0.0)
+    # the stages as colorize_film runs them: L straight from the decoder for black-and-white
+    # film (MediaReader.read_luminance), composing to uint8, the writer's encode
+    t = dict.fromkeys(("decode+L", "model", "upsample", "recombine", "encode"), 0.0)
 
     def timed(key, fn, *a):
         t0 = time.perf_counter()
@@ -112,12 +114,12 @@ def _stage_ms(src: str, col, out: str, n: int) -> dict:
     with open_media(src) as r, open_writer(out, r.info.width, r.info.height, r.info.fps) as wr:
         n = min(n, r.info.frame_count)
         for i0 in range(0, n, col.batch_size):
-            Ls = [timed("luminance", color.luminance, timed("decode", r.read, i))
+            Ls = [timed("decode+L", r.read_luminance, i)
                   for i in range(i0, min(n, i0 + col.batch_size))]
             preds = timed("model", col.predict_work_from_L, Ls)
             for L, (ab, box) in zip(Ls, preds):
                 ab_full = timed("upsample", color.upsample_ab, ab, box, L)
-                rgb = timed("recombine", color.recombine, L, ab_full)
+                rgb = timed("recombine", color.recombine_u8, L, ab_full)
                 timed("encode", wr.write, rgb)
     return {k: 1000.0 * v / n for k, v in t.items()}
 

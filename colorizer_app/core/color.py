@@ -333,11 +333,13 @@ def recombine(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     return out
 
 
-def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray, scratch: Scratch | None = None
-                 ) -> np.ndarray:
+def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray, scratch: Scratch | None = None,
+                 exact: bool = True) -> np.ndarray:
     """to_uint8(recombine(L_full, ab_full)), bit for bit, without full-size float temporaries:
     what every displayed colorized frame goes through. The result is always a fresh array; only
-    the band buffers come from `scratch`."""
+    the band buffers come from `scratch`. exact=False (playback pictures) quantizes in one
+    saturating OpenCV pass that rounds halves to even: a level apart where x·255 is exactly
+    k + 0.5, and four numpy passes cheaper."""
     h, w = L_full.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     rows = band_rows(h, w)
@@ -349,6 +351,9 @@ def recombine_u8(L_full: np.ndarray, ab_full: np.ndarray, scratch: Scratch | Non
     for s in bands(h, rows):
         band = _lab_band(L_full[s], ab_full[s], lab)
         rgb: np.ndarray = cv2.cvtColor(band, cv2.COLOR_Lab2RGB, dst=rgb_scratch[:s.stop - s.start])
+        if not exact:
+            cv2.convertScaleAbs(cv2.max(rgb, 0.0, dst=rgb), alpha=255.0, dst=out[s])
+            continue
         np.clip(rgb, 0.0, 1.0, out=rgb)
         rgb *= np.float32(255.0)
         rgb += np.float32(0.5)

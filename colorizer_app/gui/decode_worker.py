@@ -252,14 +252,15 @@ class DisplayWorker(LoopWorker):
                 ab = chroma.get(want.index)
                 if ab is not None:
                     res.colorized = compose.compose_picture(
-                        frame, ab, self._letterbox(chroma.size, frame), index=want.index,
+                        frame, ab, self._letterbox(chroma.size, frame.shape), index=want.index,
                         override=override)
                     res.chroma_key = chroma.key
             if want.display is not None and chroma is not None:
                 ab = chroma.get(want.index)
                 if ab is not None:
                     res.display = display_compose.compose_display(
-                        frame, ab, self._letterbox(chroma.size, frame), want.display, has_color,
+                        frame, ab, self._letterbox(chroma.size, self._film_shape(frame)),
+                        want.display, has_color,
                         index=want.index, override=override, affects=affects)
                     res.chroma_key = chroma.key
         except Exception as exc:
@@ -273,10 +274,15 @@ class DisplayWorker(LoopWorker):
         self._shared.put(self._path, index, frame)
         return frame
 
-    def _letterbox(self, size: int, frame: np.ndarray) -> Letterbox:
+    def _film_shape(self, frame: np.ndarray) -> tuple[int, ...]:
+        """The film's full (h, w): a playback frame may have been read at display size."""
+        info = self._info
+        return (int(info.height), int(info.width)) if info is not None else frame.shape[:2]
+
+    def _letterbox(self, size: int, shape: tuple[int, ...]) -> Letterbox:
         box = self._box
-        if box is None or self._box_size != size or (box.full_h, box.full_w) != frame.shape[:2]:
-            box = self._box = compose.letterbox(frame.shape[0], frame.shape[1], size)
+        if box is None or self._box_size != size or (box.full_h, box.full_w) != shape[:2]:
+            box = self._box = compose.letterbox(shape[0], shape[1], size)
             self._box_size = size
         return box
 

@@ -87,7 +87,8 @@ def compose_display(frame: np.ndarray, ab_work: np.ndarray, box: color.Letterbox
     else:
         L = L_small
         ab = compose.chroma_at(ab_work, box, L, scratch)
-    col = compose.recombine(L, ab, scratch=scratch)
+    # playback pictures: the one-pass quantization (a level apart at exact halves at most)
+    col = color.recombine_u8(L, ab, scratch, exact=False)
     for a in (small, gray, col):
         a.flags.writeable = False
     return DisplayPictures(small, gray, col, touched)
