@@ -92,7 +92,8 @@ def adapt_model(film: str, refs: str | None, hints: str | None, colorizer, cfg):
         result = adapt(colorizer.model, keyframes, cfg, progress=progress)
     except AdaptError as exc:
         raise CliError(one_line(exc)) from None
-    gain = "" if result.improved else " (no gain on the held-out part: the base weights are kept)"
+    gain = "" if result.improved else (" (no gain on the held-out part: the starting weights are kept,"
+                                       " for a plain model the palette transfer)")
     _note(f"adapted in {result.seconds:.0f} s, {result.steps} steps ({result.stopped}): held-out error "
           f"{result.base_held:.5f} -> {result.best_held:.5f} (best at step {result.best_step}){gain}")
     return result

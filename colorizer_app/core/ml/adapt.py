@@ -1,15 +1,22 @@
 """Learn the film: test-time adaptation of a generator to a film's keyframes.
 
 A film repeats its faces, clothes and sets across many shots, so a few keyframes an artist has
-coloured teach the network this film's colours. We fine-tune a copy of the generator (plain or
-hint model) on augmented crops of the keyframes (core.ml.adapt_data), with
-  - an L2 anchor to the base weights (L2-SP): few keyframes must not make the network forget
-    how to colour what they do not show;
+coloured teach the network this film's colours. A plain generator is not fine-tuned as it is:
+fine-tuned from the base model, the adaptation starts far below the no-learning palette transfer
+(core.ml.palette_transfer) and does not catch up within minutes on a CPU. It is turned into
+palette(L) + a learnt correction (core.ml.adapt_prior: the palette as weights, the base U-Net as
+the correction network with its output layer at zero), so learning starts exactly at the palette
+transfer. A hint generator is fine-tuned as it is. Either way the model is trained on augmented
+crops of the keyframes (core.ml.adapt_data), with
+  - an L2 anchor to the starting weights (L2-SP): few keyframes must not make the network forget
+    how to colour what they do not show; for the palette model that includes the correction's
+    output layer, anchored at zero: a weight decay on the correction;
   - batch norm and dropout in inference mode: statistics of a handful of crops would wreck the
     running means the base model colours with;
   - a wall-clock and/or step budget, and early stopping on a held-out part of the keyframes
     (whole frames when there are four or more, else a strip of each): the weights kept are the
-    best on the held-out part, and the base weights when learning never helped.
+    best on the held-out part, and the starting weights when learning never helped. The palette
+    is fitted on the training part while learning and on all keyframes at the end.
 The result is a model of its own (new weights, so Colorizer.model_id and the chroma cache key
 differ), saved atomically (core.ml.model.save_model) in the film's sidecar folder or where asked.
 Progress (step, train loss, held-out loss, ETA) goes to a callback; a cancel flag stops it
@@ -45,6 +52,16 @@ if TYPE_CHECKING:
     from .palette_transfer import PaletteTransfer
 
 
+# The palette reads colour off absolute lightness: a crop whose L is jittered by gamma/gain/offset
+# gets another level's colour, and learning to undo that swamped what the keyframes teach (held-out
+# error 2-5x the palette's within 150 steps on the dialogue benchmark, never below it; without
+# jitter it went below). Shots of one film share their grading, so the palette model keeps a quarter.
+# The correction starts at zero and has far to go in minutes: 3e-4 went further than 1e-4 in 250
+# steps, 1e-3 was unstable on the held-out part (bikes.mp4; chosen before the reported runs).
+PALETTE_JITTER = 0.25
+PALETTE_LR = 3e-4
+
+
 class AdaptCancelled(Exception):
     """The artist cancelled: nothing was written, the project keeps its model."""
 
@@ -56,12 +73,16 @@ class AdaptConfig:
     size: int = 256                   # working size the film is colorized at
     crop: int = 128                   # training crop side (a multiple of 64)
     batch_size: int = 4
-    lr: float = 1e-4
+    lr: float | None = None           # Adam rate; None: 1e-4 fine-tuning, PALETTE_LR on the palette
     anchor: float = 1e-5              # L2-SP weight on sum((w - w_base)^2)
     eval_every: int = 10              # steps between held-out evaluations
     patience: int = 8                 # evaluations without improvement before stopping
     hint_prob: float = 0.5            # hint model: share of crops with simulated hints
-    palette_prior: bool = False       # learn a correction on top of the palette transfer (core.ml.adapt_prior)
+    palette_prior: bool = True        # plain generator: start at the palette transfer, learn a
+                                      # correction (core.ml.adapt_prior); hint generators fine-tune
+    palette_planes: bool = True       # the correction network also sees the palette's ab
+    jitter: float | None = None       # strength of the lightness jitter (adapt_data.jitter_L);
+                                      # None: 1 fine-tuning, PALETTE_JITTER on the palette
     seed: int = 0
 
     def check(self) -> None:
@@ -113,13 +134,13 @@ def clone_generator(base: keras.Model) -> keras.Model:
 class _Learner:
     """The compiled training and evaluation steps of one adaptation."""
 
-    def __init__(self, model: keras.Model, cfg: AdaptConfig):
+    def __init__(self, model: keras.Model, cfg: AdaptConfig, lr: float):
         import tensorflow as tf
 
         self.model, self.cfg = model, cfg
         self.vars = model.trainable_variables
         self.anchors = [tf.constant(np.asarray(v.numpy())) for v in self.vars]
-        self.opt = keras.optimizers.Adam(cfg.lr)
+        self.opt = keras.optimizers.Adam(lr)
         self.opt.build(self.vars)
 
         def weighted_mse(pred: Tensor, ab: Tensor, w: Tensor) -> Tensor:
@@ -175,17 +196,17 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
     held_ab = np.stack([ab for _, ab, _, _ in held])
     held_w = np.stack([w for _, _, _, w in held])
 
-    model = clone_generator(base)
-    if cfg.palette_prior:  # fitted on training pixels only: the held-out part stays unseen
-        from .adapt_prior import with_palette_prior
-        from .palette_transfer import PaletteTransfer
+    prior = cfg.palette_prior and not takes_hints
+    if prior:  # fitted on training pixels only: the held-out part stays unseen while learning
+        from .adapt_prior import palette_generator
 
-        pt = PaletteTransfer()
-        for f in train_frames:
-            pt.add(f.L, f.ab * color.AB_SCALE, f.train_w)
-        model = with_palette_prior(model, pt.curve())
+        pt = _palette(frames, lambda f: f.train_w)
+        model = palette_generator(base, pt, cfg.palette_planes)
+    else:
+        model = clone_generator(base)
+    jitter = cfg.jitter if cfg.jitter is not None else PALETTE_JITTER if prior else 1.0
     start_weights = model.get_weights()
-    learner = _Learner(model, cfg)
+    learner = _Learner(model, cfg, cfg.lr if cfg.lr is not None else PALETTE_LR if prior else 1e-4)
 
     def held_loss() -> float:
         return float(np.asarray(learner.evaluate(held_x, held_ab, held_w)))
@@ -212,7 +233,7 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
         abs_: list[np.ndarray] = []
         ws: list[np.ndarray] = []
         while len(xs) < cfg.batch_size:
-            sample = augmented_crop(train_frames[int(rng.integers(len(train_frames)))], cfg.crop, rng)
+            sample = augmented_crop(train_frames[int(rng.integers(len(train_frames)))], cfg.crop, rng, jitter)
             if sample is None:
                 continue
             L, ab, w = sample
@@ -246,24 +267,28 @@ def adapt(base: keras.Model, keyframes: list[Keyframe], cfg: AdaptConfig | None 
     if cancelled():
         raise AdaptCancelled("adaptation cancelled")
     snaps += [(t, best_step, best_held, best_weights) for t in pending]  # stopped before them
-    model.set_weights(best_weights if best_weights is not None else start_weights)
-    if cfg.palette_prior:  # the held-out part was kept out of the palette while learning; now use it
-        _refit_palette(model, frames, train_palette=pt)
+
+    def final(weights: list[Any] | None) -> list[Any]:
+        model.set_weights(weights if weights is not None else start_weights)
+        if prior:  # the held-out part was kept out of the palette while learning; now use it
+            from .adapt_prior import refit_palette
+
+            refit_palette(model, pt, _palette(frames, lambda f: f.train_w + f.held_w))
+        return [np.array(w) for w in model.get_weights()]
+
+    snapshots = [(t, st, h, final(w)) for t, st, h, w in snaps]
+    final(best_weights)
     return AdaptResult(model, step, time.monotonic() - t0, base_held, best_held, best_step, stopped, history,
-                        [(t, st, h, w if w is not None else start_weights) for t, st, h, w in snaps])
+                       snapshots)
 
 
-def _refit_palette(model: keras.Model, frames: Sequence[WorkFrame],
-                   train_palette: PaletteTransfer) -> None:
-    """Prior palette from all keyframe pixels (training and held-out), plus what learning changed."""
+def _palette(frames: Sequence[WorkFrame], weight: Callable[[WorkFrame], np.ndarray]) -> PaletteTransfer:
     from .palette_transfer import PaletteTransfer
 
-    full = PaletteTransfer()
+    pt = PaletteTransfer()
     for f in frames:
-        full.add(f.L, f.ab * color.AB_SCALE, f.train_w + f.held_w)
-    layer = model.get_layer("prior_palette")
-    learnt = layer.get_weights()[0][0, 0] - train_palette.curve() / color.AB_SCALE
-    layer.set_weights([(full.curve() / color.AB_SCALE + learnt)[None, None].astype(np.float32)])
+        pt.add(f.L, f.ab * color.AB_SCALE, weight(f))
+    return pt
 
 
 def _eta(cfg: AdaptConfig, step: int, elapsed: float, deadline: float | None, step_times: list[Any]) -> float:

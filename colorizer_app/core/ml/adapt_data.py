@@ -142,19 +142,24 @@ def split_held_out(frames: list[WorkFrame], strip: float = 0.25) -> list[WorkFra
     return frames
 
 
-def jitter_L(L: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def jitter_L(L: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     """Colour-preserving lightness jitter (0..100 in and out): gamma, gain, offset and grain, as
-    exposure and stock differ between shots; the chroma target is unchanged."""
-    x = np.clip(L / 100.0, 0, 1) ** rng.uniform(0.8, 1.25)
-    x = x * rng.uniform(0.9, 1.1) + rng.uniform(-0.05, 0.05)
-    x = x * 100.0 + rng.normal(0, rng.uniform(0, 2.0), L.shape)
-    return np.clip(x, 0, 100).astype(np.float32)
+    exposure and stock differ between shots; the chroma target is unchanged. `strength` scales
+    every change towards none (0: L as it is)."""
+    gamma, gain = rng.uniform(0.8, 1.25) ** strength, 1.0 + (rng.uniform(0.9, 1.1) - 1.0) * strength
+    offset, grain = rng.uniform(-0.05, 0.05) * strength, rng.uniform(0, 2.0) * strength
+    x = np.clip(L / 100.0, 0, 1) ** gamma
+    x = x * gain + offset
+    x = x * 100.0 + rng.normal(0, grain, L.shape)
+    out: np.ndarray = np.clip(x, 0, 100).astype(np.float32)
+    return out
 
 
-def augmented_crop(f: WorkFrame, crop: int, rng: np.random.Generator
+def augmented_crop(f: WorkFrame, crop: int, rng: np.random.Generator, jitter: float = 1.0
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """One training sample (L -1..1 (c, c), ab/110 (c, c, 2), weight (c, c)) or None when the
-    crop landed on no training pixel. Scale 0.8-1.25 (zooms), rotation ±6°, horizontal flip."""
+    crop landed on no training pixel. Scale 0.8-1.25 (zooms), rotation ±6°, horizontal flip,
+    lightness jitter of `jitter` strength (jitter_L)."""
     h, w = f.L.shape
     ys, xs = np.nonzero(f.train_w > 0)
     if ys.size == 0:
@@ -175,7 +180,7 @@ def augmented_crop(f: WorkFrame, crop: int, rng: np.random.Generator
     weight = out[..., 3]
     if float(weight.sum()) < 1.0:
         return None
-    L = jitter_L(out[..., 0], rng)
+    L = jitter_L(out[..., 0], rng, jitter)
     return L / 50.0 - 1.0, out[..., 1:3], weight
 
 
