@@ -1,5 +1,8 @@
 """The display worker's playback path: display-size pictures straight from the decoded frame,
-the full frame only where a correction needs it."""
+composed on two threads, the full frame only where a correction needs it."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -36,17 +39,28 @@ def film(tmp_path_factory):
         return str(path), [r.read(i) for i in range(12)]
 
 
-def _run(w, wants):
+def _run(qapp, w, wants):
+    """Step the worker until every want is made; playback frames may arrive from the compose
+    helper, through the event loop."""
     got = []
     w.frameDecoded.connect(got.append)
     w.set_wanted(wants)
-    while w.step():
-        pass
+    deadline = time.monotonic() + 30
+    while (w.step() or w.pending() or len(got) < len(wants)) and time.monotonic() < deadline:
+        qapp.processEvents()
     return {r.index: r for r in got}
 
 
-def test_playback_pictures_skip_the_full_frame_except_where_a_correction_acts(qapp, film):
+def test_playback_pictures_skip_the_full_frame_except_where_a_correction_acts(qapp, film,
+                                                                             monkeypatch):
     path, frames = film
+    threads = set()
+    real = display_compose.compose_display
+
+    def spy(*a, **k):
+        threads.add(threading.current_thread().name.split("_")[0])
+        return real(*a, **k)
+    monkeypatch.setattr(display_compose, "compose_display", spy)
     shared = SharedFrames()
     w = DisplayWorker(shared)
     chroma = _Chroma()
@@ -62,19 +76,20 @@ def test_playback_pictures_skip_the_full_frame_except_where_a_correction_acts(qa
         w.step()
         w.set_chroma(chroma)
         w.set_override(override, affects=lambda i: i in touched)
-        got = _run(w, [Want(i, False, False, display=SHOWN) for i in (3, 4, 5)])
-        assert sorted(got) == [3, 4, 5] and all(r.error is None for r in got.values())
+        got = _run(qapp, w, [Want(i, False, False, display=SHOWN) for i in (3, 4, 5, 6, 7)])
+        assert sorted(got) == [3, 4, 5, 6, 7] and all(r.error is None for r in got.values())
         box = compose.letterbox(SIZE[1], SIZE[0], WORK)
-        for i in (3, 4):
+        for i in (3, 4, 6, 7):        # some made on the worker thread, some on its helper
             d = got[i].display
             assert d.colorized.shape == SHOWN + (3,) and not d.full_res_override
             assert shared.get(path, i) is None          # no full-size RGB made for it
-            ref = display_compose.compose_display(frames[i], chroma.get(i), box, SHOWN, True)
+            ref = real(frames[i], chroma.get(i), box, SHOWN, True)
             for a, b in ((d.source, ref.source), (d.colorized, ref.colorized)):
                 assert np.abs(a.astype(int) - b).mean() < 1.0
+        assert "bento-display-compose" in threads and len(threads) == 2
         d5 = got[5].display
         assert d5.full_res_override and shared.get(path, 5) is not None
-        ref5 = display_compose.compose_display(frames[5], chroma.get(5), box, SHOWN, True,
+        ref5 = real(frames[5], chroma.get(5), box, SHOWN, True,
                                                5, override, lambda i: i in touched)
         assert np.array_equal(d5.colorized, ref5.colorized)
         # the correction is there: blue (b < 0) where frames 3 and 4 are not

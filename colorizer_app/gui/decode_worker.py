@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from PySide6.QtCore import QTimer, Signal
 from ..core import compose
 from ..core.media.frames import SharedFrames
 from . import display_compose
-from .workers import LoopWorker, close_quietly
+from .workers import LoopWorker, close_quietly, nice_this_thread
 
 if TYPE_CHECKING:
     from ..core.color import Letterbox
@@ -84,6 +85,11 @@ class DisplayWorker(LoopWorker):
         self._proxy = None                  # core.media.proxy.ProxyStore or None
         self._proxied = -1                  # the playhead frame last shown from the proxy
         self._moved_at = self._moved_before = -1e9   # when the playhead last moved, and before
+        # Playback composes on two threads: this one and a helper. One thread tops out near the
+        # film's rate at 1080p (decode + a display-size compose ~37 ms a frame on this 2-core
+        # machine), leaving the look-ahead nothing to gain on while the GUI thread draws.
+        self._helper: ThreadPoolExecutor | None = None
+        self._in_helper: Future | None = None
 
     # ---- called from the GUI thread ----------------------------------------------------------
     def open_film(self, generation: int, path: str) -> None:
@@ -102,9 +108,11 @@ class DisplayWorker(LoopWorker):
         self.kick()
 
     def pending(self) -> int:
-        """How many frames the worker still has to make (not counting one being made now)."""
+        """How many frames the worker still has to make (not counting one being made now on
+        the worker thread; counting one on the compose helper)."""
         with self._lock:
-            return len(self._wanted)
+            busy = self._in_helper is not None and not self._in_helper.done()
+            return len(self._wanted) + int(busy)
 
     def set_proxy(self, store) -> None:
         with self._lock:
@@ -150,9 +158,50 @@ class DisplayWorker(LoopWorker):
             return True
         with self._lock:
             self._take(want)
-        self.frameDecoded.emit(self._make(want, chroma, hooks))
+        if not (_display_only(want) and self._compose_on_helper(want, chroma, hooks)):
+            self.frameDecoded.emit(self._make(want, chroma, hooks))
         with self._lock:
             return bool(self._wanted)
+
+    def _compose_on_helper(self, want: Want, chroma, hooks) -> bool:
+        """Hand a playback frame to the compose helper when it is free: decoded and scaled
+        here (the reader is this thread's), composed there, emitted from there. False when the
+        frame is to be made here (helper busy, or a correction needs the full frame)."""
+        busy = self._in_helper is not None and not self._in_helper.done()
+        if busy or chroma is None or _touches(hooks, want.index) or \
+                self._shared.get(self._path, want.index) is not None:
+            return False
+        ab = chroma.get(want.index)
+        if ab is None:
+            return False
+        assert self._reader is not None and want.display is not None
+        res = FrameResult(self._generation, want.index, gen=want.gen, chroma_key=chroma.key)
+        shape: tuple[int, int] = want.display
+        try:
+            h, w = shape
+            small = self._reader.read_scaled(want.index, (w, h))
+        except Exception as exc:
+            res.error = _one_line(exc, self._path)
+            self.frameDecoded.emit(res)
+            return True
+        box = self._letterbox(chroma.size, self._film_shape(small))
+        has_color = bool(getattr(self._info, "has_color", True))
+        path = self._path
+
+        def compose_there() -> None:
+            try:
+                res.display = display_compose.compose_display(small, ab, box, shape, has_color,
+                                                              index=want.index)
+            except Exception as exc:
+                res.error = _one_line(exc, path)
+            self.frameDecoded.emit(res)
+            self.kick()              # a worker waiting for the helper may go on
+
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="bento-display-compose",
+                                              initializer=nice_this_thread, initargs=(self.nice,))
+        self._in_helper = self._helper.submit(compose_there)
+        return True
 
     def _take(self, want: Want) -> None:
         """Drop `want` from the head of the list, unless the GUI replaced the list meanwhile."""
@@ -291,6 +340,9 @@ class DisplayWorker(LoopWorker):
         self._reader, self._info = None, None
 
     def cleanup(self) -> None:
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+            self._helper = None
         self._close_reader()
 
 
