@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy
 SETTLE_S = 0.15      # moves closer than this are scrubbing: full decodes wait for this much rest
+REMADE_AFTER_S = 1.0  # a playback picture asked for again within this is still on its way
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class DisplayWorker(LoopWorker):
         # film's rate at 1080p (decode + a display-size compose ~37 ms a frame on this 2-core
         # machine), leaving the look-ahead nothing to gain on while the GUI thread draws.
         self._helper: ThreadPoolExecutor | None = None
+        self._made: dict[tuple, float] = {}  # playback pictures made lately (_made_lately)
         self._in_helper: Future | None = None
 
     # ---- called from the GUI thread ----------------------------------------------------------
@@ -142,7 +144,7 @@ class DisplayWorker(LoopWorker):
             want = self._wanted[0]
             chroma, hooks, proxy = self._chroma, (self._override, self._affects), self._proxy
             moved_at, moved_before = self._moved_at, self._moved_before
-        if self._reader is None:
+        if self._reader is None or self._made_lately(want, chroma):
             with self._lock:
                 self._take(want)
                 return bool(self._wanted)
@@ -158,6 +160,7 @@ class DisplayWorker(LoopWorker):
             return True
         with self._lock:
             self._take(want)
+        self._note_made(want, chroma)
         if not (_display_only(want) and self._compose_on_helper(want, chroma, hooks)):
             self.frameDecoded.emit(self._make(want, chroma, hooks))
         with self._lock:
@@ -202,6 +205,24 @@ class DisplayWorker(LoopWorker):
                                               initializer=nice_this_thread, initargs=(self.nice,))
         self._in_helper = self._helper.submit(compose_there)
         return True
+
+    def _made_lately(self, want: Want, chroma) -> bool:
+        """Whether this playback picture was made (or is on the helper) a moment ago: the GUI
+        asks again at every tick until the result reaches it, and making it twice halved what
+        playback got from the two threads."""
+        if not _display_only(want) or chroma is None:
+            return False
+        key = (want.index, want.gen, want.display, chroma.key)
+        return _now() - self._made.get(key, -1e9) < REMADE_AFTER_S
+
+    def _note_made(self, want: Want, chroma) -> None:
+        if not _display_only(want) or chroma is None:
+            return
+        now, made = _now(), self._made
+        if len(made) > 512:
+            for k in [k for k, t in made.items() if now - t >= REMADE_AFTER_S]:
+                del made[k]
+        made[(want.index, want.gen, want.display, chroma.key)] = now
 
     def _take(self, want: Want) -> None:
         """Drop `want` from the head of the list, unless the GUI replaced the list meanwhile."""
