@@ -97,3 +97,39 @@ def test_playback_pictures_skip_the_full_frame_except_where_a_correction_acts(qa
     finally:
         w.request_stop()
         w.cleanup()
+
+
+def test_a_playback_picture_asked_again_on_its_way_is_made_once(qapp, film, monkeypatch):
+    path, _frames = film
+    made = []
+    real = display_compose.compose_display
+
+    def spy(frame, ab, box, shape, *a, **k):
+        made.append(k.get("index"))
+        return real(frame, ab, box, shape, *a, **k)
+    monkeypatch.setattr(display_compose, "compose_display", spy)
+    w = DisplayWorker(SharedFrames())
+    try:
+        w.open_film(1, path)
+        w.step()
+        w.set_chroma(_Chroma())
+        wants = [Want(i, False, False, display=SHOWN) for i in (2, 3, 4)]
+        got = []
+        w.frameDecoded.connect(got.append)
+        w.set_wanted(wants)
+        for _ in range(6):          # the GUI re-plans at every playback tick, results unseen
+            w.step()
+            w.set_wanted(list(wants))
+        deadline = time.monotonic() + 30
+        while (w.step() or w.pending() or len(got) < 3) and time.monotonic() < deadline:
+            qapp.processEvents()
+        assert sorted(r.index for r in got) == [2, 3, 4]
+        assert sorted(made) == [2, 3, 4]
+        # a changed picture (another compose generation) is made again at once
+        w.set_wanted([Want(3, False, False, gen=(1,), display=SHOWN)])
+        while (w.step() or w.pending()) and time.monotonic() < deadline:
+            qapp.processEvents()
+        assert sorted(made) == [2, 3, 3, 4]
+    finally:
+        w.request_stop()
+        w.cleanup()
