@@ -130,6 +130,13 @@ def test_a_playback_picture_asked_again_on_its_way_is_made_once(qapp, film, monk
         while (w.step() or w.pending()) and time.monotonic() < deadline:
             qapp.processEvents()
         assert sorted(made) == [2, 3, 3, 4]
+        # once the GUI has a result (and dropped it, say), asking again makes it again
+        for r in got:
+            w.received(r)
+        w.set_wanted([Want(4, False, False, display=SHOWN)])
+        while (w.step() or w.pending()) and time.monotonic() < deadline:
+            qapp.processEvents()
+        assert sorted(made) == [2, 3, 3, 4, 4]
     finally:
         w.request_stop()
         w.cleanup()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy
 SETTLE_S = 0.15      # moves closer than this are scrubbing: full decodes wait for this much rest
-REMADE_AFTER_S = 1.0  # a playback picture asked for again within this is still on its way
+REMADE_AFTER_S = 2.0  # a playback picture not received by the GUI after this is made again
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class FrameResult:
     proxy: bool = False         # source/gray are the display proxy scaled up, not the film's pixels
     gen: tuple = ()             # Want.gen: a result composed before a later change is not current
     display: display_compose.DisplayPictures | None = None  # for Want.display
+    made_for: tuple | None = None   # a playback result's key: the GUI hands it back (received)
 
 
 class DisplayWorker(LoopWorker):
@@ -98,6 +99,7 @@ class DisplayWorker(LoopWorker):
         with self._lock:
             self._open_request = (generation, str(path))
             self._wanted = []
+            self._made.clear()
         self.kick()
 
     def set_wanted(self, wanted: list[Want]) -> None:
@@ -178,7 +180,8 @@ class DisplayWorker(LoopWorker):
         if ab is None:
             return False
         assert self._reader is not None and want.display is not None
-        res = FrameResult(self._generation, want.index, gen=want.gen, chroma_key=chroma.key)
+        res = FrameResult(self._generation, want.index, gen=want.gen, chroma_key=chroma.key,
+                          made_for=_made_key(want, chroma))
         shape: tuple[int, int] = want.display
         try:
             h, w = shape
@@ -207,22 +210,33 @@ class DisplayWorker(LoopWorker):
         return True
 
     def _made_lately(self, want: Want, chroma) -> bool:
-        """Whether this playback picture was made (or is on the helper) a moment ago: the GUI
-        asks again at every tick until the result reaches it, and making it twice halved what
-        playback got from the two threads."""
-        if not _display_only(want) or chroma is None:
+        """Whether this playback picture is on its way to the GUI (made or on the helper, not
+        yet received): the GUI asks again at every tick until the result reaches it, and making
+        it twice halved what playback got from the two threads."""
+        key = _made_key(want, chroma)
+        if key is None:
             return False
-        key = (want.index, want.gen, want.display, chroma.key)
-        return _now() - self._made.get(key, -1e9) < REMADE_AFTER_S
+        with self._lock:
+            t = self._made.get(key)
+        return t is not None and _now() - t < REMADE_AFTER_S
 
     def _note_made(self, want: Want, chroma) -> None:
-        if not _display_only(want) or chroma is None:
+        key = _made_key(want, chroma)
+        if key is None:
             return
-        now, made = _now(), self._made
-        if len(made) > 512:
-            for k in [k for k, t in made.items() if now - t >= REMADE_AFTER_S]:
-                del made[k]
-        made[(want.index, want.gen, want.display, chroma.key)] = now
+        now = _now()
+        with self._lock:
+            made = self._made
+            if len(made) > 512:
+                for k in [k for k, t in made.items() if now - t >= REMADE_AFTER_S]:
+                    del made[k]
+            made[key] = now
+
+    def received(self, res: FrameResult) -> None:
+        """The GUI has a playback result (kept or not): asked for again, it is made again."""
+        if res.made_for is not None:
+            with self._lock:
+                self._made.pop(res.made_for, None)
 
     def _take(self, want: Want) -> None:
         """Drop `want` from the head of the list, unless the GUI replaced the list meanwhile."""
@@ -303,7 +317,8 @@ class DisplayWorker(LoopWorker):
 
     def _make(self, want: Want, chroma, hooks) -> FrameResult:
         override, affects = hooks
-        res = FrameResult(self._generation, want.index, gen=want.gen)
+        res = FrameResult(self._generation, want.index, gen=want.gen,
+                          made_for=_made_key(want, chroma))
         try:
             frame = self._shared.get(self._path, want.index)
             if frame is None and _display_only(want) and not _touches(hooks, want.index):
@@ -365,6 +380,12 @@ class DisplayWorker(LoopWorker):
             self._helper.shutdown(wait=True)
             self._helper = None
         self._close_reader()
+
+
+def _made_key(want: Want, chroma) -> tuple | None:
+    if not _display_only(want) or chroma is None:
+        return None
+    return (want.index, want.gen, want.display, chroma.key)
 
 
 def _display_only(want: Want) -> bool:

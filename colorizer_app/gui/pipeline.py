@@ -429,6 +429,7 @@ class Pipeline(QObject):
         self._refresh(plan=False)          # now the paused look-ahead
 
     def _on_frame(self, res: FrameResult) -> None:
+        self.display.received(res)          # asked for again from now on, it is made again
         if res.generation != self._generation:
             return
         if res.error:
