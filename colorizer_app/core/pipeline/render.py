@@ -222,9 +222,9 @@ def render(job: RenderJob, out: str | os.PathLike[str],
     written, hits = [0], [0]
     deep = info.bit_depth == 16
     # 16-bit sources keep their precision all the way to a 16-bit output; an undecodable frame
-    # becomes the previous one (reported), so one bad frame never ends the film
-    # the frame's pixels are needed only by a temporal stage; else its L alone, which a
-    # black-and-white film gives without any RGB conversion (MediaReader.read_luminance)
+    # becomes the previous one (reported), so one bad frame never ends the film. The frame's
+    # pixels are needed only by a temporal stage; else its L alone, which a black-and-white
+    # film gives without any RGB conversion (MediaReader.read_luminance)
     keep = chroma_filter is not None or temporal is not None
     if keep or deep:
         fill = FrameFiller(reader.read_float if deep else reader.read,
