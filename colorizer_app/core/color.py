@@ -29,9 +29,9 @@ _BAND_PIXELS = 1 << 17
 class Scratch:
     """Named work arrays kept from call to call, for a thread that makes one picture after another
     (the viewer's display worker during playback). With the mmap threshold pinned, each fresh
-    multi-megabyte temporary is new zeroed pages from the kernel and an unmap when freed: on a
-    1140x641 playback compose that was half the process's CPU time in the kernel. An array from
-    here is overwritten by the next call that asks for its name: never hand one out."""
+    multi-megabyte temporary is new zeroed pages from the kernel and an unmap when freed (top
+    showed up to half of the playback benchmark's CPU time in the kernel). An array from here
+    is overwritten by the next call that asks for its name: never hand one out."""
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
