@@ -166,20 +166,9 @@ class MediaReader:
         full conversion), else the full frame scaled down. The decoded picture stays cached
         unconverted, so a later read(i) costs only its conversion."""
         i = self._check(i)
-        if self._source is None:
-            raise MediaError(f"'{self.info.path}': the reader is closed")
-        hit = self._cache.get(i)
-        src = self._source
-        if not isinstance(hit, np.ndarray) and isinstance(src, VideoSource):
-            if hit is None:
-                previous, self._last_asked = self._last_asked, i
-                hit = self._decode(src, i, previous, convert=False)
-                self._put(i, hit)
-            else:
-                self._cache.move_to_end(i)
-                self._last_asked = i
-            assert isinstance(hit, av.VideoFrame)
-            small = src.to_array_scaled(hit, size)
+        decoded = self._decoded(i)
+        if decoded is not None:
+            small = decoded[0].to_array_scaled(decoded[1], size)
             if small is not None:
                 return small
         full = self.read(i, copy=False)
@@ -192,23 +181,31 @@ class MediaReader:
         Y plane when the picture is neutral (a black-and-white film: no RGB conversion at all),
         else from the RGB frame. For pipelines that need only the film's lightness."""
         i = self._check(i)
-        if self._source is None:
-            raise MediaError(f"'{self.info.path}': the reader is closed")
-        hit = self._cache.get(i)
-        src = self._source
-        if not isinstance(hit, np.ndarray) and isinstance(src, VideoSource):
-            if hit is None:
-                previous, self._last_asked = self._last_asked, i
-                hit = self._decode(src, i, previous, convert=False)
-                self._put(i, hit)
-            else:
-                self._cache.move_to_end(i)
-                self._last_asked = i
-            assert isinstance(hit, av.VideoFrame)
-            L = src.luminance_of(hit)
+        decoded = self._decoded(i)
+        if decoded is not None:
+            L = decoded[0].luminance_of(decoded[1])
             if L is not None:
                 return L
         return _color.luminance(self.read(i, copy=False))
+
+    def _decoded(self, i: int) -> tuple[VideoSource, av.VideoFrame] | None:
+        """Video frame i decoded but not converted (cached so, for a later read), with its
+        source; None when the frame is cached as RGB already or the source is not video."""
+        src = self._source
+        if src is None:
+            raise MediaError(f"'{self.info.path}': the reader is closed")
+        hit = self._cache.get(i)
+        if isinstance(hit, np.ndarray) or not isinstance(src, VideoSource):
+            return None
+        if hit is None:
+            previous, self._last_asked = self._last_asked, i
+            hit = self._decode(src, i, previous, convert=False)
+            self._put(i, hit)
+        else:
+            self._cache.move_to_end(i)
+            self._last_asked = i
+        assert isinstance(hit, av.VideoFrame)
+        return src, hit
 
     def decode_cost(self, i: int) -> int:
         """Pictures the codec would decode for read(i): 0 when frame i is cached, 1 for an image
