@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import color as _color
 from . import index as media_index
+from . import malloc
 from . import sequence as media_sequence
 from .color import frame_has_color as _frame_has_color
 from .video import CROP_TAG, DecodeFailure, VideoSource, frame_time, pixel_bit_depth
@@ -36,24 +37,7 @@ DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 JUMP_KEEP = 2
 
 
-def _pin_malloc_mmap_threshold(limit: int = 1 << 20) -> None:
-    """glibc raises its mmap threshold after the first large free, after which every decoded
-    frame array (6 MB at 1080p) comes from the heap, and churn through the cache fragments it:
-    RSS measured 648 MiB instead of 398 MiB for a 256 MiB cache after random seeks in a long
-    film. A fixed threshold keeps big arrays mmapped, so freeing them returns the memory."""
-    import ctypes
-    import ctypes.util
-    import sys
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, limit)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-_pin_malloc_mmap_threshold()
+malloc.pin_mmap_threshold()   # before any frame is decoded (see core.media.malloc)
 DEFAULT_SEQUENCE_FPS = Fraction(24)
 # Demuxers that "open" things that are not films (text rendered as ANSI art, raw binary dumps).
 _NOT_FILM_FORMATS = {"tty", "bin", "idf", "adf", "xbin", "ansi"}
