@@ -42,6 +42,19 @@ def blur(g: Tensor, sigma: float) -> Tensor:
     return ops.depthwise_conv(g, ops.convert_to_tensor(kx), strides=1, padding="same")
 
 
+def splat(x: Tensor, centres: np.ndarray, delta: float, range_kernel: np.ndarray,
+          pool: layers.Layer) -> tuple[Tensor, Tensor, Tensor]:
+    """Hints [L, a·m, b·m, m] splatted into lightness bins on the coarse grid: (tent (N, H, W, B),
+    the raw grid (N, h, w, 3B): a, b and mask sums per bin, and that grid blurred across bins)."""
+    B = centres.shape[-1]
+    L, abm, m = x[..., :1], x[..., 1:3], x[..., 3:4]
+    tent = ops.relu(1.0 - ops.abs(L - centres) / delta)                 # (N, H, W, B), sums to 1
+    tm = tent * m
+    raw = pool(ops.concatenate([tm * abm[..., :1], tm * abm[..., 1:2], tm], axis=-1))
+    grid = ops.reshape(ops.matmul(ops.reshape(raw, (-1, B)), range_kernel), ops.shape(raw))
+    return tent, raw, grid
+
+
 @keras.saving.register_keras_serializable(package="bento")
 class HintGrid(layers.Layer):
     """(N, H, W, 4) hint-generator input [L, a·m, b·m, m] → [spread ab (N, H, W, 2), confidence (N, H, W, 1)].
@@ -75,13 +88,8 @@ class HintGrid(layers.Layer):
 
     def call(self, x: Tensor) -> list[Tensor]:
         B = self.bins
-        L, abm, m = x[..., :1], x[..., 1:3], x[..., 3:4]
-        tent = ops.relu(1.0 - ops.abs(L - self._centres) / self._delta)       # (N, H, W, B), sums to 1
-        tm = tent * m
-        splat = ops.concatenate([tm * abm[..., :1], tm * abm[..., 1:2], tm], axis=-1)  # (N, H, W, 3B)
-        raw = self._pool(splat)
+        tent, raw, grid = splat(x, self._centres, self._delta, self._range, self._pool)
         shp = ops.shape(raw)
-        grid = ops.reshape(ops.matmul(ops.reshape(raw, (-1, B)), self._range), shp)  # blur across bins
         # Blurring, upsampling and slicing are linear, so the scales are summed on the coarse grid
         # and only one grid goes up to full size.
         total = 0.0

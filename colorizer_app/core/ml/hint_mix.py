@@ -29,7 +29,7 @@ import numpy as np
 from keras import layers, ops
 
 from . import Tensor
-from .hint_grid import blur
+from .hint_grid import blur, splat
 
 CANDIDATES = ("pixel", "near", "mid", "wide", "blind", "gray")
 # e^b_k at initialisation. near / wide / blind / gray as HintGrid (1, 0.05, 1e-3, its 1e-9 floor),
@@ -70,13 +70,9 @@ class HintCandidates(layers.Layer):
 
     def call(self, x: Tensor) -> list[Tensor]:
         B = self.bins
-        L, abm, m = x[..., :1], x[..., 1:3], x[..., 3:4]
-        tent = ops.relu(1.0 - ops.abs(L - self._centres) / self._delta)       # (N, H, W, B), sums to 1
-        tm = tent * m
-        splat = ops.concatenate([tm * abm[..., :1], tm * abm[..., 1:2], tm], axis=-1)  # (N, H, W, 3B)
-        raw = self._pool(splat)
+        abm, m = x[..., 1:3], x[..., 3:4]
+        tent, raw, grid = splat(x, self._centres, self._delta, self._range, self._pool)
         shp = ops.shape(raw)
-        grid = ops.reshape(ops.matmul(ops.reshape(raw, (-1, B)), self._range), shp)  # blur across bins
         nums, dens = [abm], [m]                                                  # pixel: the hint itself
         for sigma in self.sigmas:
             up = self._up(blur(grid, sigma))
