@@ -231,6 +231,24 @@ def test_reference_keyframe_propagates_within_its_shot_only(qtbot, tmp_path, ass
     assert w.shutdown()
 
 
+def test_curves_wait_while_the_film_plays(qtbot, tmp_path, assets):
+    """Background analysis yields to playback: no curve frame is computed while the film plays
+    (each costs about two playback composes), and the curves fill in once it stops."""
+    w, ctl, tc = _open(qtbot, tmp_path, assets["bright"], assets["clip"])
+    _wait_detected(qtbot, tc)
+    w.pipeline.set_background(True)
+    w.player.play(1.0)                     # loops over the in/out range until stopped
+    assert w.pipeline.playing
+    _wait_all_colorized(qtbot, w)
+    qtbot.wait(1500)                       # time enough for several curve frames, were they allowed
+    assert w.player.playing
+    assert tc.colour is None or not np.isfinite(tc.colour).any(), np.isfinite(tc.colour).sum()
+    w.player.stop()
+    assert not w.pipeline.playing
+    qtbot.waitUntil(lambda: tc.colour is not None and np.isfinite(tc.colour).all(),
+                    timeout=TIMEOUT)
+
+
 def test_deflicker_strength_and_curves(qtbot, tmp_path, assets):
     w, ctl, tc = _open(qtbot, tmp_path, assets["bright"], assets["flicker_clip"])
     _wait_detected(qtbot, tc)

@@ -81,6 +81,7 @@ class Pipeline(QObject):
     cacheInvalidated = Signal()        # in-memory frames changed wholesale (timeline redraw)
     proxyProgress = Signal(int, int)   # display proxy: frames built, frames (0, 0: no proxy)
     composedChanged = Signal()         # the look-ahead cache of composed frames changed
+    playingChanged = Signal(bool)      # playback started / stopped (background analysis yields)
 
     def __init__(self, session: Session, parent: QObject | None = None,
                  memory_budget: int = 768 << 20, play_budget: int = DEFAULT_BUDGET):
@@ -245,11 +246,14 @@ class Pipeline(QObject):
     def set_direction(self, direction: int, playing: bool, stride: int = 1) -> None:
         self.direction = 1 if direction >= 0 else -1
         stopped = self.playing and not playing
+        changed = self.playing != playing
         self.playing = playing
         self.stride = max(1, int(stride))
         self._refresh()
         if stopped and self.session.film is not None:
             self.bundleReady.emit(self.session.frame)   # the full-size picture, if it is here
+        if changed:
+            self.playingChanged.emit(playing)
 
     def set_background(self, enabled: bool) -> None:
         self.colorizer.set_background(enabled)

@@ -77,6 +77,7 @@ class TemporalController(QObject):
             lambda k: self.delete_cut_action.setEnabled(k is not None))
         self.session.frameChanged.connect(self._update_wanted)
         self.pipeline.colorizedFrames.connect(self.worker.colorized)
+        self.pipeline.playingChanged.connect(self.worker.set_playing)
         self.pipeline.chromaReset.connect(lambda: self.worker.set_chroma(self.pipeline.chroma))
         self.pipeline.set_temporal(self.store.hook, affects=self.store.affects)
         self.project.projectChanged.connect(self._on_project)

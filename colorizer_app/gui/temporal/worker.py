@@ -9,6 +9,11 @@ One LoopWorker in its own thread (see workers.py).  Each step does one unit, mos
 3. one frame of the curves: flicker (warp error of the shown result against the next frame)
    and colourfulness, for colorized frames, nearest to the playhead first.
 
+Steps 2 and 3 are analysis nobody waits for: they wait while the film plays (`set_playing`), as
+a review tool's background jobs yield to playback.  A curve frame costs a flow and a full-size
+compose, about what composing two playback frames does, and on two cores that took the time
+playback needed (a third of the frames dropped).  Step 1 goes on: playback shows its result.
+
 The GUI only calls the setters (lock-guarded, applied at the start of a step).
 """
 from __future__ import annotations
@@ -53,6 +58,7 @@ class TemporalWorker(LoopWorker):
         self._pending: dict = {}
         self._wanted: list[int] = []
         self._new_colorized: set[int] = set()
+        self._playing = False
         # worker-thread state
         self._gen = 0
         self._engine: TemporalEngine | None = None
@@ -95,6 +101,12 @@ class TemporalWorker(LoopWorker):
             self._wanted = list(frames)
         self.kick()
 
+    def set_playing(self, playing: bool) -> None:
+        """While the film plays, shot detection and curves wait (see the module docstring)."""
+        with self._lock:
+            self._playing = bool(playing)
+        self.kick()
+
     def colorized(self, indices) -> None:
         with self._lock:
             self._new_colorized.update(int(i) for i in indices)
@@ -106,6 +118,7 @@ class TemporalWorker(LoopWorker):
             pending, self._pending = self._pending, {}
             wanted = list(self._wanted)
             new, self._new_colorized = self._new_colorized, set()
+            playing = self._playing
         self._apply(pending, new)
         eng = self._engine
         if eng is None:
@@ -116,6 +129,8 @@ class TemporalWorker(LoopWorker):
                         and not self.store.fresh(i):
                     self._compute(i)
                     return True
+        if playing:
+            return False               # set_playing(False) kicks the rest
         if self._scan is not None:
             self._scan_chunk()
             return True
