@@ -159,3 +159,50 @@ def test_hint_gan_warm_started_from_a_plain_model(dataset, tmp_path):
     # a hint model cannot seed a plain one: one clear line, exit 2
     assert main(["train", *common, "--mode", "mse", "--init", str(hint), "--steps", "1",
                  "--out", str(tmp_path / "back.keras")]) == 2
+
+
+def test_uniform_hint_sampling_is_sparse_small_and_never_none():
+    from colorizer_app.core.ml.dataset import hint_sample
+
+    rng = np.random.default_rng(0)
+    img = cv2.resize(np.random.default_rng(1).integers(0, 255, (8, 8, 3), dtype=np.uint8), (256, 256))
+    counts, sides = [], []
+    for _ in range(40):
+        X, ab = hint_sample(img, rng, film_like=False, sampling="uniform")
+        mask = X[..., 3] > 0
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+        assert n > 1                                          # never a sample without hints
+        counts.append(n - 1)
+        sides += list(stats[1:, cv2.CC_STAT_WIDTH])
+    assert max(counts) <= 50 and min(counts) <= 3 and max(counts) >= 15   # 1-50, log-uniform
+    assert max(sides) <= 8 and np.median(sides) <= 4                    # small patches (2-4 px, overlaps aside)
+    with pytest.raises(ValueError, match="hint sampling"):
+        hint_sample(img, rng, film_like=False, sampling="dense")
+
+
+def test_head_only_training_freezes_the_trunk_and_the_gray_candidate(dataset, tmp_path):
+    from colorizer_app.core.ml.hint_mix import CANDIDATES
+
+    data = str(dataset[0])
+    common = ["--data", data, "--size", "64", "--batch-size", "2", "--width", "0.125", "--steps-per-epoch", "3",
+              "--hints", "--hint-arch", "mix", "--hint-sampling", "uniform", "--lr", "1e-2"]
+    start = tmp_path / "start.keras"
+    assert main(["train", *common, "--mode", "mse", "--steps", "1", "--out", str(start)]) == 0
+    head = tmp_path / "head.keras"
+    assert main(["train", *common, "--mode", "mse", "--init", str(start), "--steps", "3",
+                 "--trainable", "mix_logits", "--freeze-gray", "--out", str(head)]) == 0
+    a, b = load_generator(start), load_generator(head)
+    for la, lb in zip(a.layers, b.layers):
+        for wa, wb in zip(la.get_weights(), lb.get_weights()):
+            if la.name != "mix_logits":
+                np.testing.assert_array_equal(wa, wb, err_msg=la.name)   # trunk, incl. batch-norm stats
+    (ka, ba), (kb, bb) = a.get_layer("mix_logits").get_weights(), b.get_layer("mix_logits").get_weights()
+    gray = CANDIDATES.index("gray")
+    assert np.abs(kb - ka).max() > 0 and np.abs(bb - ba)[:gray].max() > 0    # the head learnt
+    np.testing.assert_array_equal(kb[:, :, gray], ka[:, :, gray])
+    assert bb[gray] == ba[gray]
+    # one clear line for options that cannot apply
+    assert main(["train", *common, "--mode", "mse", "--steps", "1", "--trainable", "nothing_named_so",
+                 "--out", str(tmp_path / "x.keras")]) == 2
+    assert main(["train", "--data", data, "--size", "64", "--batch-size", "2", "--width", "0.125", "--hints",
+                 "--freeze-gray", "--mode", "mse", "--steps", "1", "--out", str(tmp_path / "y.keras")]) == 2

@@ -18,6 +18,15 @@ def register(sub) -> None:
     p.add_argument("--hint-arch", choices=("grid", "mix"), default="grid",
                    help="with --hints: 'grid' adds a learnt correction to an in-network spread; 'mix' "
                         "learns a per-pixel convex mix of hint spreads (cannot invent colours)")
+    p.add_argument("--hint-sampling", choices=("ideepcolor", "uniform"), default="ideepcolor",
+                   help="with --hints: simulated hints as ideepcolor (often none, geometric count, 1-9 px, "
+                        "half on colourful pixels) or 'uniform' (1-50 small hints at uniform positions, as "
+                        "benchmarks/bench_hints.py places them)")
+    p.add_argument("--trainable", default="",
+                   help="train only layers whose names start with one of these comma-separated prefixes "
+                        "(e.g. mix_logits: the mix generator's head on a frozen U-Net); default: all")
+    p.add_argument("--freeze-gray", action="store_true",
+                   help="with --hint-arch mix: the gray candidate keeps its starting (near-zero) weight")
     p.add_argument("--size", type=int, default=256, help="training crop size, a multiple of 64")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int)
@@ -49,7 +58,8 @@ def run(args) -> int:
                       steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, width=args.width,
                       lr=args.lr, init=args.init, seed=args.seed, workers=args.workers,
                       snapshot_every=args.snapshot_every, hints=args.hints,
-                      hint_arch=args.hint_arch)
+                      hint_arch=args.hint_arch, hint_sampling=args.hint_sampling,
+                      trainable=args.trainable, freeze_gray=args.freeze_gray)
     try:
         out = train(cfg, stop_after_s=args.time_budget)
     except (ModelError, FileNotFoundError, ValueError) as exc:

@@ -232,24 +232,44 @@ def shot_crop(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarra
     return np.ascontiguousarray(crop[:, ::-1] if rng.random() < 0.5 else crop)
 
 
-def hint_sample(rgb_crop: np.ndarray, rng: np.random.Generator, film_like: bool) -> tuple[np.ndarray, np.ndarray]:
+# Simulated hints. "ideepcolor": as ideepcolor trains (often none, geometric count, 1-9 px patches,
+# half placed on colourful pixels). "uniform": as an artist's sparse points and as
+# benchmarks/bench_hints.py places them: 1-50 hints (log-uniform count, never none), uniform
+# positions, small patches (2-4 px at 256 px, scaled with the crop size).
+HINT_SAMPLINGS = ("ideepcolor", "uniform")
+MAX_UNIFORM_HINTS = 50
+
+
+def hint_sample(rgb_crop: np.ndarray, rng: np.random.Generator, film_like: bool,
+                sampling: str = "ideepcolor") -> tuple[np.ndarray, np.ndarray]:
     """An RGB crop → (hint generator input (S, S, 4), true ab / 110 (S, S, 2)) with simulated hints."""
     from . import hints
 
+    if sampling not in HINT_SAMPLINGS:
+        raise ValueError(f"hint sampling must be one of {HINT_SAMPLINGS}, got {sampling!r}")
     lab = color.rgb_to_lab(rgb_crop)
     ab = np.clip(lab[..., 1:] / color.AB_SCALE, -1.0, 1.0)
     L = film_like_L(lab[..., 0], rng) if film_like else lab[..., 0]
-    hab, mask = hints.sample_hints(ab, rng)
+    if sampling == "uniform":
+        n = int(np.exp(rng.uniform(0.0, np.log(MAX_UNIFORM_HINTS + 1))))
+        patch = max(1, round(int(rng.integers(2, 5)) * rgb_crop.shape[0] / 256))
+        hab, mask = hints.sample_hints(ab, rng, n=min(n, MAX_UNIFORM_HINTS), patch=patch, bias=0.0)
+    else:
+        hab, mask = hints.sample_hints(ab, rng)
     return hints.model_input(L / 50.0 - 1.0, hab, mask), ab
 
 
 def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0,
             augment: bool = True, workers: int = 2, prefetch: int = 8,
-            hints: bool = False, video_like: float = 0.5) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            hints: bool = False, video_like: float = 0.5,
+            hint_sampling: str = "ideepcolor") -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Endless (L, ab) float32 batches; decoding and augmentation run in threads ahead of training.
 
     With `hints`, the first array is the hint generator's 4-channel input (simulated hints), and a
-    `video_like` share of samples are pan/zoom frames with grain and compression noise on L."""
+    `video_like` share of samples are pan/zoom frames with grain and compression noise on L;
+    `hint_sampling` names how hints are simulated (HINT_SAMPLINGS)."""
+    if hint_sampling not in HINT_SAMPLINGS:
+        raise ValueError(f"hint sampling must be one of {HINT_SAMPLINGS}, got {hint_sampling!r}")
     images = [load_rgb(p) for p in list_split(data_dir, split)]  # sets are small; decode once
     aug = Augment(size) if augment else None
     chans = 4 if hints else 1
@@ -268,7 +288,7 @@ def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: 
                     crop = shot_crop(img, size, rng)
                 else:
                     crop = aug(img, rng) if aug else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-                L[k], ab[k] = hint_sample(crop, rng, video) if hints else to_pair(crop)
+                L[k], ab[k] = hint_sample(crop, rng, video, hint_sampling) if hints else to_pair(crop)
             while not stop.is_set():
                 try:
                     q.put((L, ab), timeout=0.2)
@@ -287,11 +307,12 @@ def batches(data_dir: str | Path, split: str, size: int, batch_size: int, seed: 
 
 
 def tf_dataset(data_dir: str | Path, split: str, size: int, batch_size: int, seed: int = 0, workers: int = 2,
-               hints: bool = False) -> Any:
+               hints: bool = False, hint_sampling: str = "ideepcolor") -> Any:
     """The same batches as a tf.data pipeline with prefetch (TensorFlow backend)."""
     import tensorflow as tf
 
-    gen = lambda: batches(data_dir, split, size, batch_size, seed, workers=workers, hints=hints)  # noqa: E731
+    gen = lambda: batches(data_dir, split, size, batch_size, seed, workers=workers, hints=hints,  # noqa: E731
+                          hint_sampling=hint_sampling)
     spec = (tf.TensorSpec((batch_size, size, size, 4 if hints else 1), tf.float32),
             tf.TensorSpec((batch_size, size, size, 2), tf.float32))
     return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(tf.data.AUTOTUNE)

@@ -60,6 +60,47 @@ class TrainConfig:
     seed: int = 0
     hints: bool = False            # train a hint generator (L + hint ab + mask in)
     hint_arch: str = "grid"        # its kind (core.ml.model.build_generator): "grid" or "mix"
+    hint_sampling: str = "ideepcolor"  # simulated hints (core.ml.dataset.HINT_SAMPLINGS)
+    # Train only the layers whose names start with one of these comma-separated prefixes (the rest
+    # frozen, run in inference mode: no dropout, batch norm on its moving statistics); "" = all.
+    trainable: str = ""
+    freeze_gray: bool = False      # a mix generator's gray candidate keeps its starting logit
+
+
+def _restrict(gen: keras.Model, prefixes: str) -> bool:
+    """Freeze every layer whose name starts with none of the comma-separated `prefixes` ("" = train
+    all). Returns the `training` flag for the generator's calls: True when everything trains;
+    False when restricted, so the frozen trunk runs exactly as at inference (no dropout, batch
+    norm on its moving statistics) and only the chosen layers move."""
+    wanted = tuple(p.strip() for p in prefixes.split(",") if p.strip())
+    for layer in gen.layers:
+        layer.trainable = not wanted or layer.name.startswith(wanted)
+    if wanted and not gen.trainable_variables:
+        raise ValueError(f"--trainable {prefixes!r}: no layer of {gen.name} has weights under these names")
+    return not wanted
+
+
+def _gray_masks(gen: keras.Model) -> list[Any]:
+    """Gradient multipliers per trainable variable that hold the mix logits' gray channel still
+    (None: untouched). Adam moves nothing whose gradient is always zero, so gray keeps its
+    starting weight (e^-20.7: only where no hint reaches) instead of growing into a fade."""
+    from .hint_mix import CANDIDATES
+
+    names = {layer.name for layer in gen.layers}
+    if "mix_logits" not in names:
+        raise ValueError("freeze_gray needs a mix hint generator (--hints --hint-arch mix)")
+    layer = gen.get_layer("mix_logits")
+    gray = CANDIDATES.index("gray")
+    special = {}
+    if layer.trainable:
+        for v in layer.trainable_variables:   # Conv2DTranspose kernel (kh, kw, out, in), bias (out,)
+            m = np.ones(tuple(v.shape), np.float32)
+            if len(v.shape) == 4:
+                m[:, :, gray, :] = 0.0
+            else:
+                m[gray] = 0.0
+            special[id(v)] = ops.convert_to_tensor(m)
+    return [special.get(id(v)) for v in gen.trainable_variables]
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
@@ -75,6 +116,8 @@ class Trainer:
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)
         self.gen = self._generator(cfg)
+        self._training = _restrict(self.gen, cfg.trainable)
+        self._masks = _gray_masks(self.gen) if cfg.freeze_gray else None
         self.disc = build_discriminator(cfg.width) if cfg.mode == "gan" else None
         self.opt_g = keras.optimizers.Adam(cfg.lr, beta_1=0.5)
         self.opt_d = keras.optimizers.Adam(cfg.lr, beta_1=0.5)
@@ -126,7 +169,7 @@ class Trainer:
         @tf.function
         def step(L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             with tf.GradientTape() as gt, tf.GradientTape() as dt:
-                fake = gen(L, training=True)
+                fake = gen(L, training=self._training)
                 gray = L[..., :1]
                 d_fake = disc(ops.concatenate([gray, fake], -1), training=True) \
                     if disc is not None else None
@@ -136,7 +179,10 @@ class Trainer:
                     d_loss = _bce(d_real, 1.0 - SMOOTH) + _bce(d_fake, 0.0)
                 else:
                     d_loss = ops.zeros(())
-            self.opt_g.apply_gradients(zip(gt.gradient(total, gen.trainable_variables), gen.trainable_variables))
+            grads = gt.gradient(total, gen.trainable_variables)
+            if self._masks is not None:
+                grads = [g if m is None else g * m for g, m in zip(grads, self._masks)]
+            self.opt_g.apply_gradients(zip(grads, gen.trainable_variables))
             if disc is not None:
                 self.opt_d.apply_gradients(zip(dt.gradient(d_loss, disc.trainable_variables),
                                                disc.trainable_variables))
@@ -152,7 +198,7 @@ class Trainer:
 
         def g_loss(g_tv: list[Any], g_ntv: list[Any], d_tv: list[Any], d_ntv: list[Any], L: Tensor,
                    ab: Tensor) -> tuple[Tensor, tuple[list[Any], Tensor, Tensor, Tensor]]:
-            fake, g_ntv = gen.stateless_call(g_tv, g_ntv, L, training=True)
+            fake, g_ntv = gen.stateless_call(g_tv, g_ntv, L, training=self._training)
             d_fake = None
             if disc is not None:
                 d_fake, _ = disc.stateless_call(d_tv, d_ntv, ops.concatenate([L[..., :1], fake], -1), training=True)
@@ -173,6 +219,8 @@ class Trainer:
             g_tv, g_ntv, d_tv, d_ntv, og, od = state
             (total, (g_ntv, fake, mse, adv)), grads = jax.value_and_grad(g_loss, has_aux=True)(
                 g_tv, g_ntv, d_tv, d_ntv, L, ab)
+            if self._masks is not None:
+                grads = [g if m is None else g * m for g, m in zip(grads, self._masks)]
             g_tv, og = self.opt_g.stateless_apply(og, grads, g_tv)
             d_loss = ops.zeros(())
             if gan:
@@ -338,11 +386,12 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print,
     curves = CurveLog(run_dir)
     if keras.backend.backend() == "tensorflow":  # tf.data prefetches ahead of the training step
         data = iter(tf_dataset(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
-                               workers=cfg.workers, hints=cfg.hints))
+                               workers=cfg.workers, hints=cfg.hints, hint_sampling=cfg.hint_sampling))
     else:
         data = batches(cfg.data, "train", cfg.size, cfg.batch_size, seed=cfg.seed + trainer.step,
-                       workers=cfg.workers, hints=cfg.hints)
-    val_L, val_ab = next(batches(cfg.data, "val", cfg.size, 8, seed=123, hints=cfg.hints))
+                       workers=cfg.workers, hints=cfg.hints, hint_sampling=cfg.hint_sampling)
+    val_L, val_ab = next(batches(cfg.data, "val", cfg.size, 8, seed=123, hints=cfg.hints,
+                                 hint_sampling=cfg.hint_sampling))
     bar = keras.utils.Progbar(cfg.steps, stateful_metrics=CURVES)
     bar.update(trainer.step)
     t0 = time.time()
