@@ -111,3 +111,19 @@ def test_app_that_cannot_open_a_window_says_so_in_one_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("colorizer-app: error: ")
     assert "apt-get install" in run.stderr or "DISPLAY is not set" in run.stderr
+
+
+def test_opencv_threads_do_not_spin_unless_the_user_says_so():
+    """The package turns off OpenCV's busy-waiting threads before cv2 loads (they took the
+    CPU time of the app's own threads); a value the user exported wins."""
+    probe = ("import os, sys, colorizer_app.core.color; import cv2; "
+             "print(os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER'], "
+             "os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN'])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_THREAD_POOL")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["0", "0"]
+    env["OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER"] = "500"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["500", "0"]
