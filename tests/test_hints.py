@@ -299,3 +299,39 @@ def test_trainer_builds_a_mix_generator_and_refuses_a_grid_seed(tmp_path):
     with pytest.raises(ValueError, match="'grid' hint generator cannot seed a 'mix' one"):
         Trainer(TrainConfig(data="", out="", mode="mse", width=0.125, hints=True, hint_arch="mix",
                             init=str(grid)))
+
+
+def test_guided_generator_starts_as_its_mix_seed_and_stays_convex(tmp_path):
+    from colorizer_app.core.ml.model import hint_arch
+    from colorizer_app.core.ml.train import TrainConfig, Trainer
+
+    mix = build_generator(width=0.125, hints=True, hint_arch="mix")
+    rng = np.random.default_rng(0)
+    layer = mix.get_layer("mix_logits")
+    layer.set_weights([rng.normal(0, 0.1, w.shape).astype(np.float32) for w in layer.get_weights()])
+    seed = save_model(mix, tmp_path / "mix.keras")
+    # the trainer seeds a guided generator from a mix one: same trunk and head, guide offset 0
+    tr = Trainer(TrainConfig(data="", out="", mode="mse", width=0.125, lr=1e-2, hints=True,
+                             hint_arch="guided", init=str(seed), size=64,
+                             trainable="guide_offset,mix_logits", freeze_gray=True))
+    guided = tr.gen
+    assert hint_arch(guided) == "guided" and hint_arch(mix) == "mix"
+    x = np.zeros((2, 64, 64, 4), np.float32)
+    x[:, :, :32, 0], x[:, :, 32:, 0] = -0.4, 0.6
+    c1, c2 = np.array([0.5, 0.1], np.float32), np.array([-0.2, 0.6], np.float32)
+    x[1, 10:12, 5:7, 1:] = (*c1, 1.0)
+    x[1, 40:43, 55:58, 1:] = (*c2, 1.0)
+    np.testing.assert_allclose(guided.predict_on_batch(x), mix.predict_on_batch(x), atol=1e-6)
+    for _ in range(3):
+        X, Y, _ = _two_region_batch(rng, 4)
+        tr.train_step(X, Y)
+    tr.sync()
+    assert np.abs(guided.get_layer("guide_offset").get_weights()[0]).max() > 0   # the guide learns
+    # whatever the guide, the output mixes only hint colours and gray; safe_mode loads it
+    off = guided.get_layer("guide_offset")
+    off.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in off.get_weights()])
+    wild = guided.predict_on_batch(x)
+    assert not wild[0].any() and _in_triangle(wild[1], c1, c2)
+    loaded = load_generator(save_model(guided, tmp_path / "guided.keras"))
+    assert hint_arch(loaded) == "guided"
+    np.testing.assert_allclose(loaded.predict_on_batch(x), wild, atol=1e-6)

@@ -15,9 +15,10 @@ def register(sub) -> None:
     p.add_argument("--hints", action="store_true",
                    help="train a hint generator (L + artist's colour hints in), with simulated hints and "
                         "video-like samples (pan/zoom, grain, compression noise)")
-    p.add_argument("--hint-arch", choices=("grid", "mix"), default="grid",
+    p.add_argument("--hint-arch", choices=("grid", "mix", "guided"), default="grid",
                    help="with --hints: 'grid' adds a learnt correction to an in-network spread; 'mix' "
-                        "learns a per-pixel convex mix of hint spreads (cannot invent colours)")
+                        "learns a per-pixel convex mix of hint spreads (cannot invent colours); 'guided' "
+                        "as mix, spread over a learnt guide instead of lightness (a mix model seeds it)")
     p.add_argument("--hint-sampling", choices=("ideepcolor", "uniform"), default="ideepcolor",
                    help="with --hints: simulated hints as ideepcolor (often none, geometric count, 1-9 px, "
                         "half on colourful pixels) or 'uniform' (1-50 small hints at uniform positions, as "

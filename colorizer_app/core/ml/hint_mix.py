@@ -132,6 +132,25 @@ class ConvexMix(layers.Layer):
         return tuple(input_shape[0][:-1]) + (2,)
 
 
+@keras.saving.register_keras_serializable(package="bento")
+class GuideInput(layers.Layer):
+    """[hint-generator input (N, H, W, 4), guide offset (N, H, W, 1)] → the same input with its
+    lightness replaced by the learnt guide clip(L + offset, -1, 1).
+
+    The "guided" generator spreads the hints a second time in a bilateral grid over (x, y, guide)
+    instead of (x, y, lightness): the U-Net can pull pixels of one object together along the
+    guide axis (and push neighbours apart), so a hint travels across its object and not across a
+    boundary that lightness alone does not see. A zero offset (the start) is the lightness grid."""
+
+    def call(self, inputs: list[Tensor]) -> Tensor:
+        x, offset = inputs
+        return ops.concatenate([ops.clip(x[..., :1] + offset, -1.0, 1.0), x[..., 1:]], axis=-1)
+
+    def compute_output_shape(self, input_shape: list[tuple[int | None, ...]]
+                             ) -> tuple[int | None, ...]:
+        return tuple(input_shape[0])
+
+
 def init_bias() -> np.ndarray:
     """The logit layer's starting bias: log INIT_WEIGHTS (see the module docstring)."""
     out: np.ndarray = np.log(np.asarray(INIT_WEIGHTS, np.float64)).astype(np.float32)

@@ -21,7 +21,14 @@ from keras import layers  # noqa: E402
 
 from . import Tensor  # noqa: E402
 from .hint_grid import AddClip, HintGrid  # noqa: E402  (registers the layers for load_model)
-from .hint_mix import CANDIDATES, Confidence, ConvexMix, HintCandidates, init_bias  # noqa: E402
+from .hint_mix import (  # noqa: E402
+    CANDIDATES,
+    Confidence,
+    ConvexMix,
+    GuideInput,
+    HintCandidates,
+    init_bias,
+)
 
 # The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
 # zip-safe: installed packages are plain folders, so the traversable is a real path).
@@ -68,12 +75,14 @@ def input_channels(model: keras.Model) -> int:
     return int(tuple(model.input_shape)[-1])
 
 
-HINT_ARCHS = ("grid", "mix")
+HINT_ARCHS = ("grid", "mix", "guided")
 
 
 def hint_arch(model: keras.Model) -> str | None:
-    """"grid" or "mix" for a hint generator built here, None for a plain one."""
+    """"grid", "mix" or "guided" for a hint generator built here, None for a plain one."""
     names = {layer.name for layer in model.layers}
+    if "hint_guide" in names:
+        return "guided"
     return "mix" if "hint_mix" in names else "grid" if "hint_grid" in names else None
 
 
@@ -86,11 +95,13 @@ def build_generator(width: float = 1.0, size: int | None = None, hints: bool = F
     U-Net sees L, the hints, the spread and its confidence, and its output is a correction added
     to the spread. "mix": the U-Net sees K candidate spreads and their confidences
     (core.ml.hint_mix) and outputs K logits per pixel; the output is their softmax-weighted, so
-    convex, mix: it can only use the hints' colours and gray. Either way the last layer's kernel
-    starts at zero, so an untrained hint generator is the no-learning grid spread."""
+    convex, mix: it can only use the hints' colours and gray. "guided": as "mix", but the mixed
+    candidates are spread a second time over a learnt guide (lightness + an offset the U-Net
+    outputs; core.ml.hint_mix.GuideInput) instead of lightness. Either way the last layers'
+    kernels start at zero, so an untrained hint generator is the no-learning grid spread."""
     if hints and hint_arch not in HINT_ARCHS:
         raise ValueError(f"hint_arch must be one of {HINT_ARCHS}, got {hint_arch!r}")
-    mix = hints and hint_arch == "mix"
+    mix = hints and hint_arch in ("mix", "guided")
     inp = keras.Input((size, size, HINT_CHANNELS if hints else 1), name="L_hints" if hints else "L")
     x, skips = inp, []
     if mix:
@@ -106,11 +117,16 @@ def build_generator(width: float = 1.0, size: int | None = None, hints: bool = F
     for i, f in enumerate(GEN_UP):
         x = _up(x, skips[-2 - i], _f(f, width), dropout=i < 2, name=f"up{i}")
     if mix:
+        if hint_arch == "guided":
+            offset = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer="zeros",
+                                            name="guide_offset")(x)
+            cands, logden = HintCandidates(name="hint_mix_guided")(GuideInput(name="hint_guide")([inp, offset]))
         logits = layers.Conv2DTranspose(
             len(CANDIDATES), 4, strides=2, padding="same", kernel_initializer="zeros",
             name="mix_logits")(x)
         out = ConvexMix(name="ab_mix")([cands, logden, logits])
-        model = keras.Model(inp, out, name=f"bento_hintmix_w{width:g}")
+        kind = "hintguided" if hint_arch == "guided" else "hintmix"
+        model = keras.Model(inp, out, name=f"bento_{kind}_w{width:g}")
         layer = model.get_layer("mix_logits")
         layer.set_weights([layer.get_weights()[0], init_bias()])
         return model

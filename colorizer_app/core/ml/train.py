@@ -134,6 +134,10 @@ class Trainer:
         init = load_generator(cfg.init) if cfg.init else None
         if init is not None and (input_channels(init) == 4) == cfg.hints:
             arch = hint_arch(init)
+            if cfg.hints and arch == "mix" and cfg.hint_arch == "guided":   # same trunk and head
+                gen = build_generator(cfg.width, hints=True, hint_arch="guided")
+                warm_start(gen, init)
+                return gen
             if cfg.hints and arch is not None and arch != cfg.hint_arch:
                 raise ValueError(f"{cfg.init}: a {arch!r} hint generator cannot seed a "
                                  f"{cfg.hint_arch!r} one; start from a plain generator")
