@@ -272,6 +272,11 @@ def test_hinted_frame_becomes_a_keyframe_and_hints_copy_by_flow(qtbot, tmp_path,
     (_, h3), = hc.store.items(3)
     assert abs(h3.x - (cx + 3 * STEP)) <= 2 and abs(h3.y - cy) <= 2, (h3.x, h3.y)
     assert w.painting.undo.count() == 2 and "Copy 1 hint" in w.painting.undo.text(1)
+    # frame 3 was never on screen: it is recoloured off screen and becomes a keyframe all the same
+    assert w.session.frame == 0
+    qtbot.waitUntil(lambda: 3 in w.temporal.keys, timeout=TIMEOUT)
+    assert w.session.frame == 0
     w.painting.undo.undo()
     assert hc.store.items(3) == []
+    qtbot.waitUntil(lambda: 3 not in w.temporal.keys, timeout=TIMEOUT)
     assert w.shutdown()

@@ -57,6 +57,8 @@ class HintController(QObject):
         self.results = HintResults()
         self.worker = HintWorker()
         self.worker.recoloured.connect(self._on_recoloured)
+        self.worker.recolouredAside.connect(self._on_recoloured_aside)
+        self._aside_source: dict[int, np.ndarray] = {}   # film pixels of an off-screen result
         self.worker.failed.connect(lambda m: window.statusBar().showMessage(m, 8000))
         self._thread = WorkerThread(self.worker, "bento-hints")
         self.tool = HintTool(self)
@@ -69,6 +71,8 @@ class HintController(QObject):
         self.pipeline.chromaReset.connect(self._on_chroma_reset)
         self.pipeline.bundleReady.connect(self._on_bundle)
         self.session.frameChanged.connect(lambda *_: self._on_frame())
+        self.session.filmChanged.connect(
+            lambda film: self.worker.set_film(film.path if film is not None else None))
         self.project.projectChanged.connect(self._on_project)
         self.panel.show_box.toggled.connect(self.set_hints_visible)
         self.panel.sizeChanged.connect(self._resize_selected)
@@ -348,6 +352,8 @@ class HintController(QObject):
                 continue
             pic = self._hinted_picture(f)
             if pic is None:
+                if f != self.session.frame and self.takes_hints:
+                    self.worker.request_aside(f, list(self.store.hints(f)))   # off screen
                 continue                   # when its current result arrives
             from ..temporal.keyframes import entry_from_still, keyframes_dir
             film = self.session.film
@@ -365,9 +371,25 @@ class HintController(QObject):
 
     def _hinted_picture(self, f: int) -> np.ndarray | None:
         r, b = self.results.get(f), self.pipeline.bundle(f)
-        if r is None or b is None or b.proxy or self._asked.get(f) != tuple(self.store.hints(f)):
+        source = b.source if b is not None and not b.proxy else self._aside_source.get(f)
+        if r is None or source is None or self._asked.get(f) != tuple(self.store.hints(f)):
             return None
-        return compose.compose_picture(b.source, r[1], r[2], None, f, self.painting.override)
+        return compose.compose_picture(source, r[1], r[2], None, f, self.painting.override)
+
+    def _on_recoloured_aside(self, frame: int, hints: tuple, ab_work, box, source) -> None:
+        """An off-screen frame recoloured with its hints: its result for the viewer, and its
+        keyframe when one is due. Hints edited meanwhile ask again (_sync_keyframes)."""
+        if hints != tuple(self.store.hints(frame)) or frame == self.session.frame:
+            return
+        self._asked[frame] = hints
+        self.results.put(frame, 0, ab_work, box)
+        self.pipeline.recompose_frames([frame])
+        if frame in self._key_due:
+            self._aside_source[frame] = source
+            try:
+                self._sync_keyframes()
+            finally:
+                self._aside_source.pop(frame, None)
 
     # ---- copy to another frame -------------------------------------------------------------------
     def copy_to(self, target: int) -> int:
