@@ -424,6 +424,21 @@ def thread_cpu_s(name: str) -> float:
     return total
 
 
+def evenness(shown: list[int], lo: int, hi: int, speed: int) -> str:
+    """How evenly the frames shown during playback step through the film: the gaps, in film
+    frames, between one picture shown and the next (around the in/out loop). At 1x every gap
+    is 1; a 2x or 4x shuttle that drops evenly shows gaps of 2 or 4 only."""
+    span = hi - lo + 1
+    gaps = [(b - a) % span for a, b in zip(shown, shown[1:]) if b != a]
+    if not gaps:
+        return "frames shown: none"
+    counts = {g: gaps.count(g) for g in sorted(set(gaps))}
+    spread = ", ".join(f"{g}: {c}" for g, c in counts.items())
+    even = sum(c for g, c in counts.items() if g == speed) / len(gaps)
+    return (f"gaps between frames shown (film frames: times) {spread}; "
+            f"{100 * even:.0f} % of steps are the even {speed}")
+
+
 def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
     """Playback once the whole range is colorized (chroma cached): 10 s of the colorized view,
     5 s of split wipe and side by side, 5 s of 2x and 4x shuttle, each started from frame 0
@@ -455,6 +470,8 @@ def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
             if res.display is not None:
                 composed.append(1)
         pipe.display.frameDecoded.connect(count)
+        seen: list[int] = []
+        win.viewer.frameShown.connect(seen.append)
         cpu0 = thread_cpu_s("bento-display")
         hb.start()
         player.play(float(speed))
@@ -463,6 +480,7 @@ def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
         hb.stop()
         cpu1 = thread_cpu_s("bento-display")
         pipe.display.frameDecoded.disconnect(count)
+        win.viewer.frameShown.disconnect(seen.append)
         # The display worker's own CPU time per frame it decoded and composed during playback:
         # what filling the cache at the film's rate costs, however loaded the machine was (wall
         # times above are not: other processes took the cores).  OpenCV's helper threads not
@@ -475,6 +493,7 @@ def playback_cached(app, win, model: str, hb: Heartbeat) -> None:
               f"{player.dropped} dropped; longest stall {hb.stall_ms():.1f} ms; "
               f"{len(composed)} composed meanwhile, {per_frame:.0f} ms of the display thread's CPU "
               f"each ({cores:.2f} of a core at the film's rate); load {' '.join(load)}")
+        print(f"  {evenness(seen, s.in_point, s.out_point, speed)}")
 
 
 if __name__ == "__main__":
