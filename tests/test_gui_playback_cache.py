@@ -6,6 +6,7 @@ every entry is exactly the display compose of the current corrections, playback 
 screen (pixel checks), the timeline shows them, and a stroke, an undo, a recompose (temporal
 results, keyframes, deflicker) or another model drops exactly what went stale.
 """
+import math
 import types
 from fractions import Fraction
 
@@ -231,11 +232,12 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
         assert np.array_equal(pipe.composed.get(i).colorized, _expected(w, ctl, clip, i))
     # the timeline draws composed frames apart from chroma-only ones
     from colorizer_app.gui.timeline import COLORIZED_RGBA, COMPOSED_RGBA
-    qtbot.waitUntil(lambda: tuple(w.timeline.cache_img.image[1, 3]) == COMPOSED_RGBA,
-                    timeout=TIMEOUT)
+    def cache_bar(i):      # (the bar's image is made at the timeline's first paint)
+        img = w.timeline.cache_img.image
+        return None if img is None else tuple(img[1, i])
+    qtbot.waitUntil(lambda: cache_bar(3) == COMPOSED_RGBA, timeout=TIMEOUT)
     pipe.recompose_frames([5])
-    qtbot.waitUntil(lambda: tuple(w.timeline.cache_img.image[1, 5]) in (COLORIZED_RGBA,
-                                                                         COMPOSED_RGBA))
+    qtbot.waitUntil(lambda: cache_bar(5) in (COLORIZED_RGBA, COMPOSED_RGBA))
     # Space: playback shows the cached display-size pictures, stretched over the film's pixels
     shown, misses = [], []
 
@@ -268,11 +270,18 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     # shuttle: the look-ahead steps as the playhead will, around the in/out loop
     p = s.frame
     pipe.composed.clear()
+    pipe._compose_interval = 0.0            # compose speed not known yet: start at the playhead
     pipe.set_direction(1, True, stride=4)
     assert [x.index for x in pipe._wanted()] == [p, (p + 4) % N, (p + 8) % N]   # then p again
     pipe.set_direction(-1, True, stride=2)
     assert [x.index for x in pipe._wanted()] == [(p - 2 * k) % N for k in range(N // 2)]
     assert all(x.display == (h, wd) and not x.source for x in pipe._wanted())
+    # behind (the frame on screen not composed) with frames taking 50 ms: composing starts
+    # where the playhead will be when one is ready, two intervals on, not at the playhead
+    pipe._compose_interval = 0.05
+    lead = math.ceil(2 * 0.05 * float(s.film.fps))
+    assert 1 <= lead < N // 2
+    assert [x.index for x in pipe._wanted()] == [(p - 2 * k) % N for k in range(lead, lead + N // 2)]
     pipe.set_direction(1, False)
 
 
