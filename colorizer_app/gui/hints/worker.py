@@ -3,11 +3,11 @@
 The GUI hands it (frame, version, hints, film frame) after every hint edit and during a drag;
 only the newest request is kept, so a burst of edits costs one network run for the last one.
 A result carries the version it was made for: the GUI drops it when the hints have moved on.
+`HintResults` holds the newest result per frame for the display worker's compose hook.
 
 Frames off screen whose hints changed (hints copied there, an undo on another frame) are
 recoloured in the background too, when no edit is waiting: the worker reads their film pixels
 itself, so such a frame becomes its shot's keyframe without the artist visiting it.
-`HintResults` holds the newest result per frame for the display worker's compose hook.
 """
 from __future__ import annotations
 
@@ -80,7 +80,6 @@ class HintWorker(LoopWorker):
         self.last_s = 0.0
         self._film: str | None = None            # pending film path ("" : none)
         self._aside: dict[int, tuple] = {}       # off-screen frame -> its hints (GUI order)
-        self._path: str | None = None            # worker thread: the film its reader reads
         self._reader: MediaReader | None = None
 
     # ---- GUI thread ----------------------------------------------------------------------
@@ -161,7 +160,6 @@ class HintWorker(LoopWorker):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        self._path = path or None
         if path:
             from ...core.media import open_media
             try:
