@@ -270,7 +270,7 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     # shuttle: the look-ahead steps as the playhead will, around the in/out loop
     p = s.frame
     pipe.composed.clear()
-    pipe._compose_interval = 0.0            # compose speed not known yet: start at the playhead
+    pipe.catch_up.interval = 0.0            # compose speed not known yet: start at the playhead
     pipe.set_direction(1, True, stride=4)
     assert [x.index for x in pipe._wanted()] == [p, (p + 4) % N, (p + 8) % N]   # then p again
     pipe.set_direction(-1, True, stride=2)
@@ -278,7 +278,7 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     assert all(x.display == (h, wd) and not x.source for x in pipe._wanted())
     # behind (the frame on screen not composed) with frames taking 50 ms: composing starts
     # where the playhead will be when one is ready, two intervals on, not at the playhead
-    pipe._compose_interval = 0.05
+    pipe.catch_up.interval = 0.05
     lead = math.ceil(2 * 0.05 * float(s.film.fps))
     assert 1 <= lead < N // 2
     assert [x.index for x in pipe._wanted()] == [(p - 2 * k) % N for k in range(lead, lead + N // 2)]

@@ -18,7 +18,6 @@ Widgets never see a worker: they read `bundle(i)` and listen to `bundleReady`.
 from __future__ import annotations
 
 import gc
-import math
 import os
 import time
 from fractions import Fraction
@@ -34,7 +33,7 @@ from ..core.pipeline.scheduler import Plan
 from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .display_compose import display_shape
-from .play_cache import DEFAULT_BUDGET, ComposedCache, look_ahead
+from .play_cache import DEFAULT_BUDGET, CatchUp, ComposedCache, look_ahead
 from .proxy_worker import ProxyWorker, wants_proxy
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
@@ -47,7 +46,6 @@ PREFETCH_AHEAD = 8     # frames decoded ahead of the playhead (direction of trav
 PREFETCH_BEHIND = 2
 PLAY_AHEAD = 240       # display-size frames composed ahead during playback (10 s), budget allowing
 PAUSED_AHEAD = 72      # and while paused, so Space starts on a full cache (3 s)
-MAX_LEAD = 12          # playback steps a late look-ahead may skip to catch up (at most)
 ZOOM_KEEP = (0.9, 1.06)  # a view this much smaller or larger keeps the composed size
 REST_MS = 300          # ... once the playhead has rested this long (not for every scrub position)
 COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
@@ -94,8 +92,7 @@ class Pipeline(QObject):
         self.composed = ComposedCache(play_budget)
         self._zoom = 0.0                   # screen pixels per image pixel, from the viewer
         self.stride = 1                    # frames the playhead advances per shown frame
-        self._compose_interval = 0.0       # s between playback frames composed (EMA; 0: unknown)
-        self._last_composed = 0.0
+        self.catch_up = CatchUp()          # where composing restarts when playback is behind
         self._resting = True               # the playhead has not moved for REST_MS
         self._rest_timer = QTimer(self, singleShot=True, interval=REST_MS)
         self._rest_timer.timeout.connect(self._on_rest)
@@ -374,17 +371,12 @@ class Pipeline(QObject):
                 if chroma.has(i) and self.composed.current(i, chroma.key, self._gen(i), shape) is None]
 
     def _lead(self, p: int, chroma: ChromaCache, shape: tuple) -> int:
-        """Playback steps ahead of the playhead where composing starts. 0 while the look-ahead
-        keeps up. When the frame on screen is not composed, playback is behind: a frame made now
-        is ready about one compose interval later, so composing starts where the playhead will
-        be by then. Otherwise the worker makes frame after frame just too late to be shown, and
-        the picture froze for over a second at 2x shuttle; this way it drops a few and goes on."""
+        """Playback steps ahead of the playhead where composing starts: 0 while the frame on
+        screen is composed, else CatchUp's lead (see play_cache.CatchUp)."""
         if self.composed.current(p, chroma.key, self._gen(p), shape) is not None \
-                or self._compose_interval <= 0 or self.session.film is None:
+                or self.session.film is None:
             return 0
-        step_s = 1.0 / float(self.session.film.fps)   # a step every frame time, at any stride
-        # two threads compose (decode_worker): one frame takes about two arrival intervals
-        return max(1, min(MAX_LEAD, math.ceil(2.0 * self._compose_interval / step_s)))
+        return self.catch_up.lead(float(self.session.film.fps))
 
     def _wanted(self) -> list[Want]:
         s = self.session
@@ -500,11 +492,7 @@ class Pipeline(QObject):
             return
         film = s.film
         assert film is not None, "play_shape() is None without a film: returned above"
-        now = time.monotonic()
-        dt, self._last_composed = now - self._last_composed, now
-        if self.playing and dt < 1.0:      # back to back: how fast the workers keep up
-            ema = self._compose_interval
-            self._compose_interval = dt if ema <= 0 else 0.8 * ema + 0.2 * dt
+        self.catch_up.arrived(time.monotonic(), self.playing)
         b = FrameBundle(res.index, d.source, d.gray, d.colorized, res.chroma_key,
                         compose_gen=res.gen, full_shape=(film.height, film.width))
         if self.composed.put(b, s.frame, self.direction, (s.in_point, s.out_point)):

@@ -16,6 +16,8 @@ farthest ahead, counted along the direction of travel around the in/out loop.
 """
 from __future__ import annotations
 
+import math
+
 from ..core.media.frames import FrameBundle
 
 DEFAULT_BUDGET = 1024 << 20     # ~330 frames at 960x540 with gray = source (black-and-white)
@@ -86,6 +88,37 @@ class ComposedCache:
     def clear(self) -> None:
         self._items.clear()
         self._bytes = 0
+
+
+MAX_LEAD = 12          # playback steps a late look-ahead may skip to catch up (at most)
+
+
+class CatchUp:
+    """Where playback composing starts once it has fallen behind (GUI thread only).
+
+    While the look-ahead keeps up, composing starts at the playhead (lead 0). When the frame on
+    screen is not composed, a frame made now is ready about one compose later, so composing
+    starts where the playhead will be by then. Otherwise the workers make frame after frame just
+    too late to be shown: at 2x shuttle the picture froze for over a second; this way it drops a
+    few and goes on. The compose time comes from how fast composed frames arrive while playing."""
+
+    def __init__(self) -> None:
+        self.interval = 0.0     # s between playback frames composed (EMA; 0: not known yet)
+        self._last = 0.0
+
+    def arrived(self, now: float, playing: bool) -> None:
+        """A composed playback frame arrived at `now` (monotonic seconds)."""
+        dt, self._last = now - self._last, now
+        if playing and dt < 1.0:           # back to back: how fast the workers keep up
+            self.interval = dt if self.interval <= 0 else 0.8 * self.interval + 0.2 * dt
+
+    def lead(self, fps: float) -> int:
+        """Steps ahead of the playhead to start composing at, when behind (a step every frame
+        time at any stride); 0 while the compose time is unknown."""
+        if self.interval <= 0:
+            return 0
+        # two threads compose (decode_worker): one frame takes about two arrival intervals
+        return max(1, min(MAX_LEAD, math.ceil(2.0 * self.interval * fps)))
 
 
 def look_ahead(playhead: int, loop: tuple[int, int], step: int, reach: int,

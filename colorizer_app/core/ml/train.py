@@ -59,7 +59,7 @@ class TrainConfig:
     snapshot_every: int = 0        # also keep the generator every N steps, for model selection
     seed: int = 0
     hints: bool = False            # train a hint generator (L + hint ab + mask in)
-    hint_arch: str = "grid"        # its kind (core.ml.model.build_generator): "grid" or "mix"
+    hint_arch: str = "grid"        # its kind (core.ml.model.HINT_ARCHS): "grid", "mix", "guided"
     hint_sampling: str = "ideepcolor"  # simulated hints (core.ml.dataset.HINT_SAMPLINGS)
     # Train only the layers whose names start with one of these comma-separated prefixes (the rest
     # frozen, run in inference mode: no dropout, batch norm on its moving statistics); "" = all.

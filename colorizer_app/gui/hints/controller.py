@@ -58,7 +58,6 @@ class HintController(QObject):
         self.worker = HintWorker()
         self.worker.recoloured.connect(self._on_recoloured)
         self.worker.recolouredAside.connect(self._on_recoloured_aside)
-        self._aside_source: dict[int, np.ndarray] = {}   # film pixels of an off-screen result
         self.worker.failed.connect(lambda m: window.statusBar().showMessage(m, 8000))
         self._thread = WorkerThread(self.worker, "bento-hints")
         self.tool = HintTool(self)
@@ -334,7 +333,7 @@ class HintController(QObject):
         self._key_due.update(self.store.frames() if on else list(self._hint_keys))
         self._sync_keyframes()
 
-    def _sync_keyframes(self) -> None:
+    def _sync_keyframes(self, sources: dict[int, np.ndarray] | None = None) -> None:
         """Make each due frame's keyframe match its hints (a still of its hinted picture), or
         remove the keyframe it made when the frame has no hints left or the option is off."""
         temporal = self._ctx.temporal
@@ -350,7 +349,7 @@ class HintController(QObject):
                     self._hint_keys.discard(f)
                     changed |= keys.pop(f, None) is not None
                 continue
-            pic = self._hinted_picture(f)
+            pic = self._hinted_picture(f, (sources or {}).get(f))
             if pic is None:
                 if f != self.session.frame and self.takes_hints:
                     self.worker.request_aside(f, list(self.store.hints(f)))   # off screen
@@ -369,9 +368,11 @@ class HintController(QObject):
         if changed:
             temporal.apply_keyframes(keys)
 
-    def _hinted_picture(self, f: int) -> np.ndarray | None:
+    def _hinted_picture(self, f: int, source: np.ndarray | None = None) -> np.ndarray | None:
+        """Frame f's hinted picture, from its film pixels: the viewer's, else `source` (read
+        off screen by the hint worker)."""
         r, b = self.results.get(f), self.pipeline.bundle(f)
-        source = b.source if b is not None and not b.proxy else self._aside_source.get(f)
+        source = b.source if b is not None and not b.proxy else source
         if r is None or source is None or self._asked.get(f) != tuple(self.store.hints(f)):
             return None
         return compose.compose_picture(source, r[1], r[2], None, f, self.painting.override)
@@ -385,11 +386,7 @@ class HintController(QObject):
         self.results.put(frame, 0, ab_work, box)
         self.pipeline.recompose_frames([frame])
         if frame in self._key_due:
-            self._aside_source[frame] = source
-            try:
-                self._sync_keyframes()
-            finally:
-                self._aside_source.pop(frame, None)
+            self._sync_keyframes({frame: source})
 
     # ---- copy to another frame -------------------------------------------------------------------
     def copy_to(self, target: int) -> int:
