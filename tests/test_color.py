@@ -147,3 +147,44 @@ def test_luminance_of_a_read_only_frame_is_computed_once():
     keys = {id(rgb), id(other)}
     del rgb, other                                 # entries go with their frames
     assert not keys & set(color._recent_L._items)
+
+
+def test_two_threads_asking_for_one_frames_L_compute_it_once():
+    """The display worker's gray picture and the network's input both want the L of the frame
+    the artist landed on, at the same moment: one computes it, the other waits for it."""
+    import threading
+    import time
+
+    rgb = natural_frame(120, 160, seed=3)
+    rgb.flags.writeable = False
+    calls = []
+
+    def slow(frame):
+        calls.append(threading.get_ident())
+        time.sleep(0.2)
+        return color._luminance(frame)
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(color._recent_L.compute(rgb, slow)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 2 and got[0] is got[1]
+    assert np.array_equal(got[0], color.rgb_to_lab(rgb)[..., 0]) and not color._recent_L._pending
+
+
+def test_gray_view_of_a_colour_frame_shares_the_float_L_when_asked():
+    from colorizer_app.core import compose
+    rgb = natural_frame(120, 160, seed=5)
+    rgb.flags.writeable = False
+    alone = compose.gray_view(rgb, True)                # 8-bit LAB: nobody needs the float L
+    assert color.known_luminance(rgb) is None
+    shared = compose.gray_view(rgb, True, share_L=True)  # the float L, remembered for the network
+    assert color.known_luminance(rgb) is color.luminance(rgb)
+    assert np.array_equal(compose.gray_view(rgb, True), shared)   # a known L is used
+    for g, within in ((alone, 2), (shared, 1)):
+        assert g.shape == rgb.shape and g.dtype == np.uint8
+        assert np.array_equal(g[..., 0], g[..., 1]) and np.array_equal(g[..., 1], g[..., 2])
+        assert np.abs(g.astype(int) - color.gray_rgb(rgb).astype(int)).max() <= within

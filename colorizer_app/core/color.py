@@ -10,6 +10,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -131,6 +132,33 @@ class _RecentL:
         self._size = size
         self._items: OrderedDict[int, tuple[weakref.ref[np.ndarray], np.ndarray]] = OrderedDict()
         self._lock = threading.RLock()  # a frame freed inside a locked section calls _forget
+        # frames whose L a thread is computing now: a second thread asking for the same frame
+        # (the display worker's gray picture, the network's input) waits for it instead of
+        # computing it again on the other core
+        self._pending: dict[int, threading.Event] = {}
+
+    def compute(self, rgb: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The remembered L of `rgb`, or fn(rgb), computed once however many threads ask."""
+        if rgb.flags.writeable:
+            return fn(rgb)
+        key = id(rgb)
+        with self._lock:
+            L = self.get(rgb)
+            if L is not None:
+                return L
+            busy = self._pending.get(key)
+            if busy is None:
+                mine = self._pending[key] = threading.Event()
+        if busy is not None:
+            busy.wait()
+            L = self.get(rgb)
+            return L if L is not None else self.put(rgb, fn(rgb))  # the other thread failed
+        try:
+            return self.put(rgb, fn(rgb))
+        finally:
+            with self._lock:
+                del self._pending[key]
+            mine.set()
 
     def get(self, rgb: np.ndarray) -> np.ndarray | None:
         if rgb.flags.writeable:
@@ -141,6 +169,17 @@ class _RecentL:
                 return None
             self._items.move_to_end(id(rgb))
             return item[1]
+
+    def known(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The L of `rgb` if remembered or being computed by another thread now (waits for
+        it), else None: for callers with a cheaper way when nobody else needs the float L."""
+        with self._lock:
+            L = self.get(rgb)
+            busy = self._pending.get(id(rgb)) if L is None and not rgb.flags.writeable else None
+        if busy is None:
+            return L
+        busy.wait()
+        return self.get(rgb)
 
     def put(self, rgb: np.ndarray, L: np.ndarray) -> np.ndarray:
         if rgb.flags.writeable:
@@ -176,10 +215,12 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     conversion and ~10× cheaper, which matters on every frame of every pipeline.  The L of a
     read-only frame is remembered (see _RecentL) and returned read-only.
     """
-    L = _recent_L.get(rgb)
-    if L is None:
-        L = _recent_L.put(rgb, _luminance(rgb))
-    return L
+    return _recent_L.compute(rgb, _luminance)
+
+
+def known_luminance(rgb: np.ndarray) -> np.ndarray | None:
+    """luminance(rgb) if it is remembered or being computed (then waits for it), else None."""
+    return _recent_L.known(rgb)
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:

@@ -42,16 +42,21 @@ def l8_to_gray() -> np.ndarray:
     return color.to_uint8(color.lab_to_rgb(lab))[0, :, 0]
 
 
-def gray_view(frame: np.ndarray, source_has_color: bool) -> np.ndarray:
+def gray_view(frame: np.ndarray, source_has_color: bool, share_L: bool = False) -> np.ndarray:
     """The frame as the network sees it (L only), as neutral uint8 RGB.
 
     A black-and-white source already is its own gray view, so it is returned as is (no copy, no
-    maths).  A colour source goes through 8-bit LAB and a 256-entry table: within two levels of
-    the float path (color.gray_rgb) at a fifth of its cost, which matters because this runs for
-    every frame the artist visits.  Done in bands that reuse their buffers (see color.bands).
+    maths).  A colour source: from its float L rounded to 8 bits when that L is wanted anyway
+    (`share_L`: the network or the composed picture will need it; color.luminance remembers it
+    for a read-only frame) or is known already, else through 8-bit LAB at half that cost; a
+    256-entry table to gray either way (within a level or two of color.gray_rgb).
     """
     if not source_has_color:
         return frame
+    L = color.luminance(frame) if share_L else color.known_luminance(frame)
+    if L is not None:
+        L8 = cv2.convertScaleAbs(L, alpha=255.0 / 100.0)   # rounds, saturates
+        return cv2.cvtColor(cv2.LUT(L8, l8_to_gray(), dst=L8), cv2.COLOR_GRAY2RGB)
     h, w = frame.shape[:2]
     out = np.empty((h, w, 3), np.uint8)
     rows = color.band_rows(h, w)
