@@ -39,7 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
@@ -74,6 +74,28 @@ class Heartbeat:
             return 0.0
         g = sorted(self.gaps)
         return max(0.0, g[int(0.99 * (len(g) - 1))] - self.interval)
+
+
+class PaintWatch(QObject):
+    """Which picture the viewer last painted: a frame is on screen once a paint of the viewer's
+    viewport has drawn it (the event filter sees the paint event just before it is drawn, and
+    processEvents returns after).  Measuring to the app's own paint, not to a forced repaint
+    after the picture was set, counts what the artist waits for and no second paint."""
+
+    def __init__(self, viewer):
+        super().__init__()
+        self._viewer = viewer
+        self.last = None
+        viewer.canvas.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj, ev):
+        if ev.type() == QEvent.Type.Paint:
+            self.last = self._viewer.current_pictures().get("left")
+        return False
+
+    def painted(self) -> bool:
+        pic = self._viewer.current_pictures().get("left")
+        return pic is not None and pic is self.last
 
 
 def pump_until(app, cond, timeout_s: float = 30.0) -> bool:
@@ -180,9 +202,10 @@ def main() -> int:
     win.show()
     s, pipe, viewer = win.session, win.pipeline, win.viewer
     hb = Heartbeat()
+    watch = PaintWatch(viewer)
 
     def to_screen(i: int, need_color: bool, timeout: float = 30.0, first: list | None = None) -> float:
-        """ms until frame i is on screen (full size); `first` gets the ms until its first colour
+        """ms until frame i is painted on screen (full size; PaintWatch); `first` gets the ms until its first colour
         picture was, maybe the display-size one (pipeline.view_bundle)."""
         t0 = time.perf_counter()
         s.set_frame(i)
@@ -197,13 +220,11 @@ def main() -> int:
             return viewer.shown_index == i and b is not None and (
                 not need_color or viewer.current_pictures().get("left") is b.colorized)
         if first is not None:
-            if not pump_until(app, first_colour, timeout):
+            if not pump_until(app, lambda: first_colour() and watch.painted(), timeout):
                 return float("nan")
-            viewer.canvas.viewport().repaint()
             first.append((time.perf_counter() - t0) * 1000)
-        if not pump_until(app, shown, timeout):
+        if not pump_until(app, lambda: shown() and watch.painted(), timeout):
             return float("nan")
-        viewer.canvas.viewport().repaint()
         return (time.perf_counter() - t0) * 1000
 
     win.open_path(clip)

@@ -177,6 +177,47 @@ def test_shuttle_strides_frames_evenly(qtbot, monkeypatch):
     p.stop()
 
 
+def test_a_shuttle_composing_cannot_keep_up_with_drops_frames_evenly(qtbot, monkeypatch):
+    """Player.keep_up: when the pipeline composes a frame more slowly than a 2x shuttle shows
+    them, the shuttle shows every 4th frame from then on (even gaps, at half the picture rate)
+    instead of whichever frames happened to be composed in time; 1x is never thinned."""
+    from colorizer_app.gui import playback
+    from colorizer_app.gui.playback import Player
+    clock = [5.0]
+    monkeypatch.setattr(playback, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    s = Session()
+    s.set_film(FilmInfo("/x/f.mp4", 1000, Fraction(25), 16, 16, False, "/x"))
+    p = Player(s)
+    strides = []
+    p.speedChanged.connect(lambda _sp: strides.append(p.stride))
+    seen = []
+    s.frameChanged.connect(seen.append)
+    p.play(1.0)
+    p.keep_up(0.5)                                  # 1x: shows every frame or counts drops
+    assert p.stride == 1
+    p.forward()                                     # 2x: a frame shown every 40 ms
+    p._timer.stop()
+    p.keep_up(0.044)                                # within the margin: the lead's business
+    assert p.stride == 2
+    p.keep_up(0.060)                                # steadily slower: every other step
+    assert p.stride == 4 and strides[-1] == 4
+    p._timer.stop()
+    p.keep_up(0.060)                                # now kept up with: no further thinning
+    assert p.stride == 4
+    seen.clear()
+    start = s.frame
+    for _ in range(12):                             # 12 frames' time at the film's rate
+        clock[0] += 0.04
+        p._tick()
+    assert seen == [start + 4 * k for k in range(1, 7)]   # 2x in film time, every 4th frame
+    p.forward()                                     # a new speed starts unthinned
+    assert p.stride == 4 and p.speed == 4
+    p._timer.stop()
+    p.keep_up(10.0)                                 # never past MAX_STRIDE
+    assert p.stride == playback.MAX_STRIDE
+    p.stop()
+
+
 # ---- the real window --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
@@ -281,7 +322,11 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     pipe.catch_up.interval = 0.05
     lead = math.ceil(2 * 0.05 * float(s.film.fps))
     assert 1 <= lead < N // 2
+    behind = []
+    pipe.fallingBehind.connect(behind.append)      # the player may thin the shuttle (keep_up)
     assert [x.index for x in pipe._wanted()] == [(p - 2 * k) % N for k in range(lead, lead + N // 2)]
+    assert behind and behind[-1] == 0.05
+    pipe.fallingBehind.disconnect(behind.append)
     pipe.set_direction(1, False)
 
 

@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         self.player.speedChanged.connect(
             lambda sp: self.pipeline.set_direction(-1 if sp < 0 else 1, sp != 0,
                                                    self.player.stride))
+        # queued: the pipeline reports it while planning, the new stride re-plans after that
+        self.pipeline.fallingBehind.connect(self.player.keep_up, Qt.ConnectionType.QueuedConnection)
         # playback composes colour frames at the size they are drawn (device pixels)
         self.viewer.zoomChanged.connect(
             lambda z: self.pipeline.set_view_zoom(z * self.viewer.devicePixelRatioF()))

@@ -82,6 +82,7 @@ class Pipeline(QObject):
     cacheInvalidated = Signal()        # in-memory frames changed wholesale (timeline redraw)
     proxyProgress = Signal(int, int)   # display proxy: frames built, frames (0, 0: no proxy)
     composedChanged = Signal()         # the look-ahead cache of composed frames changed
+    fallingBehind = Signal(float)      # a shuttle's frame on screen is not composed: s per compose
     playingChanged = Signal(bool)      # playback started / stopped (background analysis yields)
 
     def __init__(self, session: Session, parent: QObject | None = None,
@@ -376,6 +377,8 @@ class Pipeline(QObject):
         if self.composed.current(p, chroma.key, self._gen(p), shape) is not None \
                 or self.session.film is None:
             return 0
+        if self.stride > 1 and self.catch_up.interval > 0:
+            self.fallingBehind.emit(self.catch_up.interval)    # Player.keep_up may thin it
         return self.catch_up.lead(float(self.session.film.fps))
 
     def _wanted(self) -> list[Want]:

@@ -15,6 +15,10 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from .session import Session
 
 MAX_SPEED = 8
+MAX_STRIDE = 16
+# A shuttle is thinned only when composing is this much slower than it shows frames: a slow
+# frame or two is the catch-up lead's business (pipeline), a steady shortfall is thinned here.
+THIN_MARGIN = 1.15
 
 
 class Player(QObject):
@@ -32,6 +36,7 @@ class Player(QObject):
         self._last_target = -1
         self._last_shown = -1
         self._steps = 0
+        self._thin = 1          # a shuttle the workers cannot keep up with shows every _thin-th step
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
@@ -49,9 +54,10 @@ class Player(QObject):
     def stride(self) -> int:
         """Frames the playhead advances per frame shown.  A 2x/4x/8x shuttle shows every 2nd/4th/
         8th frame at the film's rate, so frames drop evenly and each one shown can be composed
-        in time, instead of chasing 4x the film's rate and dropping whatever was late."""
+        in time, instead of chasing 4x the film's rate and dropping whatever was late; wider
+        still once composing has shown it cannot keep up (keep_up)."""
         sp = abs(self.speed)
-        return int(sp) if sp >= 2 and sp == int(sp) else 1
+        return int(sp) * self._thin if sp >= 2 and sp == int(sp) else 1
 
     def play(self, speed: float = 1.0) -> None:
         if self.session.film is None or speed == 0:
@@ -68,11 +74,36 @@ class Player(QObject):
             self.shown = 0
             self.droppedChanged.emit(0)
         self.speed = float(speed)
+        self._thin = 1                     # a new speed starts unthinned
         self._restart_clock()
+        self._start_timer()
+        self.speedChanged.emit(self.speed)
+
+    def _start_timer(self) -> None:
         fps = float(self.session.film.fps) * abs(self.speed) / self.stride   # (s.film: not None)
         # Tick at twice the frame rate so a frame is never late by more than half a frame.
         self._timer.start(max(1, int(1000.0 / fps / 2)))
-        self.speedChanged.emit(self.speed)
+
+    def keep_up(self, interval_s: float) -> None:
+        """The pipeline composes a playback frame every `interval_s` at best (it fell behind).
+        A shuttle that asks for frames faster than that (by THIN_MARGIN) shows every 2nd (3rd…)
+        of its steps from now on, so the frames it drops are dropped evenly rather than
+        whichever came late; the new stride holds for the rest of the run (a new speed starts
+        over).  1x is never thinned: it shows every frame or counts the drops."""
+        film = self.session.film
+        if film is None or abs(self.speed) < 2 or self.stride == 1 or interval_s <= 0:
+            return
+        period = self.stride / (float(film.fps) * abs(self.speed))   # s between frames shown
+        if interval_s <= THIN_MARGIN * period:
+            return
+        base = self.stride // self._thin
+        thin = min(self._thin * math.ceil(interval_s / period), max(1, MAX_STRIDE // base))
+        if thin <= self._thin:
+            return
+        self._thin = thin
+        self._restart_clock()
+        self._start_timer()
+        self.speedChanged.emit(self.speed)          # the pipeline re-plans with the new stride
 
     def stop(self) -> None:
         self._timer.stop()
