@@ -80,7 +80,9 @@ class Player(QObject):
         self.speedChanged.emit(self.speed)
 
     def _start_timer(self) -> None:
-        fps = float(self.session.film.fps) * abs(self.speed) / self.stride   # (s.film: not None)
+        film = self.session.film
+        assert film is not None, "playing needs a film (play() checked)"
+        fps = float(film.fps) * abs(self.speed) / self.stride
         # Tick at twice the frame rate so a frame is never late by more than half a frame.
         self._timer.start(max(1, int(1000.0 / fps / 2)))
 
