@@ -143,14 +143,19 @@ def test_look_ahead_steps_as_the_player_around_the_loop():
     assert look_ahead(0, (0, 4), 1, 99) == [0, 1, 2, 3, 4]
 
 
-def test_shuttle_strides_frames_evenly(qtbot, monkeypatch):
+def _player_on_a_clock(monkeypatch):
+    """A Player on a 25 fps film whose clock the test moves (clock[0], seconds)."""
     from colorizer_app.gui import playback
     from colorizer_app.gui.playback import Player
     clock = [5.0]
     monkeypatch.setattr(playback, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     s = Session()
     s.set_film(FilmInfo("/x/f.mp4", 1000, Fraction(25), 16, 16, False, "/x"))
-    p = Player(s)
+    return Player(s), s, clock
+
+
+def test_shuttle_strides_frames_evenly(qtbot, monkeypatch):
+    p, s, clock = _player_on_a_clock(monkeypatch)
     seen = []
     s.frameChanged.connect(lambda i: (seen.append(i), p.frame_shown(i)))
     p.play(1.0)
@@ -181,13 +186,7 @@ def test_a_shuttle_composing_cannot_keep_up_with_drops_frames_evenly(qtbot, monk
     """Player.keep_up: when the pipeline composes a frame more slowly than a 2x shuttle shows
     them, the shuttle shows every 4th frame from then on (even gaps, at half the picture rate)
     instead of whichever frames happened to be composed in time; 1x is never thinned."""
-    from colorizer_app.gui import playback
-    from colorizer_app.gui.playback import Player
-    clock = [5.0]
-    monkeypatch.setattr(playback, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
-    s = Session()
-    s.set_film(FilmInfo("/x/f.mp4", 1000, Fraction(25), 16, 16, False, "/x"))
-    p = Player(s)
+    p, s, clock = _player_on_a_clock(monkeypatch)
     strides = []
     p.speedChanged.connect(lambda _sp: strides.append(p.stride))
     seen = []
@@ -214,7 +213,8 @@ def test_a_shuttle_composing_cannot_keep_up_with_drops_frames_evenly(qtbot, monk
     assert p.stride == 4 and p.speed == 4
     p._timer.stop()
     p.keep_up(10.0)                                 # never past MAX_STRIDE
-    assert p.stride == playback.MAX_STRIDE
+    from colorizer_app.gui.playback import MAX_STRIDE
+    assert p.stride == MAX_STRIDE
     p.stop()
 
 
