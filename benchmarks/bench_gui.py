@@ -175,6 +175,8 @@ def main() -> int:
                     help="only the playback figures of the colorized views (range colorized first)")
     ap.add_argument("--thumbnails", action="store_true",
                     help="only the scrub stall with timeline thumbnails off, then on (loading)")
+    ap.add_argument("--no-preview", action="store_true",
+                    help="A/B: no colour preview from the display proxy (section 3b)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
     # a private home: the user's autosaves would open a modal recovery prompt and stall the run
@@ -312,6 +314,21 @@ def main() -> int:
     print(f"colorized view of a new frame ({s.work_size}px, idle): first colour picture "
           f"(display size {pipe.play_shape()}) {fmt(first)}   goal <= 150 ms")
     print(f"  then the full-size picture                {fmt(fresh)}")
+    # 3b. The same with the display proxy built (the default): the first colour picture is the
+    # network on the proxy's copy (gui/preview.py) while the film's own frame decodes.
+    if args.no_preview:
+        win.pipeline.colorizer._preview = lambda *_a: None      # A/B: the app without previews
+    win.set_proxies_enabled(True)
+    pump_until(app, lambda: False, 1.0)
+    fresh_p, first_p = [], []
+    for i in rnd.sample(range(n), 8):
+        if not pipe.chroma.has(i):
+            fresh_p.append(to_screen(i, True, first=first_p))
+            pump_until(app, lambda: False, 0.3)
+    print(f"  with the display proxy built{' (previews off)' if args.no_preview else ''}: first "
+          f"colour picture {fmt(first_p)}   goal <= 150 ms")
+    print(f"  then the film's own full-size picture     {fmt(fresh_p)}")
+    win.set_proxies_enabled(False)
     cached_col = []
     done = [i for i in range(n) if pipe.chroma.has(i)]
     for i in done[:6]:

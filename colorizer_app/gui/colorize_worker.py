@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..core.media import MediaReader
     from ..core.ml.chroma_cache import ChromaCache
     from ..core.ml.inference import Colorizer
+    from .preview import PreviewGate
 
 BACKGROUND_BATCH = 4
 # A batch cannot be interrupted, so a background batch is what the frame the artist jumps to may
@@ -42,6 +43,9 @@ class ColorizeWorker(LoopWorker):
     colorized = Signal(str, list)              # cache key, frame indices now in the cache
     progress = Signal(int, int)                # frames of in/out in the cache, frames in in/out
     busy = Signal(bool)
+    # the frame on screen coloured from its display proxy while its own frame decodes (never
+    # cached; gui/preview.py): film, cache key, frame index, ab at working size, the proxy frame
+    previewed = Signal(str, str, int, object, object)
     nice = 5  # the network yields to the GUI and to decoding
 
     def __init__(self, shared: SharedFrames, batch_size: int = BACKGROUND_BATCH):
@@ -54,6 +58,8 @@ class ColorizeWorker(LoopWorker):
         self._model_request: tuple[str, int] | None = None
         self._plan: Plan | None = None
         self._background = True
+        self._proxy: Any = None     # the display proxy (core.media.proxy.ProxyStore), or None
+        self.preview_gate: PreviewGate | None = None   # set by the pipeline (gui/preview.py)
         # Worker-thread state.
         self._path = ""
         self._project = ""
@@ -90,6 +96,11 @@ class ColorizeWorker(LoopWorker):
         with self._lock:
             self._plan = plan
         self.kick()
+
+    def set_proxy(self, store) -> None:
+        """The film's display proxy (None: none), for previews of the frame on screen."""
+        with self._lock:
+            self._proxy = store
 
     def set_background(self, enabled: bool) -> None:
         """Cancel/resume work beyond the frame on screen (the artist wants the CPU back)."""
@@ -135,6 +146,8 @@ class ColorizeWorker(LoopWorker):
             frames = []
             for i in batch:
                 wait = SHARED_WAIT_S if i == plan.playhead else 0.0
+                if wait and len(batch) == 1 and self._shared.get(self._path, i) is None:
+                    self._preview(i, cache)       # while the display worker decodes it
                 f = self._shared.get(self._path, i, wait_s=wait)
                 if f is None:
                     f = reader.read(i)
@@ -156,6 +169,30 @@ class ColorizeWorker(LoopWorker):
         self._per_frame_s = per_frame if not self._per_frame_s else \
             0.7 * self._per_frame_s + 0.3 * per_frame
         self.colorized.emit(cache.key, list(batch))
+
+    def _preview(self, i: int, cache: ChromaCache) -> None:
+        """The network on the proxy's copy of frame i, sent as a preview (never cached)."""
+        with self._lock:
+            proxy = self._proxy
+        if proxy is None or self._one is None:
+            return
+        gate = self.preview_gate
+        try:
+            if not proxy.has(i):
+                return
+            if gate is not None:
+                gate.begin(i)
+            frame = proxy.read(i)
+            if frame is None:
+                return
+            frame.flags.writeable = False
+            (ab, _box), = self._one.predict_work([frame])
+        except Exception:  # a proxy being replaced or closed: no preview, the frame follows
+            return
+        finally:
+            if gate is not None:
+                gate.end()
+        self.previewed.emit(self._path, cache.key, i, ab, frame)
 
     def _background_batch(self) -> int:
         """Full batches for a fast model; one frame at a time for a slow one (see MAX_BATCH_S)."""

@@ -30,6 +30,7 @@ from .workers import LoopWorker, close_quietly, nice_this_thread
 if TYPE_CHECKING:
     from ..core.color import Letterbox
     from ..core.media import MediaInfo, MediaReader
+    from .preview import PreviewGate
 
 PROXY_MIN_COST = 4   # pictures to decode: below this the codec is about as quick as the proxy
 SETTLE_S = 0.15      # moves closer than this are scrubbing: full decodes wait for this much rest
@@ -86,6 +87,7 @@ class DisplayWorker(LoopWorker):
         self._box_size = 0
         self._proxy = None                  # core.media.proxy.ProxyStore or None
         self._proxied = -1                  # the playhead frame last shown from the proxy
+        self.preview_gate: PreviewGate | None = None   # set by the pipeline (gui/preview.py)
         self._moved_at = self._moved_before = -1e9   # when the playhead last moved, and before
         # Playback composes on two threads: this one and a helper. One thread tops out near the
         # film's rate at 1080p (decode + a display-size compose ~37 ms a frame on this 2-core
@@ -156,6 +158,8 @@ class DisplayWorker(LoopWorker):
             handled = self._proxy_step(want, proxy, moved_at, moved_before)
             if handled is not None:
                 return handled
+            if self.preview_gate is not None:      # its proxy is being coloured: that first
+                self.preview_gate.hold(want.index)
         if to_decode and not want.playhead and self._prefetch(want, _display_only(want)):
             # A prefetch takes three steps (decode, convert to RGB, pictures), so a new playhead
             # (the artist jumped) waits for a third of one at most, not all of it.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from .colorize_worker import ColorizeWorker
 from .decode_worker import DisplayWorker, FrameResult, Want
 from .display_compose import display_shape
 from .play_cache import DEFAULT_BUDGET, CatchUp, ComposedCache, look_ahead
+from .preview import ColourPreview, PreviewGate
 from .proxy_worker import ProxyWorker, wants_proxy
 from .session import COLORIZED, DIFFERENCE, SIDE_BY_SIDE, SPLIT, FilmInfo, Session
 from .workers import WorkerThread
@@ -49,6 +51,10 @@ PAUSED_AHEAD = 72      # and while paused, so Space starts on a full cache (3 s)
 ZOOM_KEEP = (0.9, 1.06)  # a view this much smaller or larger keeps the composed size
 REST_MS = 300          # ... once the playhead has rested this long (not for every scrub position)
 COLOR_MODES = (COLORIZED, SPLIT, SIDE_BY_SIDE, DIFFERENCE)
+
+
+def _untouched(_index: int) -> bool:
+    return False
 
 
 def default_model_path() -> str:
@@ -108,6 +114,8 @@ class Pipeline(QObject):
         self._paint_override = self._paint_affects = None
         self._temporal_hook = self._temporal_affects = None
         self._hints_hook = self._hints_affects = None
+        self._touched: Callable[[int], bool] | None = _untouched  # any correction stage's probe
+        self.preview = ColourPreview()     # the frame on screen from its proxy, while it decodes
         self.proxies_enabled = True
         # Compose generations: a result composed before the corrections, the temporal chroma or
         # the model changed is stale even when it arrives after the change (the worker may have
@@ -119,6 +127,7 @@ class Pipeline(QObject):
 
         self.display = DisplayWorker(self.shared)
         self.colorizer = ColorizeWorker(self.shared)
+        self.display.preview_gate = self.colorizer.preview_gate = PreviewGate()
         # Signals first, thread second: connections made before moveToThread stay queued.
         self.display.filmOpened.connect(self._on_film_opened)
         self.display.filmFailed.connect(self._on_film_failed)
@@ -130,6 +139,7 @@ class Pipeline(QObject):
         self.colorizer.modelFailed.connect(self._on_model_failed)
         self.colorizer.cacheChanged.connect(self._on_cache_changed)
         self.colorizer.colorized.connect(self._on_colorized)
+        self.colorizer.previewed.connect(self._on_previewed)
         self.colorizer.progress.connect(self.progress)
         self.colorizer.busy.connect(self.busy)
         self.colorizer.failed.connect(self.workerError)
@@ -157,6 +167,7 @@ class Pipeline(QObject):
         self.cacheInvalidated.emit()
         self._opened = None
         self.display.set_proxy(None)
+        self.colorizer.set_proxy(None)
         self.proxy.set_film(self._generation)
         self.proxyProgress.emit(0, 0)
         self.display.open_film(self._generation, str(path))
@@ -187,6 +198,7 @@ class Pipeline(QObject):
             return
         self.proxies_enabled = bool(enabled)
         self.display.set_proxy(None)
+        self.colorizer.set_proxy(None)
         self._start_proxy()
 
     def _start_proxy(self) -> None:
@@ -202,6 +214,7 @@ class Pipeline(QObject):
     def _on_proxy_store(self, generation: int, store) -> None:
         if generation == self._generation and self.proxies_enabled:
             self.display.set_proxy(store)
+            self.colorizer.set_proxy(store)
 
     # ---- model -------------------------------------------------------------------------------
     def _apply_model(self, *_args) -> None:
@@ -241,6 +254,21 @@ class Pipeline(QObject):
             return
         self.colorizedFrames.emit(list(indices))
         self._refresh(plan=False)
+
+    def _on_previewed(self, path: str, key: str, index: int, ab, frame) -> None:
+        s, chroma = self.session, self.chroma
+        film = s.film
+        if film is None or path != film.path or chroma is None or key != chroma.key or \
+                index != s.frame or s.view_mode not in COLOR_MODES or chroma.has(index):
+            return                         # another film, model or frame, or the real one is here
+        b = self.bundles.peek(index)
+        if b is not None and b.colorized is not None:
+            return
+        if self.preview.offer(index, ab, frame, key=key, gen=self._gen(index),
+                              film_shape=(film.height, film.width), size=chroma.size,
+                              shape=self.play_shape(), has_color=film.has_color,
+                              touched=self._touched) is not None:
+            self.bundleReady.emit(index)
 
     # ---- frames ------------------------------------------------------------------------------
     def bundle(self, index: int) -> FrameBundle | None:
@@ -290,6 +318,7 @@ class Pipeline(QObject):
         if probes and all(a is not None for a in probes):   # a hook without a probe: always
             def affects(i, probes=tuple(probes)):
                 return any(a(i) for a in probes)
+        self._touched = affects if probes else _untouched
         self.display.set_override(override, affects)
         self._new_compose_gen()
         self.bundles.drop_colorized(keep_key=None)
@@ -309,6 +338,7 @@ class Pipeline(QObject):
 
     def _new_compose_gen(self) -> None:
         self._gen_base += 1
+        self.preview.clear()
         self._frame_gen.clear()
         if len(self.composed):
             self.composed.clear()
@@ -342,13 +372,19 @@ class Pipeline(QObject):
         """What the viewer shows for frame `index`: the composed display-size frame while playing
         a colour view (or while the full-size picture is still being composed), else bundle(i)."""
         full = self.bundles.get(index)
+        if self.chroma is None or self.session.view_mode not in COLOR_MODES:
+            return full
         shape = self.play_shape()
-        if shape is None or self.chroma is None or self.session.view_mode not in COLOR_MODES:
-            return full
-        if not self.playing and full is not None and full.colorized is not None:
-            return full
-        d = self.composed.current(index, self.chroma.key, self._gen(index), shape)
-        return d if d is not None else full
+        bare = full is None or full.colorized is None
+        if shape is not None and (self.playing or bare):
+            d = self.composed.current(index, self.chroma.key, self._gen(index), shape)
+            if d is not None:
+                return d
+        if bare:    # still decoding or predicting: its proxy's colour picture, if there is one
+            p = self.preview.get(index, self.chroma.key, self._gen(index))
+            if p is not None:
+                return p
+        return full
 
     def composed_frames(self) -> list[int]:
         """Frames of the look-ahead cache (the timeline draws them apart from chroma-only ones)."""

@@ -1,0 +1,82 @@
+"""The frame on screen coloured from its display proxy while the film's own frame decodes.
+
+Landing on a new frame of a long-GOP film, the codec decodes from the previous keyframe (about
+100 ms at 1080p) before the network can run, so the first colour picture took about 200 ms.  The
+display proxy (core.media.proxy) has the frame as a JPEG in a few ms: the colorize worker runs the
+network on it first (ColorizeWorker.previewed) and the viewer shows that picture, badged
+"proxy", until the film's own frame is predicted and composed.  The preview's chroma never enters
+the chroma cache (export and render only ever see the film's own pixels), and a frame any
+correction, keyframe or hint touches gets no preview: the artist's work is never shown missing.
+On two cores the preview and the film's decode slow each other down to no gain, so the display
+worker holds the decode of that frame back while the preview is being made (PreviewGate, at most
+HOLD_S): the proxy's colour picture comes in about half the time, the film's own a little later.
+Qt-free.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from ..core import compose
+from ..core.media.frames import FrameBundle
+from . import display_compose
+
+
+class ColourPreview:
+    """At most one preview: the frame on screen, for the chroma cache and compose generation it
+    was made under; anything else asks for it in vain."""
+
+    def __init__(self) -> None:
+        self._bundle: FrameBundle | None = None
+
+    def clear(self) -> None:
+        self._bundle = None
+
+    def offer(self, index: int, ab_work: np.ndarray, proxy_frame: np.ndarray, *, key: str,
+              gen: tuple, film_shape: tuple[int, int], size: int, shape: tuple[int, int] | None,
+              has_color: bool, touched: Callable[[int], bool] | None) -> FrameBundle | None:
+        """Compose the preview of frame `index` at the display `shape` (None: the proxy's own
+        size, stretched over the film's pixels like any display-size picture); None when a
+        correction may touch the frame (`touched` None means: unknown, so it may)."""
+        if touched is None or touched(index):
+            self._bundle = None
+            return None
+        h, w = film_shape
+        box = compose.letterbox(h, w, size)
+        pics = display_compose.compose_display(proxy_frame, ab_work, box,
+                                               shape or proxy_frame.shape[:2], has_color)
+        self._bundle = FrameBundle(index, pics.source, pics.gray, pics.colorized, key,
+                                   proxy=True, compose_gen=gen, full_shape=(h, w))
+        return self._bundle
+
+    def get(self, index: int, key: str | None, gen: tuple) -> FrameBundle | None:
+        b = self._bundle
+        if b is None or b.index != index or b.chroma_key != key or b.compose_gen != gen:
+            return None
+        return b
+
+
+class PreviewGate:
+    """Which frame the colorize worker is colouring from its proxy now; the display worker waits
+    for it (hold) before decoding that frame from the film. Any thread."""
+
+    HOLD_S = 0.15   # never longer than this: a slow network must not hold the film's pixels back
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._index: int | None = None
+
+    def begin(self, index: int) -> None:
+        with self._cond:
+            self._index = index
+
+    def end(self) -> None:
+        with self._cond:
+            self._index = None
+            self._cond.notify_all()
+
+    def hold(self, index: int, timeout: float = HOLD_S) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._index != index, timeout=timeout)

@@ -1,0 +1,118 @@
+"""A new frame's first colour picture from the display proxy (gui/preview.py): the network runs on
+the proxy's copy while the film's own frame decodes; the preview is shown badged "proxy", never
+enters the chroma cache, is never shown over the artist's corrections, and gives way to the
+film's own picture."""
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from colorizer_app.core import color, compose
+from colorizer_app.core.media import open_media
+from colorizer_app.core.media import proxy as core_proxy
+from colorizer_app.core.ml.inference import Colorizer
+from colorizer_app.gui import display_compose, proxy_worker
+from colorizer_app.gui.preview import ColourPreview, PreviewGate
+from colorizer_app.gui.session import COLORIZED
+from tests.helpers import clips
+from tests.helpers.paint import TIMEOUT, make_window, open_and_wait
+
+N = 48
+SIZE = (320, 180)
+
+
+def _lightness_model(d):
+    """A network whose chroma follows L closely (ab = L / 2): the proxy's JPEG copy and the
+    film's own frame give measurably different chroma."""
+    import keras
+
+    from colorizer_app.core.ml.model import save_model
+    inp = keras.Input((None, None, 1), name="L")
+    out = keras.layers.Conv2D(2, 1, kernel_initializer=keras.initializers.Constant(0.5),
+                              bias_initializer="zeros")(inp)
+    return str(save_model(keras.Model(inp, out), d / "lightness.keras"))
+
+
+def _held(gate, index, timeout):
+    t0 = time.monotonic()
+    gate.hold(index, timeout=timeout)
+    return time.monotonic() - t0
+
+
+def test_gate_holds_the_decode_only_while_that_frame_is_previewed():
+    gate = PreviewGate()
+    assert _held(gate, 3, 1.0) < 0.05                 # nothing previewed: no wait
+    gate.begin(3)
+    assert _held(gate, 4, 1.0) < 0.05                 # another frame: no wait
+    assert 0.08 < _held(gate, 3, 0.1) < 0.5           # never longer than its limit
+    threading.Timer(0.2, gate.end).start()
+    assert 0.15 < _held(gate, 3, 3.0) < 2.0           # released when the preview is made
+
+
+def test_preview_is_kept_for_its_frame_key_and_generation_and_never_over_corrections():
+    frame = clips.synthetic_frame(2, (160, 90))
+    frame.flags.writeable = False
+    ab = (cv2.GaussianBlur(np.random.default_rng(0).random((64, 64, 2)).astype(np.float32),
+                           (0, 0), 3) * 60 - 30).astype(np.float16)
+    p = ColourPreview()
+    kw = dict(key="k", gen=(1, 0), film_shape=(180, 320), size=64, shape=None, has_color=True)
+    b = p.offer(5, ab, frame, touched=lambda i: False, **kw)
+    box = compose.letterbox(180, 320, 64)
+    expected = display_compose.compose_display(frame, ab, box, (90, 160), True).colorized
+    assert b.proxy and b.full_shape == (180, 320) and np.array_equal(b.colorized, expected)
+    assert p.get(5, "k", (1, 0)) is b
+    assert p.get(6, "k", (1, 0)) is None and p.get(5, "other", (1, 0)) is None
+    assert p.get(5, "k", (1, 1)) is None              # composed before a change: stale
+    assert p.offer(5, ab, frame, touched=lambda i: i == 5, **kw) is None
+    assert p.get(5, "k", (1, 0)) is None
+    assert p.offer(5, ab, frame, touched=None, **kw) is None    # unknown corrections: none
+
+
+@pytest.mark.usefixtures("private_autosave", "no_threads_left")
+def test_new_frame_shows_its_proxy_in_colour_first_and_the_cache_keeps_the_films_chroma(
+        qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(proxy_worker, "PROXY_MIN_PIXELS", 0)
+    monkeypatch.setattr(core_proxy, "PROXY_MAX_SIDE", 160)
+    path = str(clips.make_clip(tmp_path / "long_gop.mp4", n_frames=N, size=SIZE, gop=N,
+                               audio=False))
+    model = _lightness_model(tmp_path)
+    w, _ctl = make_window(qtbot, tmp_path, model)
+    pipe = w.pipeline
+    pipe.set_background(False)                        # the network colours the frame on screen only
+    progress = []
+    pipe.proxyProgress.connect(lambda d, t: progress.append((d, t)))
+    open_and_wait(qtbot, w, path)
+    qtbot.waitUntil(lambda: progress and progress[-1] == (N, N), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: pipe.colorizer._proxy is not None, timeout=TIMEOUT)
+    assert w.session.view_mode == COLORIZED and not pipe.chroma.has(40)
+    # the film's own frame 40 decodes slowly, as a long-GOP seek at 1080p does
+    read = pipe.display._read
+    monkeypatch.setattr(pipe.display, "_read",
+                        lambda i: (time.sleep(0.4) if i == 40 else None) or read(i))
+    previews, shown = [], []
+    pipe.colorizer.previewed.connect(lambda *a: previews.append(a))
+
+    def on_shown(i):
+        b = pipe.view_bundle(i)
+        if i == 40 and b is not None and b.colorized is not None:
+            shown.append((b.proxy, w.viewer.status_badge.text()))
+    w.viewer.frameShown.connect(on_shown)
+    w.session.set_frame(40)
+    qtbot.waitUntil(lambda: pipe.chroma.has(40) and shown and not shown[-1][0], timeout=TIMEOUT)
+    assert [a[2] for a in previews] == [40]
+    assert shown[0][0] is True and "proxy" in shown[0][1]    # the proxy in colour came first
+    # the cache holds the network on the film's own frame, not on the proxy's copy
+    with open_media(path) as r:
+        film40 = r.read(40)
+    (ab_film, box), = Colorizer(model, size=pipe.chroma.size).predict_work([film40])
+
+    def content(ab):              # the picture's part of the working square (padding aside)
+        return color.crop_content(np.asarray(ab, np.float32), box)
+    cached = content(pipe.chroma.get(40))
+    assert np.abs(cached - content(ab_film)).max() <= 0.51       # (kept in whole LAB units)
+    assert np.abs(content(previews[0][3]) - cached).mean() > 0.5   # the proxy's chroma differs
+    b = pipe.view_bundle(40)                          # and now the film's own picture is shown
+    assert not b.proxy and w.viewer.current_pictures()["left"] is b.colorized
+    assert w.viewer.status_badge.text() == ""
