@@ -306,11 +306,16 @@ def main() -> int:
                     pipe.chroma is not None, 120)
     print(f"model ready: {ok} ({win.model_panel.status_label.text()})")
     pump_until(app, lambda: False, 1.0)
-    fresh, first = [], []
-    for i in rnd.sample(range(n), 8):
-        if not pipe.chroma.has(i):
-            fresh.append(to_screen(i, True, first=first))
-            pump_until(app, lambda: False, 0.3)
+
+    def new_frames() -> tuple[list[float], list[float]]:
+        """(first colour picture, full-size picture) ms for 8 random frames not colorized yet."""
+        fresh, first = [], []
+        for i in rnd.sample(range(n), 8):
+            if not pipe.chroma.has(i):
+                fresh.append(to_screen(i, True, first=first))
+                pump_until(app, lambda: False, 0.3)
+        return first, fresh
+    first, fresh = new_frames()
     print(f"colorized view of a new frame ({s.work_size}px, idle): first colour picture "
           f"(display size {pipe.play_shape()}) {fmt(first)}   goal <= 150 ms")
     print(f"  then the full-size picture                {fmt(fresh)}")
@@ -320,11 +325,7 @@ def main() -> int:
         win.pipeline.colorizer._preview = lambda *_a: None      # A/B: the app without previews
     win.set_proxies_enabled(True)
     pump_until(app, lambda: False, 1.0)
-    fresh_p, first_p = [], []
-    for i in rnd.sample(range(n), 8):
-        if not pipe.chroma.has(i):
-            fresh_p.append(to_screen(i, True, first=first_p))
-            pump_until(app, lambda: False, 0.3)
+    first_p, fresh_p = new_frames()
     print(f"  with the display proxy built{' (previews off)' if args.no_preview else ''}: first "
           f"colour picture {fmt(first_p)}   goal <= 150 ms")
     print(f"  then the film's own full-size picture     {fmt(fresh_p)}")
