@@ -15,7 +15,7 @@ from colorizer_app.core.media import proxy as core_proxy
 from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.gui import display_compose, proxy_worker
 from colorizer_app.gui.preview import ColourPreview, PreviewGate
-from colorizer_app.gui.session import COLORIZED
+from colorizer_app.gui.session import COLORIZED, GRAY
 from tests.helpers import clips
 from tests.helpers.paint import TIMEOUT, make_window, open_and_wait
 
@@ -87,10 +87,10 @@ def test_new_frame_shows_its_proxy_in_colour_first_and_the_cache_keeps_the_films
     qtbot.waitUntil(lambda: progress and progress[-1] == (N, N), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: pipe.colorizer._proxy is not None, timeout=TIMEOUT)
     assert w.session.view_mode == COLORIZED and not pipe.chroma.has(40)
-    # the film's own frame 40 decodes slowly, as a long-GOP seek at 1080p does
+    # the film's own frames 40 and 20 decode slowly, as a long-GOP seek at 1080p does
     read = pipe.display._read
     monkeypatch.setattr(pipe.display, "_read",
-                        lambda i: (time.sleep(0.4) if i == 40 else None) or read(i))
+                        lambda i: (time.sleep(0.4) if i in (20, 40) else None) or read(i))
     previews, shown = [], []
     pipe.colorizer.previewed.connect(lambda *a: previews.append(a))
 
@@ -116,3 +116,8 @@ def test_new_frame_shows_its_proxy_in_colour_first_and_the_cache_keeps_the_films
     b = pipe.view_bundle(40)                          # and now the film's own picture is shown
     assert not b.proxy and w.viewer.current_pictures()["left"] is b.colorized
     assert w.viewer.status_badge.text() == ""
+    # in the gray view nobody looks at colour: no preview holds the film's frame back
+    w.session.set_view_mode(GRAY)
+    w.session.set_frame(20)
+    qtbot.waitUntil(lambda: pipe.chroma.has(20), timeout=TIMEOUT)
+    assert [a[2] for a in previews] == [40]

@@ -59,6 +59,7 @@ class ColorizeWorker(LoopWorker):
         self._plan: Plan | None = None
         self._background = True
         self._proxy: Any = None     # the display proxy (core.media.proxy.ProxyStore), or None
+        self._previews = False      # a colour view is on screen, paused (set_previews)
         self.preview_gate: PreviewGate | None = None   # set by the pipeline (gui/preview.py)
         # Worker-thread state.
         self._path = ""
@@ -101,6 +102,12 @@ class ColorizeWorker(LoopWorker):
         """The film's display proxy (None: none), for previews of the frame on screen."""
         with self._lock:
             self._proxy = store
+
+    def set_previews(self, enabled: bool) -> None:
+        """Whether the frame on screen is worth a preview from the proxy (a colour view,
+        paused): elsewhere it would only hold the film's own frame back."""
+        with self._lock:
+            self._previews = bool(enabled)
 
     def set_background(self, enabled: bool) -> None:
         """Cancel/resume work beyond the frame on screen (the artist wants the CPU back)."""
@@ -173,7 +180,7 @@ class ColorizeWorker(LoopWorker):
     def _preview(self, i: int, cache: ChromaCache) -> None:
         """The network on the proxy's copy of frame i, sent as a preview (never cached)."""
         with self._lock:
-            proxy = self._proxy
+            proxy = self._proxy if self._previews else None
         if proxy is None or self._one is None:
             return
         gate = self.preview_gate

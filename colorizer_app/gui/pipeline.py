@@ -475,6 +475,8 @@ class Pipeline(QObject):
             self._rest_timer.start()
         self.display.set_wanted(self._wanted())
         if plan:
+            # previews only where a colour picture is looked at, and not frame after frame
+            self.colorizer.set_previews(s.view_mode in COLOR_MODES and not self.playing)
             self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
                                          direction=self.direction))
 
