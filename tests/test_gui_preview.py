@@ -43,6 +43,9 @@ def _held(gate, index, timeout):
 
 def test_gate_holds_the_decode_only_while_that_frame_is_previewed():
     gate = PreviewGate()
+    assert not gate.was_proxied(3, 0.01)
+    threading.Timer(0.05, gate.proxied, (3,)).start()
+    assert gate.was_proxied(3, 2.0) and not gate.was_proxied(4, 0.01)
     assert _held(gate, 3, 1.0) < 0.05                 # nothing previewed: no wait
     gate.begin(3)
     assert _held(gate, 4, 1.0) < 0.05                 # another frame: no wait
@@ -116,6 +119,10 @@ def test_new_frame_shows_its_proxy_in_colour_first_and_the_cache_keeps_the_films
     b = pipe.view_bundle(40)                          # and now the film's own picture is shown
     assert not b.proxy and w.viewer.current_pictures()["left"] is b.colorized
     assert w.viewer.status_badge.text() == ""
+    # the next frame decodes in one step from there: no proxy, so no preview either
+    w.session.set_frame(41)
+    qtbot.waitUntil(lambda: pipe.chroma.has(41), timeout=TIMEOUT)
+    assert [a[2] for a in previews] == [40]
     # in the gray view nobody looks at colour: no preview holds the film's frame back
     w.session.set_view_mode(GRAY)
     w.session.set_frame(20)

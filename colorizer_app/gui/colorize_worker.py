@@ -33,6 +33,9 @@ MAX_BATCH_S = 0.3
 # How long the worker waits for the display worker to decode the playhead frame before decoding
 # it itself: both threads seeking the same long-GOP frame would cost twice the decode.
 SHARED_WAIT_S = 0.5
+# How long the worker waits to hear whether the display worker showed the playhead frame from
+# the proxy (a slow decode, worth a preview): that takes it a JPEG read, a few ms.
+PROXIED_WAIT_S = 0.05
 
 
 class ColorizeWorker(LoopWorker):
@@ -153,7 +156,7 @@ class ColorizeWorker(LoopWorker):
             frames = []
             for i in batch:
                 wait = SHARED_WAIT_S if i == plan.playhead else 0.0
-                if wait and len(batch) == 1 and self._shared.get(self._path, i) is None:
+                if wait and len(batch) == 1 and self._worth_a_preview(i):
                     self._preview(i, cache)       # while the display worker decodes it
                 f = self._shared.get(self._path, i, wait_s=wait)
                 if f is None:
@@ -176,6 +179,21 @@ class ColorizeWorker(LoopWorker):
         self._per_frame_s = per_frame if not self._per_frame_s else \
             0.7 * self._per_frame_s + 0.3 * per_frame
         self.colorized.emit(cache.key, list(batch))
+
+    def _worth_a_preview(self, i: int) -> bool:
+        """Frame i is being decoded slowly: the display worker showed it from the proxy (it says
+        so within a few ms of the jump), and its frame has not arrived meanwhile."""
+        gate = self.preview_gate
+        with self._lock:
+            if gate is None or self._proxy is None or not self._previews:
+                return False
+        end = time.monotonic() + PROXIED_WAIT_S
+        while self._shared.get(self._path, i) is None:
+            if gate.was_proxied(i, 0.005):
+                return True
+            if time.monotonic() > end:
+                return False
+        return False
 
     def _preview(self, i: int, cache: ChromaCache) -> None:
         """The network on the proxy's copy of frame i, sent as a preview (never cached)."""

@@ -274,6 +274,8 @@ class DisplayWorker(LoopWorker):
             if res is None:
                 return None
             self._proxied = want.index
+            if self.preview_gate is not None:      # a slow decode: worth a colour preview
+                self.preview_gate.proxied(want.index)
             self.frameDecoded.emit(res)
             return True
         rest = SETTLE_S - (_now() - moved_at)

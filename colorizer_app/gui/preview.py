@@ -59,14 +59,26 @@ class ColourPreview:
 
 
 class PreviewGate:
-    """Which frame the colorize worker is colouring from its proxy now; the display worker waits
-    for it (hold) before decoding that frame from the film. Any thread."""
+    """Between the two workers, any thread. The display worker says which frame it showed from
+    the proxy because decoding it is slow (proxied): only those are worth a preview. The colorize
+    worker says which frame it is colouring from the proxy now (begin/end), and the display
+    worker waits for that (hold) before decoding the frame from the film."""
 
     HOLD_S = 0.15   # never longer than this: a slow network must not hold the film's pixels back
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._index: int | None = None
+        self._proxied: int | None = None
+
+    def proxied(self, index: int) -> None:
+        with self._cond:
+            self._proxied = index
+            self._cond.notify_all()
+
+    def was_proxied(self, index: int, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._proxied == index, timeout=timeout)
 
     def begin(self, index: int) -> None:
         with self._cond:
