@@ -274,8 +274,6 @@ class DisplayWorker(LoopWorker):
             if res is None:
                 return None
             self._proxied = want.index
-            if self.preview_gate is not None:      # a slow decode: worth a colour preview
-                self.preview_gate.proxied(want.index)
             self.frameDecoded.emit(res)
             return True
         rest = SETTLE_S - (_now() - moved_at)
@@ -291,6 +289,8 @@ class DisplayWorker(LoopWorker):
             assert self._reader is not None and self._info is not None  # (step() opened them)
             if self._reader.decode_cost(want.index) < PROXY_MIN_COST:
                 return None
+            if self.preview_gate is not None:   # a slow decode: worth a colour preview (say so
+                self.preview_gate.proxied(want.index)   # before reading, the network may start)
             info = self._info
             frame = proxy.read(want.index, size=(int(info.width), int(info.height)))
         except Exception:  # a proxy being replaced or closed: decode from the film instead
