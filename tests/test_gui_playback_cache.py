@@ -319,7 +319,7 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     assert all(x.display == (h, wd) and not x.source for x in pipe._wanted())
     # behind (the frame on screen not composed) with frames taking 50 ms: composing starts
     # where the playhead will be when one is ready, two intervals on, not at the playhead
-    pipe.catch_up.interval = 0.05
+    pipe.catch_up.interval, pipe.catch_up.samples = 0.05, pipe.catch_up.SURE
     lead = math.ceil(2 * 0.05 * float(s.film.fps))
     assert 1 <= lead < N // 2
     behind = []
@@ -327,6 +327,8 @@ def test_look_ahead_fills_plays_on_screen_and_shows_on_timeline(qtbot, win):
     assert [x.index for x in pipe._wanted()] == [(p - 2 * k) % N for k in range(lead, lead + N // 2)]
     assert behind and behind[-1] == 0.05
     pipe.fallingBehind.disconnect(behind.append)
+    pipe.set_direction(1, True, stride=4)          # another run: its own compose speed
+    assert pipe.catch_up.interval == 0 and pipe.catch_up.samples == 0
     pipe.set_direction(1, False)
 
 

@@ -278,6 +278,8 @@ class Pipeline(QObject):
         self.direction = 1 if direction >= 0 else -1
         stopped = self.playing and not playing
         changed = self.playing != playing
+        if changed or self.stride != max(1, int(stride)):
+            self.catch_up.reset()          # this run's compose speed, not the last run's
         self.playing = playing
         self.stride = max(1, int(stride))
         self._refresh()
@@ -413,7 +415,7 @@ class Pipeline(QObject):
         if self.composed.current(p, chroma.key, self._gen(p), shape) is not None \
                 or self.session.film is None:
             return 0
-        if self.stride > 1 and self.catch_up.interval > 0:
+        if self.stride > 1 and self.catch_up.samples >= CatchUp.SURE:
             self.fallingBehind.emit(self.catch_up.interval)    # Player.keep_up may thin it
         return self.catch_up.lead(float(self.session.film.fps))
 

@@ -102,15 +102,24 @@ class CatchUp:
     too late to be shown: at 2x shuttle the picture froze for over a second; this way it drops a
     few and goes on. The compose time comes from how fast composed frames arrive while playing."""
 
+    SURE = 6    # arrivals measured in this run before the interval is trusted to thin a shuttle
+
     def __init__(self) -> None:
         self.interval = 0.0     # s between playback frames composed (EMA; 0: not known yet)
+        self.samples = 0        # arrivals measured since reset
         self._last = 0.0
+
+    def reset(self) -> None:
+        """A new run (play, another speed): what the last one measured says nothing of this one
+        (at 4x the look-ahead may hold every frame already)."""
+        self.interval, self.samples = 0.0, 0
 
     def arrived(self, now: float, playing: bool) -> None:
         """A composed playback frame arrived at `now` (monotonic seconds)."""
         dt, self._last = now - self._last, now
         if playing and dt < 1.0:           # back to back: how fast the workers keep up
             self.interval = dt if self.interval <= 0 else 0.8 * self.interval + 0.2 * dt
+            self.samples += 1
 
     def lead(self, fps: float) -> int:
         """Steps ahead of the playhead to start composing at, when behind (a step every frame
