@@ -7,8 +7,7 @@
   * dragging a hint for 3 s (a move every 16 ms): the longest event-loop stall (goal <= 50 ms)
     and how many pictures reached the screen during the drag
 
-Without --model the shipped model is used when it takes hints; otherwise a hint generator
-warm-started from it (same architecture and cost per frame as the shipped hint model).
+Without --model the shipped hint model (resources/models/bento_hints.keras) is timed.
 The film: a 960×540 H.264 clip made in code. The tool is driven through its own handlers
 (press / drag / release in image pixels), so the figures include the undo step, the overlay,
 the network in the hint worker, the compose in the display worker and the repaint.
@@ -36,23 +35,12 @@ from benchmarks.bench_gui import Heartbeat, fmt, pump_until  # noqa: E402
 
 
 def hint_model(folder: Path, given: str | None) -> tuple[str, str]:
-    from colorizer_app.core.ml.model import (
-        DEFAULT_MODEL,
-        build_generator,
-        input_channels,
-        load_generator,
-        save_model,
-        warm_start,
-    )
+    """The model to time: the one given, else the shipped hint model (bento_hints.keras)."""
+    from colorizer_app.core.ml.bundled import HINT_MODEL
+
     if given:
         return given, Path(given).name
-    plain = load_generator(DEFAULT_MODEL)
-    if input_channels(plain) == 4:
-        return str(DEFAULT_MODEL), f"shipped {Path(DEFAULT_MODEL).name} (takes hints)"
-    gen = build_generator(width=0.4, hints=True)
-    warm_start(gen, plain)
-    return str(save_model(gen, folder / "hint_warm.keras")), \
-        "hint generator warm-started from the shipped plain model (width 0.4, 4 channels)"
+    return str(HINT_MODEL), f"shipped hint model {HINT_MODEL.name}"
 
 
 def main() -> int:

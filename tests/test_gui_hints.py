@@ -208,6 +208,41 @@ def test_old_model_disables_the_tool_with_a_tooltip(qtbot, tmp_path, assets):
     assert w.shutdown()
 
 
+def test_the_shipped_hint_model_is_one_click_away_and_follows_a_click(qtbot, tmp_path, assets):
+    """The bundled hint generator (resources/models/bento_hints.keras), not a model made for the
+    test: from a plain model, the Hints panel's button loads it; a green click then colours the
+    dark object and stays out of the light background past its edge."""
+    from colorizer_app.core.ml.bundled import HINT_MODEL
+    w, ctl = make_window(qtbot, tmp_path, assets["const"])
+    open_and_wait(qtbot, w, assets["film"])
+    hc = w.hints
+    qtbot.waitUntil(lambda: "takes no hints" in hc.panel.model_label.text(), timeout=TIMEOUT)
+    assert not hc.panel.use_model_btn.isHidden() and w.model_panel.hint_button.isEnabled()
+    hc.panel.use_model_btn.click()
+    assert w.session.model_path == str(HINT_MODEL)
+    assert w.settings.value("model/path", "", str) == str(HINT_MODEL)    # the next start keeps it
+    qtbot.waitUntil(lambda: hc.takes_hints, timeout=4 * TIMEOUT)
+    assert hc.tool_action.isEnabled() and hc.panel.use_model_btn.isHidden()
+    assert not w.model_panel.hint_button.isEnabled()
+    w.pipeline.set_background(False)
+    gray = wait_colorized(qtbot, w, 0)
+    x0 = object_x(0)
+    assert np.abs(ab_mean(gray, slice(30, 66), slice(x0, x0 + OBJ))).max() < 2   # no hints: gray
+    hc.set_active(True)
+    ctl.colour_panel.set_colour(*GREEN)
+    cx, cy = x0 + OBJ // 2, 30 + OBJ // 2
+    click(qtbot, w, cx, cy)
+    hinted = wait_picture(qtbot, w, lambda p: not np.array_equal(p, gray))
+    near = ab_mean(hinted, slice(cy - 3, cy + 4), slice(cx - 3, cx + 4))
+    beyond = ab_mean(hinted, slice(33, 40), slice(x0 + 3, x0 + 10))           # the object's far corner
+    across = ab_mean(hinted, slice(30, 66), slice(x0 + OBJ + 6, SIDE - 4))      # past its edge
+    print("shipped hint model: near", near, "beyond", beyond, "across", across)
+    assert near[0] < -20 and near[1] > 15, near                                # green where clicked
+    assert beyond[0] < -15 and beyond[1] > 10, beyond                         # and to the corner
+    assert np.abs(across).max() < 0.25 * np.abs(beyond).max(), (across, beyond)
+    assert w.shutdown()
+
+
 def test_save_reopen_keeps_hints_and_render_equals_viewer(qtbot, tmp_path, assets):
     from colorizer_app.core.media import open_media
     from colorizer_app.core.pipeline.render import RenderJob, render

@@ -213,6 +213,33 @@ def test_cli_hints_colour_the_frame_and_flow_through_the_shot(hint_film, tmp_pat
             assert abs(ha - blue_b) < abs(pb - blue_b) / 2, (i, ha, pb, blue_b)
 
 
+def test_cli_model_hints_names_the_shipped_hint_model(hint_film, tmp_path, capsys):
+    """`--model hints` is the bundled hint generator: one small hint colours its frame, on the
+    hint and (the test film's lightness varies little) over the frame; a misspelt name is a
+    missing model file: one line, exit 2."""
+    from colorizer_app.cli import main
+    from colorizer_app.core.media import open_media
+    from colorizer_app.core.ml.bundled import HINT_MODEL, model_path_arg
+
+    assert model_path_arg("hints") == str(HINT_MODEL) and model_path_arg("x.keras") == "x.keras"
+    film, _ = hint_film
+    hdir = tmp_path / "hints"
+    hdir.mkdir()
+    rgba = np.zeros((96, 160, 4), np.uint8)
+    rgba[44:52, 76:84] = (40, 90, 220, 255)             # one 8-px blue hint
+    _write_rgba(hdir / "hint_000003.png", rgba)
+    out = tmp_path / "hinted.mkv"
+    assert main(["colorize", str(film), str(out), "--model", "hints", "--hints", str(hdir)]) == 0
+    assert "bento_hints" in capsys.readouterr().err
+    blue_b = color.rgb_to_lab(np.array([[[40, 90, 220]]], np.uint8))[0, 0, 2]
+    with open_media(out) as r:
+        b = color.rgb_to_lab(r.read(3))[..., 2]
+    assert abs(b[44:52, 76:84].mean() - blue_b) < 8 and b.mean() < blue_b / 2, (b.mean(), blue_b)
+    assert main(["colorize", str(film), str(tmp_path / "x.mkv"), "--model", "hint"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hint" in err[0] and "not found" in err[0], err
+
+
 @pytest.mark.parametrize("case", ["wrong_size", "rgb", "unreadable", "beyond_end", "bad_name", "empty"])
 def test_cli_bad_hint_files_one_line_exit_2(hint_film, tmp_path, capsys, case):
     import cv2
@@ -280,6 +307,30 @@ def test_mix_hint_generator_only_mixes_hint_colours_and_gray(tmp_path):
     assert np.abs(wild - out).max() > 0.05                   # the logits do change the mix
     loaded = load_generator(save_model(model, tmp_path / "mix.keras"))   # safe_mode load
     np.testing.assert_allclose(loaded.predict_on_batch(x), wild, atol=1e-6)
+
+
+def test_lightness_gate_stops_a_colour_at_a_lightness_edge(tmp_path):
+    """One hint on a dark square: the mix alone tints the light surround (the only colour that
+    reaches it); gated, the surround stays gray and the square keeps the colour to its far side.
+    The gate survives a safe_mode save and load, and is refused for a non-mix generator."""
+    from colorizer_app.core.ml.model import with_lightness_gate
+
+    mix = build_generator(width=0.125, hints=True, hint_arch="mix")
+    x = np.zeros((1, 64, 64, 4), np.float32)
+    x[0, ..., 0] = 0.5                                        # light surround
+    x[0, 16:48, 16:48, 0] = -0.4                              # dark square, ΔL 45
+    x[0, 30:33, 40:43, 1:] = (-0.4, 0.35, 1.0)                 # a green hint near its right edge
+    gated = with_lightness_gate(mix, 0.03, 2.0)
+    plain, out = mix.predict_on_batch(x)[0], gated.predict_on_batch(x)[0]
+    far_side, surround = np.s_[20:44, 18:24], np.s_[2:12, :]
+    assert np.abs(plain[surround]).mean() > 0.2               # the mix alone: tinted
+    assert np.abs(out[surround]).max() < 0.02                 # gated: gray
+    np.testing.assert_allclose(out[far_side].mean((0, 1)), (-0.4, 0.35), atol=0.05)
+    np.testing.assert_allclose(out[30:33, 40:43], plain[30:33, 40:43], atol=0.01)   # the hint itself
+    loaded = load_generator(save_model(gated, tmp_path / "gated.keras"))
+    np.testing.assert_allclose(loaded.predict_on_batch(x)[0], out, atol=1e-6)
+    with pytest.raises(ValueError, match="mix"):
+        with_lightness_gate(build_generator(width=0.125, hints=True), 0.03)
 
 
 def test_trainer_builds_a_mix_generator_and_refuses_a_grid_seed(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core.ml.bundled import model_path_arg
 from . import CliError
 
 DEFAULT_MINUTES = 5.0
@@ -21,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("--hints", metavar="DIR", help="folder of hint_NNNNNN.png images (RGBA, film size): each "
                                                   "hinted frame, colorized with its hints, is a keyframe too")
     p.add_argument("--out", required=True, help="the adapted generator (.keras; written atomically)")
-    p.add_argument("--model", help="base generator .keras (default: the shipped model)")
+    p.add_argument("--model", type=model_path_arg,
+                   help="base generator .keras, or a bundled model: default, hints (default: default)")
     p.add_argument("--size", type=int, default=None, help="working size, a multiple of 64 (default 256)")
     add_budget_arguments(p)
     p.set_defaults(func=run)

@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..core.ml.bundled import model_path_arg
 from . import CliError
 from .common import load_colorizer, one_line
 
@@ -13,7 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("colorize", help="colorize a black-and-white film; keeps size, rate, frame count and audio")
     p.add_argument("input", help="film (mp4/mov/mkv/avi...) or image sequence (folder or pattern like f_%%04d.png)")
     p.add_argument("output", help=".mp4 (H.264), .mov (ProRes), .mkv (FFV1), or a folder/pattern of .png/.tif")
-    p.add_argument("--model", help="generator .keras file (default: the shipped model)")
+    p.add_argument("--model", type=model_path_arg,
+                   help="generator .keras file, or a bundled model: default, hints (default: default)")
     p.add_argument("--size", type=int, default=None, help="working size, a multiple of 64 (default 256)")
     p.add_argument("--frames", help="frame range A-B, inclusive, 0-based (default: all)")
     p.add_argument("--batch-size", type=int, default=4)

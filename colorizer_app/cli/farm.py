@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.ml.bundled import model_path_arg
 from . import CliError
 from .colorize import add_temporal_arguments, note
 
@@ -22,8 +23,9 @@ def register(sub) -> None:
     p.add_argument("--chunk-seconds", type=float, default=60.0,
                    help="film seconds per chunk, cut at a shot boundary when one is near "
                         "(default 60)")
-    p.add_argument("--model", help="generator .keras file (default: the project's, else the "
-                                   "shipped model)")
+    p.add_argument("--model", type=model_path_arg,
+                   help="generator .keras file, or a bundled model: default, hints (default: the "
+                        "project's, else default)")
     p.add_argument("--size", type=int, default=None,
                    help="working size, a multiple of 64 (default: the project's, else 256)")
     p.add_argument("--format", choices=("mp4", "mov", "mkv"), default="mp4",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.ml.bundled import model_path_arg
 from . import CliError
 from .colorize import add_temporal_arguments, check_not_input, note
 
@@ -20,8 +21,9 @@ def register(sub) -> None:
                                   "pattern like f_%%06d.png or f_%%06d.tif")
     p.add_argument("--frames", help="frame range A-B, inclusive, 0-based (default: the project's "
                                     "in/out, else the whole film)")
-    p.add_argument("--model", help="generator .keras file (default: the project's, else the "
-                                   "shipped model)")
+    p.add_argument("--model", type=model_path_arg,
+                   help="generator .keras file, or a bundled model: default, hints (default: the "
+                        "project's, else default)")
     p.add_argument("--size", type=int, default=None,
                    help="working size, a multiple of 64 (default: the project's)")
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,

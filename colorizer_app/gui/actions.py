@@ -171,6 +171,9 @@ def build_actions(win) -> ActionRegistry:
     reg.menu("recent", "Open &recent", parent="file")
     reg.separator("file")
     act("openModel", "Open &model…", win.choose_model, "Ctrl+M", menu="file")
+    act("useHintModel", "Use the &hint model", win.use_hint_model, menu="file",
+        tooltip="Colorize with the shipped hint model: a few colour clicks (Hint tool, H) "
+                "spread to the objects' edges; with no hints the film stays gray")
     reg.separator("file")
     act("quit", "&Quit", win.close, QKeySequence.StandardKey.Quit, menu="file")
 

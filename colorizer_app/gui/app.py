@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..core.ml.bundled import model_path_arg
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -13,7 +14,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                 description="BentoColor Studio: review and correct film colorization.")
     p.add_argument("path", nargs="?", help="a film, an image sequence (folder or shot_%%04d.png) "
                                            "or a film's .bento project folder")
-    p.add_argument("--model", help="a .keras generator to colorize with (default: the shipped model)")
+    p.add_argument("--model", type=model_path_arg,
+                   help="a .keras generator to colorize with, or a bundled model: default, hints "
+                        "(default: the last one chosen, else default)")
     p.add_argument("--size", type=int, help="working size in pixels (a multiple of 64)")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow/Keras log output")
     p.add_argument("--version", action="version", version=f"colorizer-app {__version__}")

@@ -25,7 +25,7 @@ from .audio_controls import AudioControls
 from .context import FeatureContext
 from .focus import FocusKeeper
 from .model_panel import ModelPanel
-from .pipeline import Pipeline, default_model_path
+from .pipeline import Pipeline, default_model_path, hint_model_path
 from .playback import Player
 from .recent import FILM, RecentFiles
 from .session import VIEW_MODES, Session
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.pipeline.filmFailed.connect(lambda msg: self.show_message("Cannot open film", msg))
         self.pipeline.modelStatus.connect(self._on_model_status)
         self.model_panel.openModelRequested.connect(self.choose_model)
+        self.model_panel.hintModelRequested.connect(self.use_hint_model)
         self._restore_settings()
         self._sync_view_actions(self.session.view_mode)
         self.recent.changed.connect(self._rebuild_recent_menu)
@@ -198,6 +199,15 @@ class MainWindow(QMainWindow):
     def set_model(self, path: str) -> None:
         self.session.set_model_path(path)
         self.settings.setValue("model/path", path)
+
+    def use_hint_model(self) -> None:
+        """Switch to the shipped hint generator (File menu, Model and Hints panels)."""
+        path = hint_model_path()
+        if not path:
+            self.show_message("No hint model", "This installation has no bundled hint model "
+                                               "(bento_hints.keras); open one with File ▸ Open model…")
+            return
+        self.set_model(path)
 
     def _on_film(self, film) -> None:
         if film is None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .pipeline import hint_model_path
 from .session import Session
 
 STATE_COLORS = {"none": "#d9a441", "loading": "#9ab", "ready": "#7c7", "error": "#e66"}
@@ -30,6 +31,7 @@ STATE_COLORS = {"none": "#d9a441", "loading": "#9ab", "ready": "#7c7", "error": 
 
 class ModelPanel(QDockWidget):
     openModelRequested = Signal()
+    hintModelRequested = Signal()
 
     def __init__(self, session: Session, pipeline, parent: QWidget | None = None):
         super().__init__("Model", parent)
@@ -48,6 +50,11 @@ class ModelPanel(QDockWidget):
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_button = QPushButton("Open model…")
         self.open_button.clicked.connect(self.openModelRequested)
+        self.hint_button = QPushButton("Hint model")
+        self.hint_button.setToolTip("Colorize with the shipped hint model: a few colour clicks "
+                                    "(Hint tool, H) spread to the objects' edges; with no hints "
+                                    "the film stays gray")
+        self.hint_button.clicked.connect(self.hintModelRequested)
 
         self.size_spin = QSpinBox()
         self.size_spin.setRange(64, 2048)
@@ -85,7 +92,10 @@ class ModelPanel(QDockWidget):
         lay = QVBoxLayout(body)
         lay.addLayout(form)
         lay.addWidget(self.status_label)
-        lay.addWidget(self.open_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.hint_button)
+        lay.addLayout(buttons)
         lay.addLayout(row)
         lay.addWidget(self.error_label)
         lay.addStretch(1)
@@ -113,6 +123,8 @@ class ModelPanel(QDockWidget):
     def _on_model_path(self, path: str) -> None:
         self.name_label.setText(os.path.basename(path) if path else "none")
         self.name_label.setToolTip(path)
+        hint = hint_model_path()
+        self.hint_button.setEnabled(bool(hint) and os.path.abspath(path or "") != os.path.abspath(hint))
 
     def _sync_size(self, size: int) -> None:
         self.size_spin.blockSignals(True)

@@ -59,11 +59,14 @@ def _untouched(_index: int) -> bool:
 
 def default_model_path() -> str:
     """The shipped model, or "" while it does not exist yet."""
-    try:
-        from ..core.ml.model import DEFAULT_MODEL
-    except Exception:
-        return ""
+    from ..core.ml.bundled import DEFAULT_MODEL
     return str(DEFAULT_MODEL) if Path(DEFAULT_MODEL).exists() else ""
+
+
+def hint_model_path() -> str:
+    """The shipped hint generator, or "" when this install lacks it."""
+    from ..core.ml.bundled import HINT_MODEL
+    return str(HINT_MODEL) if Path(HINT_MODEL).exists() else ""
 
 
 def missing_model_message() -> str:

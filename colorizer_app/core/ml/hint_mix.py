@@ -151,6 +151,37 @@ class GuideInput(layers.Layer):
         return tuple(input_shape[0])
 
 
+@keras.saving.register_keras_serializable(package="bento")
+class LightnessGate(layers.Layer):
+    """[ab (N, H, W, 2), log densities (N, H, W, K)] → ab · rᵖ / (rᵖ + cᵖ): a pixel unlike in
+    lightness every hint that reaches it fades to gray.
+
+    r = wide spread's density / lightness-blind spread's density (both σ 8 cells): the share of
+    the hint mass reaching the pixel that is near its own lightness. A colour clicked on a dark
+    coat reaches the light wall beside it with r ≈ 0 (the wall stays as it was), and the coat's
+    far side with r near its top. The mix alone weighs candidates against gray by absolute
+    density, which cannot tell "far away" from "across an edge". Fixed maths: the threshold `c`
+    and the sharpness `p`, calibrated on validation footage (scripts/calibrate_hint_reach.py)."""
+
+    def __init__(self, c: float = 0.02, p: float = 1.0, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.c, self.p = float(c), float(p)
+        self._wide, self._blind = CANDIDATES.index("wide"), CANDIDATES.index("blind")
+
+    def call(self, inputs: list[Tensor]) -> Tensor:
+        ab, logden = inputs
+        w, b = self._wide, self._blind
+        rp = ops.exp(self.p * ops.minimum(logden[..., w:w + 1] - logden[..., b:b + 1], 0.0))
+        return ab * (rp / (rp + self.c ** self.p))
+
+    def compute_output_shape(self, input_shape: list[tuple[int | None, ...]]
+                             ) -> tuple[int | None, ...]:
+        return tuple(input_shape[0])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "c": self.c, "p": self.p}
+
+
 def init_bias() -> np.ndarray:
     """The logit layer's starting bias: log INIT_WEIGHTS (see the module docstring)."""
     out: np.ndarray = np.log(np.asarray(INIT_WEIGHTS, np.float64)).astype(np.float32)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import zipfile
-from importlib import resources
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -20,6 +19,7 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from . import Tensor  # noqa: E402
+from .bundled import BUNDLED_MODELS, DEFAULT_MODEL, HINT_MODEL, model_path_arg  # noqa: E402,F401
 from .hint_grid import AddClip, HintGrid  # noqa: E402  (registers the layers for load_model)
 from .hint_mix import (  # noqa: E402
     CANDIDATES,
@@ -27,12 +27,9 @@ from .hint_mix import (  # noqa: E402
     ConvexMix,
     GuideInput,
     HintCandidates,
+    LightnessGate,
     init_bias,
 )
-
-# The shipped model is package data, so `pip install .` and wheels carry it (the wheel is not
-# zip-safe: installed packages are plain folders, so the traversable is a real path).
-DEFAULT_MODEL = Path(str(resources.files("colorizer_app") / "resources" / "models" / "bento_default.keras"))
 
 GEN_DOWN = (64, 128, 256, 512, 512, 512)   # encoder filters; the first block has no batch norm
 GEN_UP = (512, 512, 256, 128, 64)          # decoder filters; dropout on the first two, as pix2pix
@@ -68,6 +65,18 @@ def _up(x: Tensor, skip: Tensor, filters: int, dropout: bool, name: str = "") ->
 
 
 HINT_CHANNELS = 4  # L, hint a, hint b, hint mask
+
+
+def with_lightness_gate(model: keras.Model, c: float, p: float = 1.0) -> keras.Model:
+    """A mix hint generator whose output fades to gray where a pixel's lightness is unlike the
+    hints reaching it (core.ml.hint_mix.LightnessGate); the same weights, one layer added. A
+    model that has the gate gets it replaced."""
+    if "hint_mix" not in [layer.name for layer in model.layers]:
+        raise ValueError("the lightness gate needs a mix hint generator (hint_arch='mix')")
+    ab = model.get_layer("ab_mix").output
+    logden = model.get_layer("hint_mix").output[1]
+    out = LightnessGate(c, p, name="lightness_gate")([ab, logden])
+    return keras.Model(model.input, out, name=model.name)
 
 
 def input_channels(model: keras.Model) -> int:

@@ -31,8 +31,8 @@ from .panel import HintPanel
 from .tool import HintTool
 from .worker import HintResults, HintWorker
 
-NO_HINTS_TIP = ("The loaded model takes no hints (an older, 1-channel generator): load a hint "
-                "model (File ▸ Open model…) to use the hint tool")
+NO_HINTS_TIP = ("The loaded model takes no hints (a 1-channel generator): use the shipped hint "
+                "model (File ▸ Use the hint model) or open another to use the hint tool")
 
 
 class HintController(QObject):
@@ -79,6 +79,7 @@ class HintController(QObject):
         self.panel.deleteRequested.connect(lambda: self.selected and self.delete(self.selected))
         self.panel.viewRequested.connect(self.show_hints_only)
         self.panel.copyRequested.connect(self.copy_to)
+        self.panel.hintModelRequested.connect(window.use_hint_model)
         self.panel.key_box.toggled.connect(self._on_key_option)
         # the eyedropper borrows the viewer for one click; the hint tool comes back after it
         self.colour_panel.eyedropper.toggled.connect(

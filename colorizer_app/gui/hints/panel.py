@@ -23,6 +23,7 @@ class HintPanel(QDockWidget):
     deleteRequested = Signal()
     copyRequested = Signal(int)          # copy this frame's hints to that frame
     viewRequested = Signal(bool)         # True: show hints only (the gray frame), False: result
+    hintModelRequested = Signal()        # switch to the shipped hint model
 
     def __init__(self, parent=None):
         super().__init__("Hints", parent)
@@ -32,6 +33,10 @@ class HintPanel(QDockWidget):
         self.model_label = QLabel("No model loaded")
         self.model_label.setWordWrap(True)
         lay.addWidget(self.model_label)
+        self.use_model_btn = QPushButton("Use the hint model")
+        self.use_model_btn.setToolTip("Colorize with the shipped hint model (File ▸ Use the hint model)")
+        self.use_model_btn.clicked.connect(self.hintModelRequested)
+        lay.addWidget(self.use_model_btn)
         self.show_box = QCheckBox("Show hints")
         self.show_box.setChecked(True)
         lay.addWidget(self.show_box)
@@ -88,6 +93,7 @@ class HintPanel(QDockWidget):
 
     def set_model(self, takes_hints: bool, text: str) -> None:
         self.model_label.setText(text)
+        self.use_model_btn.setVisible(not takes_hints)
         for w in (self.copy_btn, self.copy_spin, self.only_btn, self.result_btn):
             w.setEnabled(takes_hints)
 
