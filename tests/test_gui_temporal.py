@@ -254,6 +254,29 @@ def test_curves_wait_while_the_film_plays(qtbot, tmp_path, assets):
     qtbot.waitUntil(lambda: done() == w.session.frame_count, timeout=TIMEOUT)
 
 
+def test_curves_wait_for_a_quiet_moment_after_an_edit(qtbot, tmp_path, assets):
+    """An edit (any undo step) makes the curves stale, and they are recomputed only once the
+    artist has left the picture alone for EDIT_QUIET_S: the edit's own picture comes first."""
+    import time
+
+    from PySide6.QtGui import QUndoCommand
+
+    from colorizer_app.gui.temporal.worker import EDIT_QUIET_S
+    w, ctl, tc = _open(qtbot, tmp_path, assets["bright"], assets["clip"])
+    _wait_detected(qtbot, tc)
+    _wait_all_colorized(qtbot, w)
+    qtbot.waitUntil(lambda: tc.colour is not None and np.isfinite(tc.colour).all(), timeout=TIMEOUT)
+    qtbot.wait(300)                        # the last curve frame has landed
+    steps: list[float] = []
+    worker, real = tc.worker, tc.worker._curve_step
+    worker._curve_step = lambda i: (steps.append(time.monotonic()), real(i))[1]
+    edit_at = time.monotonic()
+    w.painting.undo.push(QUndoCommand("an edit"))
+    qtbot.waitUntil(lambda: len(steps) >= w.session.frame_count, timeout=TIMEOUT)
+    assert steps[0] - edit_at >= EDIT_QUIET_S - 0.05, steps[0] - edit_at
+    assert steps[0] - edit_at < EDIT_QUIET_S + 1.0
+
+
 def test_deflicker_strength_and_curves(qtbot, tmp_path, assets):
     w, ctl, tc = _open(qtbot, tmp_path, assets["bright"], assets["flicker_clip"])
     _wait_detected(qtbot, tc)

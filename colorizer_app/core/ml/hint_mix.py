@@ -73,16 +73,18 @@ class HintCandidates(layers.Layer):
         abm, m = x[..., 1:3], x[..., 3:4]
         tent, raw, grid = splat(x, self._centres, self._delta, self._range, self._pool)
         shp = ops.shape(raw)
-        nums, dens = [abm], [m]                                                  # pixel: the hint itself
-        for sigma in self.sigmas:
-            up = self._up(blur(grid, sigma))
-            nums.append(ops.concatenate([ops.sum(up[..., :B] * tent, axis=-1, keepdims=True),
-                                         ops.sum(up[..., B:2 * B] * tent, axis=-1, keepdims=True)], -1))
-            dens.append(ops.sum(up[..., 2 * B:] * tent, axis=-1, keepdims=True))
+        S = len(self.sigmas)
+        # one upsampling and one slice for all scales: (near, mid, wide) × (a, b, density) × bins
+        up = self._up(ops.concatenate([blur(grid, sigma) for sigma in self.sigmas], axis=-1))
+        upshp = ops.shape(up)
+        sliced = ops.sum(ops.reshape(up, (upshp[0], upshp[1], upshp[2], 3 * S, B)) * tent[..., None, :], axis=-1)
+        nums = [sliced[..., 3 * i:3 * i + 2] for i in range(S)]
+        dens = [sliced[..., 3 * i + 2:3 * i + 3] for i in range(S)]
         blind = ops.sum(ops.reshape(raw, (shp[0], shp[1], shp[2], 3, B)), axis=-1)   # lightness-blind
         blind = self._up(blur(blind, self.blind_sigma))
         nums.append(blind[..., :2])
         dens.append(blind[..., 2:3])
+        nums, dens = [abm] + nums, [m] + dens                                    # pixel: the hint itself
         # each candidate normalised on its own: a weighted mean of hint colours (0 where none reaches)
         cands = [n / (d + TINY) for n, d in zip(nums, dens)]
         cands.append(ops.zeros_like(abm))                                         # gray
