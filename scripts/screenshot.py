@@ -12,9 +12,9 @@ The window fills the screen, with the default panel layout, once the in/out rang
   painting  colorized view, the brush on, two strokes in a new colour (driven through the brush
             tool itself: synthetic mouse events do not reach pyqtgraph under Xvfb), the Colour
             and Corrections panels up front
-  hints     colorized view, the hint tool on (needs a hint model, --model), five hints placed
-            through the hint tool, each the true colour of the photo under it (read from a colour
-            copy of the same pan), the picture recoloured by the network from them
+  hints     colorized view, the hint tool on (needs a hint model, --model hints), twelve hints
+            placed through the hint tool on a 4 x 3 grid, each the true colour of the photo under
+            it (read from a colour copy of the same pan), the picture recoloured from them
 """
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def main() -> int:
         ctl.set_active(True)
         fw, fh = w.session.film.width, w.session.film.height
         none = Qt.KeyboardModifier.NoModifier
-        for fx, fy in ((0.2, 0.25), (0.7, 0.2), (0.45, 0.6), (0.8, 0.75), (0.15, 0.8)):
+        # a click on each region of a 4 x 3 grid, as an artist gives each object its colour
+        for fx, fy in [(0.14 + 0.24 * i, 0.2 + 0.3 * j) for j in range(3) for i in range(4)]:
             x, y = int(fw * fx), int(fh * fy)
             _, ha, hb = truth[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3).mean(0)
             ctl.colour_panel.set_colour(float(ha), float(hb))

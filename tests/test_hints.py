@@ -333,6 +333,28 @@ def test_lightness_gate_stops_a_colour_at_a_lightness_edge(tmp_path):
         with_lightness_gate(build_generator(width=0.125, hints=True), 0.03)
 
 
+def test_mix_generator_skips_the_network_for_unhinted_frames():
+    """A mix generator can only mix hint colours and gray: an unhinted frame is exactly what the
+    network gives with empty planes (zero), without running it; hinted frames in the same batch
+    still run, in their places."""
+    model = build_generator(width=0.125, hints=True, hint_arch="mix")
+    c = Colorizer(model, size=64, batch_size=2)
+    assert c.gray_without_hints and not Colorizer(build_generator(width=0.125, hints=True),
+                                                  size=64).gray_without_hints
+    frames = [np.full((48, 64, 3), v, np.uint8) for v in (60, 120, 180)]
+    runs = []
+    real = c._run
+    c._run = lambda batch: (runs.append(len(batch)), real(batch))[1]
+    given = [None, [Hint(30, 20, 40.0, -30.0, 5)], []]
+    out = c.predict_work(frames, given)
+    assert runs == [1]                                           # one frame ran, not three
+    assert not out[0][0].any() and not out[2][0].any()
+    forced = model.predict_on_batch(hints.model_input(color.fit_working(
+        color.luminance(frames[0]), 64)[0], None, None)[None].astype(np.float32))
+    assert not forced.any()                                      # what the network would have said
+    assert np.abs(out[1][0].astype(np.float32)[20, 30] - (40.0, -30.0)).max() < 2
+
+
 def test_trainer_builds_a_mix_generator_and_refuses_a_grid_seed(tmp_path):
     from colorizer_app.core.ml.model import hint_arch
     from colorizer_app.core.ml.train import TrainConfig, Trainer

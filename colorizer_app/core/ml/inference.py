@@ -6,7 +6,9 @@ upsampling against the frame's own L.
 
 A hint generator (4 input channels, core.ml.model.input_channels) also takes the artist's colour
 hints per frame: a list of core.ml.hints.Hint or a film-size RGBA hint image. Frames without hints
-get empty hint planes, so the same model colorizes unhinted film. A plain (1-channel) generator
+get empty hint planes, so the same model colorizes unhinted film; a mix or guided hint generator
+(core.ml.hint_mix) can only mix hint colours and gray, so an unhinted frame is exactly gray and
+skips the network (in the hint workflow most frames have no hints). A plain (1-channel) generator
 takes no hints; there, given hints are spread over its output by the no-learning joint-bilateral
 spread (core.ml.spread), so --hints still does something useful with an old model.
 """
@@ -22,7 +24,7 @@ import numpy as np
 
 from .. import color, compose
 from . import hints as hints_mod
-from .model import DEFAULT_MODEL, ModelError, input_channels, load_generator
+from .model import DEFAULT_MODEL, ModelError, hint_arch, input_channels, load_generator
 
 DEFAULT_SIZE = 256
 
@@ -62,6 +64,8 @@ class Colorizer:
         self.size = size
         self.batch_size = max(1, int(batch_size))
         self.takes_hints = input_channels(self.model) == 4
+        # convex mixes of the hints' colours and gray: no hint, no colour (exactly zero)
+        self.gray_without_hints = hint_arch(self.model) in ("mix", "guided")
         self._digest = weights_digest(self.model)
 
     @property
@@ -91,21 +95,25 @@ class Colorizer:
         """Full-res L planes (0..100) → working-size ab; callers that already hold L skip a conversion.
 
         `hints`: per frame None, a list of Hint (full-frame pixels) or a film-size RGBA image."""
-        inputs, boxes, planes = [], [], []
+        inputs, boxes, planes, run = [], [], [], []
         for k, L in enumerate(Ls):
             L_work, box = color.fit_working(L, self.size)
             given = hints[k] if hints is not None else None
             hp = self._planes(given, box) if given is not None else None
+            boxes.append(box)
+            planes.append((hp, L_work))
+            if self.gray_without_hints and (hp is None or not hp[1].any()):
+                continue
+            run.append(k)
             if self.takes_hints:
                 inputs.append(hints_mod.model_input(L_work, *(hp or (None, None))))
             else:
                 inputs.append(L_work[..., None])
-            boxes.append(box)
-            planes.append((hp, L_work))
-        results: list[np.ndarray] = []
+        results = [np.zeros((self.size, self.size, 2), np.float32) for _ in Ls]
         for s in range(0, len(inputs), self.batch_size):
             out = self._run(np.stack(inputs[s:s + self.batch_size]).astype(np.float32))
-            results.extend(out[k] * color.AB_SCALE for k in range(len(out)))
+            for j in range(len(out)):
+                results[run[s + j]] = out[j] * color.AB_SCALE
         if not self.takes_hints:
             from .spread import spread_over
 

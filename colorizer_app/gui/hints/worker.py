@@ -127,7 +127,8 @@ class HintWorker(LoopWorker):
                 from ...core.ml.inference import Colorizer
                 self._colorizer = Colorizer(model[0], size=model[1], batch_size=1)
                 if self._colorizer.takes_hints:   # trace now, not on the artist's first click
-                    self._colorizer.predict_work([np.zeros((8, 8, 3), np.uint8)], [[]])
+                    from ...core.ml.hints import Hint
+                    self._colorizer.predict_work([np.zeros((8, 8, 3), np.uint8)], [[Hint(4, 4, 0.0, 0.0, 1)]])
         if self._colorizer is None or not self._colorizer.takes_hints:
             return False
         if req is None:
