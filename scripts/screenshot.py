@@ -117,6 +117,7 @@ def main() -> int:
             ctl.tool.press(pt, none)
             ctl.tool.release(pt, none)
         ctl.select(None)
+        window_layout.docks(w)["hintsDock"].raise_()
 
     def step():
         w = next(x for x in app.topLevelWidgets() if isinstance(x, MainWindow))
