@@ -19,7 +19,10 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from . import Tensor  # noqa: E402
-from .bundled import BUNDLED_MODELS, DEFAULT_MODEL, HINT_MODEL, model_path_arg  # noqa: E402,F401
+from .bundled import BUNDLED_MODELS as BUNDLED_MODELS  # noqa: E402  (re-exported)
+from .bundled import DEFAULT_MODEL as DEFAULT_MODEL  # noqa: E402
+from .bundled import HINT_MODEL as HINT_MODEL  # noqa: E402
+from .bundled import model_path_arg as model_path_arg  # noqa: E402
 from .hint_grid import AddClip, HintGrid  # noqa: E402  (registers the layers for load_model)
 from .hint_mix import (  # noqa: E402
     CANDIDATES,
