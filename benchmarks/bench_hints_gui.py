@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from benchmarks.bench_gui import Heartbeat, fmt, pump_until  # noqa: E402
 
 
-def hint_model(folder: Path, given: str | None) -> tuple[str, str]:
+def hint_model(given: str | None) -> tuple[str, str]:
     """The model to time: the one given, else the shipped hint model (bento_hints.keras)."""
     from colorizer_app.core.ml.bundled import HINT_MODEL
 
@@ -55,7 +55,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     from tests.helpers.clips import make_clip
     clip = str(make_clip(tmp / "bench_540p.mp4", n_frames=12, size=(960, 540), audio=False))
-    model, desc = hint_model(tmp, args.model)
+    model, desc = hint_model(args.model)
     print(f"model: {desc}; working size {args.size} px; film 960x540")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start "
           "(other processes on the machine inflate every figure below)")
