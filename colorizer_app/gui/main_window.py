@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.ml.bundled import default_model_path, hint_model_path
 from . import window_layout
 from .actions import ActionRegistry, build_actions
 from .audio import AudioPlayer
@@ -25,7 +26,7 @@ from .audio_controls import AudioControls
 from .context import FeatureContext
 from .focus import FocusKeeper
 from .model_panel import ModelPanel
-from .pipeline import Pipeline, default_model_path, hint_model_path
+from .pipeline import Pipeline
 from .playback import Player
 from .recent import FILM, RecentFiles
 from .session import VIEW_MODES, Session

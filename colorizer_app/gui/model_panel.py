@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .pipeline import hint_model_path
+from ..core.ml.bundled import hint_model_path
 from .session import Session
 
 STATE_COLORS = {"none": "#d9a441", "loading": "#9ab", "ready": "#7c7", "error": "#e66"}

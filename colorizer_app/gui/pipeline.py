@@ -22,7 +22,6 @@ import os
 import time
 from collections.abc import Callable
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -57,26 +56,10 @@ def _untouched(_index: int) -> bool:
     return False
 
 
-def default_model_path() -> str:
-    """The shipped model, or "" while it does not exist yet."""
-    from ..core.ml.bundled import DEFAULT_MODEL
-    return str(DEFAULT_MODEL) if Path(DEFAULT_MODEL).exists() else ""
-
-
-def hint_model_path() -> str:
-    """The shipped hint generator, or "" when this install lacks it."""
-    from ..core.ml.bundled import HINT_MODEL
-    return str(HINT_MODEL) if Path(HINT_MODEL).exists() else ""
-
-
 def missing_model_message() -> str:
-    try:
-        from ..core.ml.model import DEFAULT_MODEL
-        name = Path(DEFAULT_MODEL).name
-    except Exception:
-        name = "the shipped model"
-    return (f"No model loaded: the shipped model ({name}) is not installed. Open a .keras "
-            "generator (File ▸ Open model…) to colorize; gray viewing works without one.")
+    from ..core.ml.bundled import DEFAULT_MODEL
+    return (f"No model loaded: the shipped model ({DEFAULT_MODEL.name}) is not installed. Open a "
+            ".keras generator (File ▸ Open model…) to colorize; gray viewing works without one.")
 
 
 class Pipeline(QObject):

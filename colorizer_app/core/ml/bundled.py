@@ -17,9 +17,20 @@ HINT_MODEL = Path(str(_FOLDER / "bento_hints.keras"))
 BUNDLED_MODELS = {"default": DEFAULT_MODEL, "hints": HINT_MODEL}
 
 
+def default_model_path() -> str:
+    """The shipped default model's path, or "" when this install lacks it."""
+    return str(DEFAULT_MODEL) if DEFAULT_MODEL.exists() else ""
+
+
+def hint_model_path() -> str:
+    """The shipped hint generator's path, or "" when this install lacks it."""
+    return str(HINT_MODEL) if HINT_MODEL.exists() else ""
+
+
 def model_path_arg(value: str) -> str:
     """A --model value: a bundled model's name ("default", "hints") or a file's path."""
     return str(BUNDLED_MODELS.get(value, value))
 
 
-__all__ = ["BUNDLED_MODELS", "DEFAULT_MODEL", "HINT_MODEL", "model_path_arg"]
+__all__ = ["BUNDLED_MODELS", "DEFAULT_MODEL", "HINT_MODEL", "default_model_path", "hint_model_path",
+           "model_path_arg"]

@@ -103,13 +103,14 @@ class Colorizer:
             boxes.append(box)
             planes.append((hp, L_work))
             if self.gray_without_hints and (hp is None or not hp[1].any()):
-                continue
+                continue                   # stays the zero plane below
             run.append(k)
             if self.takes_hints:
                 inputs.append(hints_mod.model_input(L_work, *(hp or (None, None))))
             else:
                 inputs.append(L_work[..., None])
-        results = [np.zeros((self.size, self.size, 2), np.float32) for _ in Ls]
+        gray = np.zeros((self.size, self.size, 2), np.float32)   # shared by the skipped frames
+        results = [gray] * len(Ls)
         for s in range(0, len(inputs), self.batch_size):
             out = self._run(np.stack(inputs[s:s + self.batch_size]).astype(np.float32))
             for j in range(len(out)):
