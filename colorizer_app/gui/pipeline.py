@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -57,9 +58,13 @@ def _untouched(_index: int) -> bool:
 
 
 def missing_model_message() -> str:
-    from ..core.ml.bundled import DEFAULT_MODEL
-    return (f"No model loaded: the shipped model ({DEFAULT_MODEL.name}) is not installed. Open a "
-            ".keras generator (File ▸ Open model…) to colorize; gray viewing works without one.")
+    try:
+        from ..core.ml.model import DEFAULT_MODEL
+        name = Path(DEFAULT_MODEL).name
+    except Exception:
+        name = "the shipped model"
+    return (f"No model loaded: the shipped model ({name}) is not installed. Open a .keras "
+            "generator (File ▸ Open model…) to colorize; gray viewing works without one.")
 
 
 class Pipeline(QObject):
