@@ -218,6 +218,7 @@ def test_the_shipped_hint_model_is_one_click_away_and_follows_a_click(qtbot, tmp
     hc = w.hints
     qtbot.waitUntil(lambda: "takes no hints" in hc.panel.model_label.text(), timeout=TIMEOUT)
     assert not hc.panel.use_model_btn.isHidden() and w.model_panel.hint_button.isEnabled()
+    old_key = w.pipeline.chroma.key
     hc.panel.use_model_btn.click()
     assert w.session.model_path == str(HINT_MODEL)
     assert w.settings.value("model/path", "", str) == str(HINT_MODEL)    # the next start keeps it
@@ -225,6 +226,12 @@ def test_the_shipped_hint_model_is_one_click_away_and_follows_a_click(qtbot, tmp
     assert hc.tool_action.isEnabled() and hc.panel.use_model_btn.isHidden()
     assert not w.model_panel.hint_button.isEnabled()
     w.pipeline.set_background(False)
+
+    def by_the_hint_model():   # not the plain model's picture, still on screen until then
+        chroma, b = w.pipeline.chroma, w.pipeline.bundle(0)
+        assert chroma is not None and chroma.key != old_key
+        assert b is not None and b.chroma_key == chroma.key
+    qtbot.waitUntil(by_the_hint_model, timeout=4 * TIMEOUT)
     gray = wait_colorized(qtbot, w, 0)
     x0 = object_x(0)
     assert np.abs(ab_mean(gray, slice(30, 66), slice(x0, x0 + OBJ))).max() < 2   # no hints: gray

@@ -213,9 +213,9 @@ class HintController(QObject):
         if not self.store.hints(frame):
             self._asked.pop(frame, None)   # a redo of the same hints must ask again
         if frame == self.session.frame:
+            self._request(frame)           # first and at once: the network is the long part
             self._draw()
             self._sync_selection_actions()
-            self._request(frame)           # at once: a drag must not wait for the event loop
         if not self._due:
             self._due = True
             QTimer.singleShot(0, self._after_change)
@@ -270,10 +270,10 @@ class HintController(QObject):
     # ---- edits (each one undo step) -----------------------------------------------------------
     def commit(self, frame: int, hid: str, before: Hint | None, after: Hint | None) -> None:
         """The hint is already `after` in the store: record the step."""
-        if after is not None:
-            self.colour_panel.remember((after.a, after.b))
         self.painting.undo.push(HintCommand(self.store, frame, hid, before, after,
                                             describe(before, after, frame)))
+        if after is not None:
+            self.colour_panel.remember((after.a, after.b))
 
     def released(self) -> None:
         self.last_release = time.perf_counter()
