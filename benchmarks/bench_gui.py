@@ -177,8 +177,8 @@ def components(clip: str, model: str, size: int = 256) -> None:
 
 
 def main() -> int:
-    from colorizer_app.core.heap import keep_heap_for_tensors
-    keep_heap_for_tensors()      # as the app's and the CLI's main do, before any thread starts
+    from colorizer_app.core.heap import configure_heap
+    configure_heap()      # as the app's and the CLI's main do, before any thread starts
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip")
     ap.add_argument("--model")

@@ -44,8 +44,8 @@ def hint_model(given: str | None) -> tuple[str, str]:
 
 
 def main() -> int:
-    from colorizer_app.core.heap import keep_heap_for_tensors
-    keep_heap_for_tensors()      # as the app's and the CLI's main do, before any thread starts
+    from colorizer_app.core.heap import configure_heap
+    configure_heap()      # as the app's and the CLI's main do, before any thread starts
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model")
     ap.add_argument("--edits", type=int, default=50)

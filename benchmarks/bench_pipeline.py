@@ -200,8 +200,8 @@ def memory(args) -> None:
 
 
 def main() -> None:
-    from colorizer_app.core.heap import keep_heap_for_tensors
-    keep_heap_for_tensors()      # as the app's and the CLI's main do, before any thread starts
+    from colorizer_app.core.heap import configure_heap
+    configure_heap()      # as the app's and the CLI's main do, before any thread starts
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
         _peak_rss_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return

@@ -1,4 +1,4 @@
-"""core.heap: the process keeps its freed tensor memory instead of re-faulting it every run."""
+"""core.heap: a worker thread's freed arrays stay in its heap instead of being faulted back in."""
 import subprocess
 import sys
 import textwrap
@@ -8,19 +8,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A worker thread makes and drops four 28 MB arrays (a 256-px network run's largest tensors),
-# twelve times; prints the fresh-page faults per round once the heap has settled.
+# A worker thread makes and drops 24 arrays of 4 MB (under the mmap threshold, like a network
+# run's work buffers) twelve times; prints the fresh-page faults per round once settled.
+# "thresholds": the mmap and trim thresholds alone (the policy before the top pad).
 CHILD = textwrap.dedent("""
-    import resource, sys, threading
+    import ctypes, resource, sys, threading
     import numpy as np
-    if sys.argv[1] == "tuned":
-        from colorizer_app.core.heap import keep_heap_for_tensors
-        assert keep_heap_for_tensors() and keep_heap_for_tensors()
+    from colorizer_app.core import heap
+    if sys.argv[1] == "configured":
+        assert heap.configure_heap() and heap.configure_heap()
+    else:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(heap.M_MMAP_THRESHOLD, heap.MMAP_THRESHOLD)
+        libc.mallopt(heap.M_TRIM_THRESHOLD, heap.TRIM_THRESHOLD)
     faults = []
     def work():
         for _ in range(12):
             f0 = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-            arrays = [np.ones((7 << 20,), np.float32) for _ in range(4)]
+            arrays = [np.ones((1 << 20,), np.float32) for _ in range(24)]
             del arrays
             faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - f0)
     t = threading.Thread(target=work)
@@ -37,7 +42,7 @@ def _faults(mode: str) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_tuned_heap_stops_refaulting_big_arrays():
-    plain, tuned = _faults("plain"), _faults("tuned")
-    assert plain > 200            # glibc's defaults hand the memory back and fault it in again
-    assert tuned < plain / 10
+def test_configured_heap_keeps_a_threads_freed_arrays():
+    thresholds, configured = _faults("thresholds"), _faults("configured")
+    assert thresholds > 500        # the arena shrinks after each round and faults it back in
+    assert configured < thresholds / 10

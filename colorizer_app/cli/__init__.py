@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ..quiet import configure
     configure(verbose=args.verbose)  # before any command imports Keras
-    from ..core.heap import keep_heap_for_tensors
-    keep_heap_for_tensors()          # before the threads' heaps exist
+    from ..core.heap import configure_heap
+    configure_heap()                 # before any thread's heap exists
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

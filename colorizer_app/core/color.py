@@ -30,7 +30,7 @@ _BAND_PIXELS = 1 << 17
 class Scratch:
     """Named work arrays kept from call to call, for a thread that makes one picture after another
     (the viewer's display worker during playback). With the mmap threshold pinned
-    (core.media.malloc), each fresh temporary above it is new zeroed pages from the kernel and an
+    (core.heap), each fresh temporary above it is new zeroed pages from the kernel and an
     unmap when freed (at the old 1 MB threshold top showed up to half of the playback benchmark's
     CPU time in the kernel). An array from here is overwritten by the next call that asks for its
     name: never hand one out."""

@@ -1,14 +1,21 @@
-"""glibc heap settings for a process that runs the network among other threads.
+"""The process's glibc heap settings: one policy for frame arrays and for the network's tensors.
 
-Measured in the review app (hint model, one 256-px frame per run): every network run took
-~7,000 fresh-page faults, ~30 MB of tensors whose memory glibc had handed back to the kernel
-at the end of the previous run, and 100-108 ms instead of the 75-78 ms of a bare script. The
-same runs with a 64 MB top pad (the heap keeps that much spare memory instead of trimming it)
-took 0-250 faults and 72-79 ms. The bare script escapes it only by luck of its allocation
-pattern; an app with a dozen threads does not.
+Frames: glibc raises its mmap threshold after the first large free, after which every big frame
+array comes from the heap, and churn through the frame cache fragments it: RSS measured 648 MiB
+instead of 398 MiB for a 256 MiB cache after random seeks in a long film. A fixed 8 MB
+threshold keeps big arrays (float 1080p planes, larger frames) mmapped, so freeing them returns
+the memory.
 
-Costs: each malloc arena may keep up to TOP_PAD of freed memory mapped (resident once touched).
-Linux with glibc only; elsewhere (musl, macOS, Windows) nothing changes.
+Network: fixed thresholds also stop glibc from raising the trim threshold. With the defaults
+(1 MB, 128 KB) the network's work buffers (0.1-4 MB at 256 px) were trimmed off the heap and
+page-faulted back at every predict (79 instead of 31 ms a frame at batch 1); a 32 MB trim
+threshold fixed that for the plain model. In the review app the hint model still took ~7,000
+fresh-page faults a run (100-108 ms instead of a bare script's 75-78): its worker threads' arenas
+shrank back to nothing after each run. A 64 MB top pad (the spare memory an arena keeps when it
+trims) took that to 0-700 faults and 67-76 ms.
+
+Set before the threads' arenas exist (the app's and the CLI's main; core.media on import as a
+fallback): set later, an arena made before keeps part of its churn. Linux with glibc only.
 """
 from __future__ import annotations
 
@@ -18,20 +25,19 @@ import threading
 
 # glibc's mallopt parameter numbers (malloc.h) and the values set
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-SETTINGS = (
-    (M_TOP_PAD, 64 << 20),          # spare memory an arena keeps when it trims
-    (M_TRIM_THRESHOLD, 256 << 20),  # free memory at an arena's top before it trims at all
-    (M_MMAP_THRESHOLD, 32 << 20),   # the largest the heap serves (a 256-px run's tensors are ~28 MB)
-)
+MMAP_THRESHOLD = 8 << 20      # arrays from here up are mmapped: returned to the system when freed
+TRIM_THRESHOLD = 32 << 20     # free memory kept at the top of the heap before giving it back
+TOP_PAD = 64 << 20            # and what an arena keeps when it does
+SETTINGS = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+            (M_TOP_PAD, TOP_PAD))
 
 _lock = threading.Lock()
 _done: bool | None = None
 
 
-def keep_heap_for_tensors() -> bool:
-    """Apply SETTINGS once per process, best as early as possible (the app's and the CLI's
-    main): arenas made before keep some of their churn. True when glibc accepted them all
-    (idempotent, thread-safe)."""
+def configure_heap() -> bool:
+    """Apply SETTINGS once per process; True when glibc accepted them all (idempotent,
+    thread-safe)."""
     global _done
     with _lock:
         if _done is None:

@@ -27,8 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from ..quiet import configure
     configure(verbose=args.verbose)  # before the colorize worker imports Keras
-    from ..core.heap import keep_heap_for_tensors
-    keep_heap_for_tensors()          # before the threads' heaps exist
+    from ..core.heap import configure_heap
+    configure_heap()                 # before any thread's heap exists
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from .. import color as _color
+from ..heap import configure_heap
 from . import index as media_index
-from . import malloc
 from . import sequence as media_sequence
 from .color import frame_has_color as _frame_has_color
 from .video import CROP_TAG, DecodeFailure, VideoSource, frame_time, pixel_bit_depth
@@ -37,7 +37,7 @@ DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 JUMP_KEEP = 2
 
 
-malloc.pin_mmap_threshold()   # before any frame is decoded (see core.media.malloc)
+configure_heap()   # before any frame is decoded (see core.heap)
 DEFAULT_SEQUENCE_FPS = Fraction(24)
 # Demuxers that "open" things that are not films (text rendered as ANSI art, raw binary dumps).
 _NOT_FILM_FORMATS = {"tty", "bin", "idf", "adf", "xbin", "ansi"}

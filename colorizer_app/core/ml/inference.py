@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import color, compose
-from ..heap import keep_heap_for_tensors
+from ..heap import configure_heap
 from . import hints as hints_mod
 from .model import DEFAULT_MODEL, ModelError, hint_arch, input_channels, load_generator
 
@@ -49,7 +49,7 @@ class Colorizer:
         # model: a .keras path, a keras.Model, or None (the default model)
         if size % 64 or size < 64:
             raise ValueError(f"working size must be a positive multiple of 64, got {size}")
-        keep_heap_for_tensors()   # else each run re-faults its ~30 MB of tensors (core.heap)
+        configure_heap()   # else each run can re-fault its tensors (core.heap)
         if model is None:
             model = DEFAULT_MODEL
         if isinstance(model, (str, os.PathLike)):
