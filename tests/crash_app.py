@@ -17,7 +17,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -35,7 +35,11 @@ class Bot:
         QTest.mouseRelease(w, button, Qt.KeyboardModifier.NoModifier, pos)
 
     def wait(self, ms):
-        QTest.qWait(ms)
+        # Not QTest.qWait: PySide6 keeps the GIL while it sleeps in there, so the app's worker
+        # threads (decoding, the network, TensorFlow's import) starved; a QEventLoop lets go.
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
 
     def waitUntil(self, fn, timeout=60000):
         end = time.monotonic() + timeout / 1000.0
@@ -48,7 +52,7 @@ class Bot:
                     raise
             if time.monotonic() > end:
                 raise TimeoutError("crash_app: condition not met in time")
-            QTest.qWait(20)
+            self.wait(20)
 
 
 def open_window(world: Path, model: str, settings_name: str):

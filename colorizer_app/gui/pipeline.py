@@ -58,11 +58,8 @@ def _untouched(_index: int) -> bool:
 
 
 def missing_model_message() -> str:
-    try:
-        from ..core.ml.model import DEFAULT_MODEL
-        name = Path(DEFAULT_MODEL).name
-    except Exception:
-        name = "the shipped model"
+    from ..core.ml.bundled import DEFAULT_MODEL
+    name = Path(DEFAULT_MODEL).name
     return (f"No model loaded: the shipped model ({name}) is not installed. Open a .keras "
             "generator (File ▸ Open model…) to colorize; gray viewing works without one.")
 
