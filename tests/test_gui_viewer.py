@@ -219,8 +219,14 @@ def test_timeline_overlay_api(tl):
     item = t.add_curve("flicker", vals, color=(200, 80, 80))
     x, y = item.getData()
     assert len(x) == 100 and np.nanmax(y) <= 1.0 and np.nanmin(y) >= 0.1
-    t.add_curve("flicker", vals)                       # same name replaces
-    assert t.curve_names() == ["flicker"]
+    again = t.add_curve("flicker", vals[::-1] * 2, color=(10, 20, 30), lo=0.0)  # same name replaces
+    assert t.curve_names() == ["flicker"] and again is item and again.scene() is not None
+    from colorizer_app.gui.timeline import CURVE_Y0, CURVE_Y1
+    v2 = vals[::-1] * 2
+    want = CURVE_Y0 + v2 / np.nanmax(v2) * (CURVE_Y1 - CURVE_Y0)
+    _x2, y2 = again.getData()
+    assert np.allclose(y2, want, equal_nan=True)
+    assert again.opts["pen"].color().getRgb()[:3] == (10, 20, 30)
     t.remove_curve("flicker")
     assert t.curve_names() == []
     t.set_cut_markers([40, 12, 77])
