@@ -275,6 +275,18 @@ def test_curves_wait_for_a_quiet_moment_after_an_edit(qtbot, tmp_path, assets):
     qtbot.waitUntil(lambda: len(steps) >= w.session.frame_count, timeout=TIMEOUT)
     assert steps[0] - edit_at >= EDIT_QUIET_S - 0.05, steps[0] - edit_at
     assert steps[0] - edit_at < EDIT_QUIET_S + 1.0
+    # an edit that goes on without undo steps (a hint dragged) holds them off until it stops
+    qtbot.wait(300)
+    steps.clear()
+    w.painting.undo.push(QUndoCommand("a drag starts"))
+    held = time.monotonic()
+    while time.monotonic() - held < EDIT_QUIET_S + 0.5:
+        worker.postpone()
+        last_hold = time.monotonic()
+        qtbot.wait(100)
+    assert not steps
+    qtbot.waitUntil(lambda: len(steps) >= w.session.frame_count, timeout=TIMEOUT)
+    assert steps[0] - last_hold >= EDIT_QUIET_S - 0.05, steps[0] - last_hold
 
 
 def test_deflicker_strength_and_curves(qtbot, tmp_path, assets):

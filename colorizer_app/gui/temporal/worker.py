@@ -117,6 +117,13 @@ class TemporalWorker(LoopWorker):
             self._quiet_until = time.monotonic() + EDIT_QUIET_S
         self._request(curves_stale=True)
 
+    def postpone(self) -> None:
+        """The artist is in the middle of an edit that is not an undo step yet (a hint being
+        dragged): curves and shot detection wait EDIT_QUIET_S from now. Marks nothing stale and
+        wakes nothing: a step already waiting sees the later end and waits on."""
+        with self._lock:
+            self._quiet_until = max(self._quiet_until, time.monotonic() + EDIT_QUIET_S)
+
     def set_wanted(self, frames: list[int]) -> None:
         with self._lock:
             self._wanted = list(frames)
