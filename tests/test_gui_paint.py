@@ -216,3 +216,24 @@ def test_results_composed_before_a_change_never_reach_the_screen(qtbot, win):
     assert pipe.bundle(0).colorized is not stale and w.viewer.current_pictures()["left"] is not stale
     fresh = wait_shows_expected(qtbot, w, ctl)             # asked again: the current composition
     assert pipe.bundle(0).compose_gen != gen and np.array_equal(fresh, shown)
+
+
+def test_a_stroke_in_progress_holds_the_background_analysis_off(qtbot, win):
+    """Curves and shot detection wait while the artist paints, not only after each undo step."""
+    import time
+
+    from PySide6.QtCore import QPointF
+
+    from colorizer_app.gui.temporal.worker import EDIT_QUIET_S
+    w, ctl = win
+    wait_colorized(qtbot, w, 0)
+    worker, none = w.temporal.worker, Qt.KeyboardModifier.NoModifier
+    with worker._lock:
+        worker._quiet_until = 0.0
+    ctl.tool.press(QPointF(30, 30), none)
+    qtbot.wait(300)
+    ctl.tool.drag(QPointF(60, 40), none)
+    assert ctl.undo.count() == 0                              # not a step yet
+    assert worker._quiet_until - time.monotonic() > EDIT_QUIET_S - 0.2
+    ctl.tool.release(QPointF(60, 40), none)
+    assert ctl.undo.count() == 1

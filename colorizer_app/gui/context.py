@@ -36,6 +36,12 @@ class FeatureContext:
         """The one undo stack (painting's): every edit of every feature is a step on it."""
         return self.painting.undo
 
+    def editing(self) -> None:
+        """The artist is mid-edit (a stroke or a hint drag, not an undo step yet): the
+        background analysis (curves, shot detection) waits until the edit has been quiet."""
+        if self.temporal is not None:
+            self.temporal.worker.postpone()
+
     def status(self, text: str, ms: int = 5000) -> None:
         self.window.statusBar().showMessage(text, ms)
 

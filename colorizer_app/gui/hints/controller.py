@@ -210,8 +210,7 @@ class HintController(QObject):
     def _changed(self, frame: int) -> None:
         """A hint of `frame` changed (GUI thread: edits and undo/redo)."""
         self._pending_frames.add(frame)
-        if self._ctx.temporal is not None:   # a drag's moves are edits too: analysis waits
-            self._ctx.temporal.worker.postpone()
+        self._ctx.editing()                # a drag's moves are edits too: analysis waits
         if not self.store.hints(frame):
             self._asked.pop(frame, None)   # a redo of the same hints must ask again
         if frame == self.session.frame:

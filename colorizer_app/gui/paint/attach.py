@@ -57,6 +57,7 @@ class PaintingController(QObject):
         window = self.window = ctx.window
         self.session, self.pipeline, self.viewer = ctx.session, ctx.pipeline, ctx.viewer
         self.actions = ctx.actions
+        self.context = ctx
         self.stack: CorrectionStack | None = None
         self.shot_of = None
         self.selected_id: str | None = None

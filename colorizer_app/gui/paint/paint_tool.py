@@ -157,6 +157,7 @@ class PaintTool(ViewerTool):
         self._extend([(x, y)])
 
     def _extend(self, points) -> None:
+        self.ctl.context.editing()         # mid-stroke: the background analysis waits
         up = apply_live_stroke(self.live, points)
         if up is None or self._pic is None or up.rgb is None:
             return
