@@ -321,4 +321,26 @@ def test_hinted_frame_becomes_a_keyframe_and_hints_copy_by_flow(qtbot, tmp_path,
     w.painting.undo.undo()
     assert hc.store.items(3) == []
     qtbot.waitUntil(lambda: 3 not in w.temporal.keys, timeout=TIMEOUT)
+    # a burst of edits: the keyframe follows once they are quiet, made off the GUI thread
+    import threading
+    import time
+
+    from colorizer_app.gui.hints.controller import KEY_QUIET_MS
+    from colorizer_app.gui.temporal.keyframes import keyframes_dir
+    folder, first = keyframes_dir(w.project.project), w.temporal.keys[0].path
+    made_on, real = [], hc._make_key
+    hc._make_key = lambda *a: (made_on.append(threading.current_thread().name), real(*a))[1]
+    hid = hc.store.items(0)[0][0]
+    hc.select(hid)
+    t_burst = time.time()
+    for colour in (BLUE, (30.0, 30.0), GREEN):
+        ctl.colour_panel.set_colour(*colour)
+        hc.recolour_selected()
+        wait_picture(qtbot, w, lambda p, c=colour: np.abs(
+            ab_mean(p, slice(cy - 3, cy + 4), slice(cx - 3, cx + 4)) - c).max() < 12)
+        assert w.temporal.keys[0].path == first            # not yet: the hints are still moving
+    qtbot.waitUntil(lambda: w.temporal.keys[0].path != first, timeout=TIMEOUT)
+    assert time.time() - t_burst >= KEY_QUIET_MS / 1000 - 0.05
+    assert made_on and all(n.startswith("bento-hint-keys") for n in made_on)
+    assert len([q for q in folder.glob("key_000000_*.png") if q.stat().st_mtime >= t_burst]) == 1
     assert w.shutdown()

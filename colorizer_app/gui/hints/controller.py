@@ -14,7 +14,9 @@ step of its own: undoing the hint takes the keyframe with it).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -24,7 +26,7 @@ from ...core import color, compose
 from ...core.ml.hints import Hint
 from ...core.project.hint_project import HintStore, new_hint_id
 from ..session import COLORIZED, GRAY
-from ..workers import WorkerThread
+from ..workers import WorkerThread, nice_this_thread
 from .commands import HintCommand, describe
 from .overlay import HintOverlay
 from .panel import HintPanel
@@ -33,10 +35,13 @@ from .worker import HintResults, HintWorker
 
 NO_HINTS_TIP = ("The loaded model takes no hints (a 1-channel generator): use the shipped hint "
                 "model (File ▸ Use the hint model) or open another to use the hint tool")
+KEY_QUIET_MS = 1000   # hints still this long: their frame's keyframe follows (see _key_timer)
 
 
 class HintController(QObject):
     shown = Signal(int)          # a frame's recoloured picture is on its way to the screen
+    # a keyframe still made off the GUI thread: frame, its hints, project, KeyEntry or None, error
+    _keyMade = Signal(int, object, object, object, str)
 
     def __init__(self, ctx):
         super().__init__(ctx.window)
@@ -51,6 +56,19 @@ class HintController(QObject):
         self._asked: dict[int, tuple] = {}    # frame -> hints last sent to the worker
         self._hint_keys: set[int] = set()     # keyframes this controller made from hints
         self._key_due: set[int] = set()
+        # A hinted frame's keyframe (a full-size still written to disk, then the shot's
+        # propagation) follows its hints once they have been still for KEY_QUIET_MS: made after
+        # every edit it cost ~70 ms of the GUI thread each time and doubled the edit's latency.
+        self._key_timer = QTimer(self)
+        self._key_timer.setSingleShot(True)
+        self._key_timer.setInterval(KEY_QUIET_MS)
+        self._key_timer.timeout.connect(lambda: self._sync_keyframes())
+        # The still itself (full-size compose, PNG encode: ~150 ms at 1080p) is made on its own
+        # thread; _key_jobs holds the hints each frame's pending still was made for.
+        self._key_pool = ThreadPoolExecutor(1, thread_name_prefix="bento-hint-keys",
+                                            initializer=nice_this_thread, initargs=(4,))
+        self._key_jobs: dict[int, tuple] = {}
+        self._keyMade.connect(self._on_key_made)
         self._pending_frames: set[int] = set()
         self._due = False
         self.last_release = 0.0               # perf_counter of the last mouse release
@@ -230,7 +248,7 @@ class HintController(QObject):
             if f != self.session.frame:
                 self.results.drop(f)       # recoloured when the playhead gets there
             self._key_due.add(f)
-        self._sync_keyframes()
+        self._key_timer.start()
 
     def _request(self, frame: int) -> None:
         hints = tuple(self.store.hints(frame))
@@ -266,7 +284,7 @@ class HintController(QObject):
         self.pipeline.recompose_frames([frame])
         self.shown.emit(frame)
         if frame in self._key_due:
-            self._sync_keyframes()
+            self._key_timer.start()
 
     # ---- edits (each one undo step) -----------------------------------------------------------
     def commit(self, frame: int, hid: str, before: Hint | None, after: Hint | None) -> None:
@@ -351,33 +369,56 @@ class HintController(QObject):
                     self._hint_keys.discard(f)
                     changed |= keys.pop(f, None) is not None
                 continue
-            pic = self._hinted_picture(f, (sources or {}).get(f))
-            if pic is None:
+            inputs = self._hinted_inputs(f, (sources or {}).get(f))
+            if inputs is None:
                 if f != self.session.frame and self.takes_hints:
                     self.worker.request_aside(f, list(self.store.hints(f)))   # off screen
                 continue                   # when its current result arrives
-            from ..temporal.keyframes import entry_from_still, keyframes_dir
-            film = self.session.film
-            try:
-                keys[f] = entry_from_still(pic, keyframes_dir(project), f, film.width, film.height)
-            except Exception as exc:       # noqa: BLE001 (a full disk: say so, keep the hints)
-                self.window.statusBar().showMessage(f"Keyframe of frame {f} not set: {exc}", 8000)
-                self._key_due.discard(f)
-                continue
             self._key_due.discard(f)
-            self._hint_keys.add(f)
-            changed = True
+            hints = self._key_jobs[f] = tuple(self.store.hints(f))
+            self._key_pool.submit(self._make_key, f, hints, project, inputs,
+                                  self.painting.override, self.session.film)
         if changed:
             temporal.apply_keyframes(keys)
 
-    def _hinted_picture(self, f: int, source: np.ndarray | None = None) -> np.ndarray | None:
-        """Frame f's hinted picture, from its film pixels: the viewer's, else `source` (read
-        off screen by the hint worker)."""
+    def _make_key(self, f: int, hints: tuple, project, inputs, override, film) -> None:
+        """(key thread) Frame f's hinted picture at full size, written as its keyframe still."""
+        from ..temporal.keyframes import entry_from_still, keyframes_dir
+        try:
+            source, ab_work, box = inputs
+            pic = compose.compose_picture(source, ab_work, box, None, f, override)
+            entry = entry_from_still(pic, keyframes_dir(project), f, film.width, film.height)
+        except Exception as exc:           # noqa: BLE001 (a full disk: say so, keep the hints)
+            self._keyMade.emit(f, hints, project, None, str(exc).splitlines()[0] if str(exc) else
+                               type(exc).__name__)
+            return
+        self._keyMade.emit(f, hints, project, entry, "")
+
+    def _on_key_made(self, f: int, hints: tuple, project, entry, error: str) -> None:
+        temporal = self._ctx.temporal
+        current = self._key_jobs.get(f) == hints and project is self.project.project and \
+            temporal is not None and self.panel.key_box.isChecked() and \
+            tuple(self.store.hints(f)) == hints
+        if not current:                    # the hints moved on (a newer still is on its way)
+            if entry is not None:
+                Path(entry.path).unlink(missing_ok=True)
+            return
+        del self._key_jobs[f]
+        if entry is None:
+            self.window.statusBar().showMessage(f"Keyframe of frame {f} not set: {error}", 8000)
+            return
+        self._hint_keys.add(f)
+        temporal.apply_keyframes({**temporal.keys, f: entry})
+
+    def _hinted_inputs(self, f: int, source: np.ndarray | None = None) -> tuple | None:
+        """What frame f's hinted picture is composed from (film pixels, ab, letterbox), with
+        the viewer's film pixels, else `source` (read off screen by the hint worker); None
+        while its result is not the one for its current hints."""
         r, b = self.results.get(f), self.pipeline.bundle(f)
         source = b.source if b is not None and not b.proxy else source
         if r is None or source is None or self._asked.get(f) != tuple(self.store.hints(f)):
             return None
-        return compose.compose_picture(source, r[1], r[2], None, f, self.painting.override)
+        return source, r[1], r[2]
 
     def _on_recoloured_aside(self, frame: int, hints: tuple, ab_work, box, source) -> None:
         """An off-screen frame recoloured with its hints: its result for the viewer, and its
@@ -415,6 +456,8 @@ class HintController(QObject):
         return len(hints)
 
     def shutdown(self) -> bool:
+        self._key_timer.stop()
+        self._key_pool.shutdown(wait=True)
         return self._thread.stop(timeout_ms=30000)
 
 
