@@ -237,3 +237,24 @@ def test_a_stroke_in_progress_holds_the_background_analysis_off(qtbot, win):
     assert worker._quiet_until - time.monotonic() > EDIT_QUIET_S - 0.2
     ctl.tool.release(QPointF(60, 40), none)
     assert ctl.undo.count() == 1
+
+
+def test_editing_holds_colorizing_beyond_the_frame_on_screen(qtbot, win):
+    """While the artist edits, the network works only for the frame on screen; the rest of the
+    film follows once the edits have been quiet for EDIT_QUIET_S."""
+    import time
+
+    from colorizer_app.gui.colorize_worker import EDIT_QUIET_S
+    w, ctl = win
+    wait_colorized(qtbot, w, 0)
+    qtbot.wait(500)                        # whatever was on its way before background went off
+    w.pipeline.chroma.discard(range(1, w.session.frame_count))
+    assert sorted(w.pipeline.chroma.indices()) == [0]
+    w.context.editing()
+    held = time.monotonic()
+    w.pipeline.set_background(True)
+    qtbot.wait(int(EDIT_QUIET_S * 1000 * 0.6))
+    assert sorted(w.pipeline.chroma.indices()) == [0]
+    qtbot.waitUntil(lambda: len(w.pipeline.chroma.indices()) == w.session.frame_count,
+                    timeout=30000)
+    assert time.monotonic() - held >= EDIT_QUIET_S - 0.05

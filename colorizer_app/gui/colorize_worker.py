@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 
 from ..core.media.frames import SharedFrames
 from ..core.pipeline.scheduler import Plan, next_batch
@@ -36,6 +36,9 @@ SHARED_WAIT_S = 0.5
 # How long the worker waits to hear whether the display worker showed the playhead frame from
 # the proxy (a slow decode, worth a preview): that takes it a JPEG read, a few ms.
 PROXIED_WAIT_S = 0.05
+# Work beyond the frame on screen waits this long after the artist's last edit (a hint, a
+# stroke): with a film still colorizing behind it, hint edits took 193 instead of ~110 ms.
+EDIT_QUIET_S = 1.5
 
 
 class ColorizeWorker(LoopWorker):
@@ -61,6 +64,7 @@ class ColorizeWorker(LoopWorker):
         self._model_request: tuple[str, int] | None = None
         self._plan: Plan | None = None
         self._background = True
+        self._quiet_until = 0.0     # monotonic time the artist's last edit's quiet ends
         self._proxy: Any = None     # the display proxy (core.media.proxy.ProxyStore), or None
         self._previews = False      # a colour view is on screen, paused (set_previews)
         self.preview_gate: PreviewGate | None = None   # set by the pipeline (gui/preview.py)
@@ -112,6 +116,12 @@ class ColorizeWorker(LoopWorker):
         with self._lock:
             self._previews = bool(enabled)
 
+    def postpone(self) -> None:
+        """The artist is editing: frames other than the one on screen wait EDIT_QUIET_S from
+        now (a batch already running finishes)."""
+        with self._lock:
+            self._quiet_until = time.monotonic() + EDIT_QUIET_S
+
     def set_background(self, enabled: bool) -> None:
         """Cancel/resume work beyond the frame on screen (the artist wants the CPU back)."""
         with self._lock:
@@ -132,14 +142,17 @@ class ColorizeWorker(LoopWorker):
             return True
         with self._lock:
             plan, background = self._plan, self._background
+            quiet_in = self._quiet_until - time.monotonic()
         if plan is None or self._cache is None or self._reader is None:
             self._set_busy(False)
             return False
-        if not background:
+        if not background or quiet_in > 0:
             plan = Plan(plan.playhead, plan.in_point, plan.out_point, plan.frame_count,
                         ahead=0, behind=0, background=False)
         batch = next_batch(plan, self._cache.has, self._background_batch(), skip=self._failed)
         if not batch:
+            if background and quiet_in > 0:   # the rest once the artist's edit is quiet
+                QTimer.singleShot(int(quiet_in * 1000) + 1, self.kick)
             self._set_busy(False)
             self._report_progress(plan)
             return False

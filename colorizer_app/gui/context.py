@@ -37,10 +37,12 @@ class FeatureContext:
         return self.painting.undo
 
     def editing(self) -> None:
-        """The artist is mid-edit (a stroke or a hint drag, not an undo step yet): the
-        background analysis (curves, shot detection) waits until the edit has been quiet."""
+        """The artist is editing (a hint placed or dragged, a stroke): background work waits
+        until the edits have been quiet for a moment: curves and shot detection, and the
+        colorizing of frames other than the one on screen."""
         if self.temporal is not None:
             self.temporal.worker.postpone()
+        self.pipeline.postpone_background()
 
     def status(self, text: str, ms: int = 5000) -> None:
         self.window.statusBar().showMessage(text, ms)

@@ -279,6 +279,10 @@ class Pipeline(QObject):
     def set_background(self, enabled: bool) -> None:
         self.colorizer.set_background(enabled)
 
+    def postpone_background(self) -> None:
+        """The artist is editing: colorizing beyond the frame on screen waits a moment."""
+        self.colorizer.postpone()
+
     def set_override(self, override, affects=None) -> None:
         """Install the corrections hook (compose.ChromaOverride) and recompose what is shown.
         `affects(i)`, when given, says cheaply whether the hook changes frame i at all (never
