@@ -14,11 +14,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 
 from ..core.media.frames import SharedFrames
 from ..core.pipeline.scheduler import Plan, next_batch
-from .workers import LoopWorker, close_quietly
+from .workers import EDIT_QUIET_S, LoopWorker, close_quietly
 
 if TYPE_CHECKING:
     from ..core.media import MediaReader
@@ -36,9 +36,6 @@ SHARED_WAIT_S = 0.5
 # How long the worker waits to hear whether the display worker showed the playhead frame from
 # the proxy (a slow decode, worth a preview): that takes it a JPEG read, a few ms.
 PROXIED_WAIT_S = 0.05
-# Work beyond the frame on screen waits this long after the artist's last edit (a hint, a
-# stroke): with a film still colorizing behind it, hint edits took 193 instead of ~110 ms.
-EDIT_QUIET_S = 1.5
 
 
 class ColorizeWorker(LoopWorker):
@@ -118,7 +115,8 @@ class ColorizeWorker(LoopWorker):
 
     def postpone(self) -> None:
         """The artist is editing: frames other than the one on screen wait EDIT_QUIET_S from
-        now (a batch already running finishes)."""
+        now (a batch already running finishes). With a film still colorizing behind them, hint
+        edits took 193 instead of 128 ms without this."""
         with self._lock:
             self._quiet_until = time.monotonic() + EDIT_QUIET_S
 
@@ -152,7 +150,7 @@ class ColorizeWorker(LoopWorker):
         batch = next_batch(plan, self._cache.has, self._background_batch(), skip=self._failed)
         if not batch:
             if background and quiet_in > 0:   # the rest once the artist's edit is quiet
-                QTimer.singleShot(int(quiet_in * 1000) + 1, self.kick)
+                self.kick_in(quiet_in)
             self._set_busy(False)
             self._report_progress(plan)
             return False

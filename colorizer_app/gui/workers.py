@@ -14,9 +14,13 @@ import os
 import threading
 import weakref
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 started_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+# Background work (curves, shot detection, colorizing frames off screen) waits this long after
+# the artist's last edit, so the edit's own picture gets the CPU.
+EDIT_QUIET_S = 1.5
 
 
 def running_threads() -> list[QThread]:
@@ -59,6 +63,10 @@ class LoopWorker(QObject):
                 return
             self._scheduled = True
         self._kicked.emit()
+
+    def kick_in(self, seconds: float) -> None:
+        """(worker thread) Look for work again after `seconds` (work waiting for a quiet moment)."""
+        QTimer.singleShot(int(seconds * 1000) + 1, self.kick)
 
     def request_stop(self) -> None:
         self._stopping.set()

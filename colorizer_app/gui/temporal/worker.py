@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 
 from ...core import metrics
 from ...core.temporal.curves import flicker_value
 from ...core.temporal.engine import MissingChroma, TemporalEngine
 from ...core.temporal.results import ResultStore
 from ...core.temporal.shots import ShotList, ShotScanner
-from ..workers import LoopWorker
+from ..workers import EDIT_QUIET_S, LoopWorker
 
 if TYPE_CHECKING:
     from ...core.media import MediaReader
@@ -58,7 +58,6 @@ def _scan_frames(reader: MediaReader, n: int) -> Iterator[tuple[int, np.ndarray]
         yield i, reader.read_scaled(i, size)
 
 
-EDIT_QUIET_S = 1.5   # curves and shot detection wait this long after an edit
 
 
 class TemporalWorker(LoopWorker):
@@ -161,7 +160,7 @@ class TemporalWorker(LoopWorker):
         if playing:
             return False               # set_playing(False) kicks the rest
         if quiet_in > 0:               # the artist is editing: look again when it is quiet
-            QTimer.singleShot(int(quiet_in * 1000) + 1, self.kick)
+            self.kick_in(quiet_in)
             return False
         if self._scan is not None:
             self._scan_chunk()
