@@ -128,3 +128,29 @@ def test_new_frame_shows_its_proxy_in_colour_first_and_the_cache_keeps_the_films
     w.session.set_frame(20)
     qtbot.waitUntil(lambda: pipe.chroma.has(20), timeout=TIMEOUT)
     assert [a[2] for a in previews] == [40]
+
+
+@pytest.mark.usefixtures("private_autosave", "no_threads_left")
+def test_a_frame_already_in_memory_is_handed_to_the_network_not_decoded_again(qtbot, tmp_path):
+    """Landing on a frame whose gray picture was prefetched: the display worker has nothing to
+    decode, so the colorize worker gets the frame's pixels from memory.  It used to wait its
+    whole SHARED_WAIT_S for a decode that never came, then decode the frame itself."""
+    path = str(clips.make_clip(tmp_path / "film.mp4", n_frames=N, size=SIZE, gop=N, audio=False))
+    w, _ctl = make_window(qtbot, tmp_path, _lightness_model(tmp_path))
+    pipe = w.pipeline
+    pipe.set_background(False)                        # the network colours the frame on screen only
+    open_and_wait(qtbot, w, path)
+    qtbot.waitUntil(lambda: pipe.colorizer._reader is not None, timeout=TIMEOUT)
+    reader = pipe.colorizer._reader
+    read, reads = reader.read, []
+    reader.read = lambda i, *a, **k: reads.append(i) or read(i, *a, **k)
+    qtbot.waitUntil(lambda: pipe.bundle(3) is not None, timeout=TIMEOUT)   # prefetched, gray
+    assert not pipe.chroma.has(3) and not pipe.bundle(3).proxy
+    pipe.shared.clear()      # as when 12 later decodes pushed it out: only its bundle has it
+    t0 = time.monotonic()
+    w.session.set_frame(3)
+    qtbot.waitUntil(lambda: pipe.chroma.has(3), timeout=TIMEOUT)
+    took = time.monotonic() - t0
+    assert 3 not in reads, "the colorize worker decoded a frame that was in memory"
+    from colorizer_app.gui.colorize_worker import SHARED_WAIT_S
+    assert took < SHARED_WAIT_S + 5.0                 # (loose: the read spy is the real check)

@@ -467,12 +467,30 @@ class Pipeline(QObject):
             self.proxy.note_activity()
             self._resting = False
             self._rest_timer.start()
-        self.display.set_wanted(self._wanted())
+        wanted = self._wanted()
+        self._share_playhead(wanted)
+        self.display.set_wanted(wanted)
         if plan:
             # previews only where a colour picture is looked at, and not frame after frame
             self.colorizer.set_previews(s.view_mode in COLOR_MODES and not self.playing)
             self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
                                          direction=self.direction))
+
+    def _share_playhead(self, wanted: list[Want]) -> None:
+        """Say where the colorize worker gets the frame on screen: the display worker is about
+        to decode it (worth waiting for: two threads seeking one long-GOP frame cost twice), or
+        its pixels are in memory already (handed over), or neither (it decodes it at once)."""
+        s, chroma = self.session, self.chroma
+        assert s.film is not None
+        path, p = s.film.path, s.frame
+        if any(w.index == p and w.source for w in wanted):
+            self.shared.expect(path, p)
+            return
+        self.shared.expect(None)
+        b = self.bundles.peek(p)
+        if b is not None and not b.proxy and chroma is not None and not chroma.has(p) and \
+                b.source.shape[:2] == (s.film.height, s.film.width):
+            self.shared.put(path, p, b.source)
 
     def _on_rest(self) -> None:
         self._resting = True

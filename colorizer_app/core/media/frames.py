@@ -124,12 +124,17 @@ class BundleCache:
 
 
 class SharedFrames:
-    """Thread-safe LRU of decoded source frames, with a short wait for one being decoded."""
+    """Thread-safe LRU of decoded source frames, with a short wait for one being decoded.
+
+    A reader waits only for the frame another thread has said it will decode (`expect`):
+    waiting for a frame nobody decodes (its gray picture was in memory already, say) cost the
+    colorize worker its whole wait before it decoded the frame itself."""
 
     def __init__(self, capacity: int = 12):
         self.capacity = int(capacity)
         self._items: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._cond = threading.Condition()
+        self._expected: tuple[str, int] | None = None
 
     def put(self, film: str, index: int, frame: np.ndarray) -> None:
         frame.setflags(write=False)  # shared between threads: nobody may edit it in place
@@ -138,15 +143,27 @@ class SharedFrames:
             self._items.move_to_end((film, index))
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
+            if self._expected == (film, index):
+                self._expected = None
+            self._cond.notify_all()
+
+    def expect(self, film: str | None, index: int = -1) -> None:
+        """Frame `index` of `film` is on its way (None: nothing is); replaces the last promise."""
+        with self._cond:
+            self._expected = None if film is None else (film, index)
             self._cond.notify_all()
 
     def get(self, film: str, index: int, wait_s: float = 0.0) -> np.ndarray | None:
+        """The frame, or None; with `wait_s`, waits that long at most while it is expected."""
         key = (film, index)
         with self._cond:
             if key not in self._items and wait_s > 0:
-                self._cond.wait_for(lambda: key in self._items, timeout=wait_s)
+                self._cond.wait_for(lambda: key in self._items or self._expected != key,
+                                    timeout=wait_s)
             return self._items.get(key)
 
     def clear(self) -> None:
         with self._cond:
             self._items.clear()
+            self._expected = None
+            self._cond.notify_all()
