@@ -13,7 +13,7 @@ from colorizer_app.core import color, compose
 from colorizer_app.core.media import open_media
 from colorizer_app.core.media import proxy as core_proxy
 from colorizer_app.core.ml.inference import Colorizer
-from colorizer_app.gui import display_compose, proxy_worker
+from colorizer_app.gui import colorize_worker, display_compose, proxy_worker
 from colorizer_app.gui.preview import ColourPreview, PreviewGate
 from colorizer_app.gui.session import COLORIZED, GRAY
 from tests.helpers import clips
@@ -154,3 +154,50 @@ def test_a_frame_already_in_memory_is_handed_to_the_network_not_decoded_again(qt
     assert 3 not in reads, "the colorize worker decoded a frame that was in memory"
     from colorizer_app.gui.colorize_worker import SHARED_WAIT_S
     assert took < SHARED_WAIT_S + 5.0                 # (loose: the read spy is the real check)
+
+
+@pytest.mark.usefixtures("private_autosave", "no_threads_left")
+@pytest.mark.parametrize("colour", [True, False], ids=["colour film", "black-and-white film"])
+def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
+        qtbot, tmp_path, monkeypatch, colour):
+    """Without a proxy: a colour frame's float L at full size (the network's input) costs 20-50
+    ms at 1080p, so the network first colours a proxy-size copy of the film's own frame; the
+    cache still gets the network on the full frame, which then replaces the preview.  A
+    black-and-white frame's L is a table lookup: no preview, no second network run."""
+    monkeypatch.setattr(colorize_worker, "PROXY_MAX_SIDE", 160)   # this 320-px film is "large"
+    predict = Colorizer.predict_work
+
+    def slow_at_full_size(self, frames, *a, **k):      # as the float L of a 1080p frame is
+        if any(f.shape[:2] == SIZE[::-1] for f in frames):
+            time.sleep(0.3)
+        return predict(self, frames, *a, **k)
+    monkeypatch.setattr(Colorizer, "predict_work", slow_at_full_size)
+    path = str(clips.make_clip(tmp_path / "film.mp4", n_frames=N, size=SIZE, gop=N, audio=False,
+                               color=colour))
+    model = _lightness_model(tmp_path)
+    w, _ctl = make_window(qtbot, tmp_path, model)
+    pipe = w.pipeline
+    pipe.set_background(False)
+    open_and_wait(qtbot, w, path)
+    previews, shown = [], []
+    pipe.colorizer.previewed.connect(lambda *a: previews.append(a))
+
+    def on_shown(i):
+        b = pipe.view_bundle(i)
+        if i == 30 and b is not None and b.colorized is not None:
+            shown.append(b.proxy)
+    w.viewer.frameShown.connect(on_shown)
+    w.session.set_frame(30)
+    qtbot.waitUntil(lambda: pipe.chroma.has(30) and bool(shown) and not shown[-1], timeout=TIMEOUT)
+    b = pipe.view_bundle(30)
+    assert not b.proxy and w.viewer.current_pictures()["left"] is b.colorized
+    if not colour:
+        assert previews == [] and shown == [False]
+        return
+    assert [a[2] for a in previews] == [30] and previews[0][4].shape[:2] == (90, 160)
+    assert shown[0] is True                           # the small copy's colour came first
+    with open_media(path) as r:
+        film30 = r.read(30)
+    (ab_film, box), = Colorizer(model, size=pipe.chroma.size).predict_work([film30])
+    cached = color.crop_content(np.asarray(pipe.chroma.get(30), np.float32), box)
+    assert np.abs(cached - color.crop_content(np.asarray(ab_film, np.float32), box)).max() <= 0.51

@@ -223,6 +223,14 @@ def known_luminance(rgb: np.ndarray) -> np.ndarray | None:
     return _recent_L.known(rgb)
 
 
+def luminance_is_costly(rgb: np.ndarray) -> bool:
+    """Whether luminance(rgb) means the float colour conversion (20-50 ms for a 1080p frame on
+    two busy cores), not a table lookup or a remembered L: a colour or toned frame, L unknown."""
+    if rgb.ndim != 3 or _recent_L.get(rgb) is not None:
+        return False
+    return not _is_neutral_u8(rgb)
+
+
 def _luminance(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim == 2 and rgb.dtype == np.uint8:
         return cv2.LUT(rgb, gray_to_L())

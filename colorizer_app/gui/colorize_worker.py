@@ -13,10 +13,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Signal
 
+from ..core import color
 from ..core.media.frames import SharedFrames
+from ..core.media.proxy import PROXY_MAX_SIDE, proxy_size
 from ..core.pipeline.scheduler import Plan, next_batch
 from .workers import EDIT_QUIET_S, LoopWorker, close_quietly
 
@@ -167,11 +170,14 @@ class ColorizeWorker(LoopWorker):
             frames = []
             for i in batch:
                 wait = SHARED_WAIT_S if i == plan.playhead else 0.0
-                if wait and len(batch) == 1 and self._worth_a_preview(i):
+                previewed = wait and len(batch) == 1 and self._worth_a_preview(i)
+                if previewed:
                     self._preview(i, cache)       # while the display worker decodes it
                 f = self._shared.get(self._path, i, wait_s=wait)
                 if f is None:
                     f = reader.read(i)
+                if wait and len(batch) == 1 and not previewed:
+                    self._preview_from_film(i, f, cache)
                 frames.append(f)
             colorizer = self._one if len(batch) == 1 else self._many
             assert colorizer is not None, "no model"
@@ -229,6 +235,26 @@ class ColorizeWorker(LoopWorker):
             if gate is not None:
                 gate.end()
         self.previewed.emit(self._path, cache.key, i, ab, frame)
+
+    def _preview_from_film(self, i: int, frame: np.ndarray, cache: ChromaCache) -> None:
+        """The network on a proxy-size copy of frame i's own pixels, sent as a preview (never
+        cached), when the full-size input would cost far more: a large colour frame, whose float
+        L the network needs first (see core.color.luminance_is_costly). The cached chroma, from
+        the full frame, follows and replaces it."""
+        with self._lock:
+            on = self._previews
+        h, w = frame.shape[:2]
+        if not on or self._one is None or max(h, w) <= PROXY_MAX_SIDE or \
+                frame.dtype != np.uint8 or not color.luminance_is_costly(frame):
+            return
+        try:
+            pw, ph = proxy_size(w, h, PROXY_MAX_SIDE)
+            small = cv2.resize(frame, (pw, ph), interpolation=cv2.INTER_AREA)
+            small.flags.writeable = False
+            (ab, _box), = self._one.predict_work([small])
+        except Exception:   # no preview; the frame itself follows (and reports its own failure)
+            return
+        self.previewed.emit(self._path, cache.key, i, ab, small)
 
     def _background_batch(self) -> int:
         """Full batches for a fast model; one frame at a time for a slow one (see MAX_BATCH_S)."""

@@ -338,11 +338,10 @@ class DisplayWorker(LoopWorker):
             has_color = bool(getattr(self._info, "has_color", True))
             if want.source:
                 res.source = frame
-                # its float L is shared when the picture or the network (the frame on screen
-                # first) needs it anyway: computed once, not twice on both cores at once
-                share = want.color or (want.playhead and chroma is not None
-                                       and not chroma.has(want.index))
-                res.gray = compose.gray_view(frame, has_color, share_L=share)
+                # its float L is shared when the composed picture needs it anyway; the network
+                # colours a new frame of a colour film from a small copy first (ColorizeWorker.
+                # _preview_from_film), so its gray here is the cheaper 8-bit one
+                res.gray = compose.gray_view(frame, has_color, share_L=want.color)
             if want.color and chroma is not None:
                 ab = chroma.get(want.index)
                 if ab is not None:

@@ -10,6 +10,9 @@ correction, keyframe or hint touches gets no preview: the artist's work is never
 On two cores the preview and the film's decode slow each other down to no gain, so the display
 worker holds the decode of that frame back while the preview is being made (PreviewGate, at most
 HOLD_S): the proxy's colour picture comes in about half the time, the film's own a little later.
+Without a proxy, a large colour frame is previewed the same way from a proxy-size copy of its own
+pixels (ColorizeWorker._preview_from_film): the network's full-size input, the frame's float L,
+costs 20-50 ms at 1080p, the copy's a few.
 Qt-free.
 """
 from __future__ import annotations
