@@ -179,12 +179,16 @@ def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
     pipe = w.pipeline
     pipe.set_background(False)
     open_and_wait(qtbot, w, path)
+    # drawn at half size, as a 1080p film fitted into a window (the viewer's own zoom for this
+    # small film would be over 100 %)
+    monkeypatch.setattr(pipe, "play_shape", lambda: (SIZE[1] // 2, SIZE[0] // 2))
+    pipe._refresh(plan=False)
     previews, shown = [], []
     pipe.colorizer.previewed.connect(lambda *a: previews.append(a))
 
     def on_shown(i):
         b = pipe.view_bundle(i)
-        if i == 30 and b is not None and b.colorized is not None:
+        if i in (30, 10) and b is not None and b.colorized is not None:
             shown.append(b.proxy)
     w.viewer.frameShown.connect(on_shown)
     w.session.set_frame(30)
@@ -192,7 +196,7 @@ def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
     b = pipe.view_bundle(30)
     assert not b.proxy and w.viewer.current_pictures()["left"] is b.colorized
     if not colour:
-        assert previews == [] and shown == [False]
+        assert previews == [] and not any(shown)
         return
     assert [a[2] for a in previews] == [30] and previews[0][4].shape[:2] == (90, 160)
     assert shown[0] is True                           # the small copy's colour came first
@@ -201,3 +205,10 @@ def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
     (ab_film, box), = Colorizer(model, size=pipe.chroma.size).predict_work([film30])
     cached = color.crop_content(np.asarray(pipe.chroma.get(30), np.float32), box)
     assert np.abs(cached - color.crop_content(np.asarray(ab_film, np.float32), box)).max() <= 0.51
+    # at 100 % the artist inspects pixels: no preview, the film's own picture straight away
+    monkeypatch.setattr(pipe, "play_shape", lambda: None)
+    pipe._refresh(plan=False)
+    shown.clear()
+    w.session.set_frame(10)
+    qtbot.waitUntil(lambda: pipe.chroma.has(10) and bool(shown) and not shown[-1], timeout=TIMEOUT)
+    assert [a[2] for a in previews] == [30] and not any(shown)

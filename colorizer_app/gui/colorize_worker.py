@@ -67,6 +67,7 @@ class ColorizeWorker(LoopWorker):
         self._quiet_until = 0.0     # monotonic time the artist's last edit's quiet ends
         self._proxy: Any = None     # the display proxy (core.media.proxy.ProxyStore), or None
         self._previews = False      # a colour view is on screen, paused (set_previews)
+        self._film_previews = False  # and drawn smaller than the film (set_previews)
         self.preview_gate: PreviewGate | None = None   # set by the pipeline (gui/preview.py)
         # Worker-thread state.
         self._path = ""
@@ -110,11 +111,13 @@ class ColorizeWorker(LoopWorker):
         with self._lock:
             self._proxy = store
 
-    def set_previews(self, enabled: bool) -> None:
+    def set_previews(self, enabled: bool, from_film: bool = True) -> None:
         """Whether the frame on screen is worth a preview from the proxy (a colour view,
-        paused): elsewhere it would only hold the film's own frame back."""
+        paused): elsewhere it would only hold the film's own frame back. `from_film`: also from
+        a small copy of the film's own frame when there is no proxy (_preview_from_film)."""
         with self._lock:
             self._previews = bool(enabled)
+            self._film_previews = bool(enabled and from_film)
 
     def postpone(self) -> None:
         """The artist is editing: frames other than the one on screen wait EDIT_QUIET_S from
@@ -242,7 +245,7 @@ class ColorizeWorker(LoopWorker):
         L the network needs first (see core.color.luminance_is_costly). The cached chroma, from
         the full frame, follows and replaces it."""
         with self._lock:
-            on = self._previews
+            on = self._film_previews
         h, w = frame.shape[:2]
         if not on or self._one is None or max(h, w) <= PROXY_MAX_SIDE or \
                 frame.dtype != np.uint8 or not color.luminance_is_costly(frame):

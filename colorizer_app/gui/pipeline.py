@@ -470,9 +470,12 @@ class Pipeline(QObject):
         wanted = self._wanted()
         self._share_playhead(wanted)
         self.display.set_wanted(wanted)
+        # previews only where a colour picture is looked at, and not frame after frame; from
+        # the film's own frame only while the picture is drawn smaller than the film (at 100 %
+        # or more the artist inspects pixels, and the preview would delay the full picture)
+        self.colorizer.set_previews(s.view_mode in COLOR_MODES and not self.playing,
+                                    from_film=self.play_shape() is not None)
         if plan:
-            # previews only where a colour picture is looked at, and not frame after frame
-            self.colorizer.set_previews(s.view_mode in COLOR_MODES and not self.playing)
             self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
                                          direction=self.direction))
 
