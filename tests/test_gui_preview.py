@@ -183,13 +183,14 @@ def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
     # small film would be over 100 %)
     monkeypatch.setattr(pipe, "play_shape", lambda: (SIZE[1] // 2, SIZE[0] // 2))
     pipe._refresh(plan=False)
-    previews, shown = [], []
+    previews, shown, badges = [], [], []
     pipe.colorizer.previewed.connect(lambda *a: previews.append(a))
 
     def on_shown(i):
         b = pipe.view_bundle(i)
         if i in (30, 10) and b is not None and b.colorized is not None:
             shown.append(b.proxy)
+            badges.append(w.viewer.status_badge.text())
     w.viewer.frameShown.connect(on_shown)
     w.session.set_frame(30)
     qtbot.waitUntil(lambda: pipe.chroma.has(30) and bool(shown) and not shown[-1], timeout=TIMEOUT)
@@ -200,6 +201,7 @@ def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
         return
     assert [a[2] for a in previews] == [30] and previews[0][4].shape[:2] == (90, 160)
     assert shown[0] is True                           # the small copy's colour came first
+    assert "preview" in badges[0] and "proxy" not in badges[0] and previews[0][5] == "film"
     with open_media(path) as r:
         film30 = r.read(30)
     (ab_film, box), = Colorizer(model, size=pipe.chroma.size).predict_work([film30])

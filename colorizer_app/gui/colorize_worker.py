@@ -49,9 +49,10 @@ class ColorizeWorker(LoopWorker):
     colorized = Signal(str, list)              # cache key, frame indices now in the cache
     progress = Signal(int, int)                # frames of in/out in the cache, frames in in/out
     busy = Signal(bool)
-    # the frame on screen coloured from its display proxy while its own frame decodes (never
-    # cached; gui/preview.py): film, cache key, frame index, ab at working size, the proxy frame
-    previewed = Signal(str, str, int, object, object)
+    # the frame on screen coloured from its display proxy while its own frame decodes, or from a
+    # small copy of its own frame (never cached; gui/preview.py): film, cache key, frame index,
+    # ab at working size, the small frame, and where it came from ("proxy" or "film")
+    previewed = Signal(str, str, int, object, object, str)
     nice = 5  # the network yields to the GUI and to decoding
 
     def __init__(self, shared: SharedFrames, batch_size: int = BACKGROUND_BATCH):
@@ -237,7 +238,7 @@ class ColorizeWorker(LoopWorker):
         finally:
             if gate is not None:
                 gate.end()
-        self.previewed.emit(self._path, cache.key, i, ab, frame)
+        self.previewed.emit(self._path, cache.key, i, ab, frame, "proxy")
 
     def _preview_from_film(self, i: int, frame: np.ndarray, cache: ChromaCache) -> None:
         """The network on a proxy-size copy of frame i's own pixels, sent as a preview (never
@@ -257,7 +258,7 @@ class ColorizeWorker(LoopWorker):
             (ab, _box), = self._one.predict_work([small])
         except Exception:   # no preview; the frame itself follows (and reports its own failure)
             return
-        self.previewed.emit(self._path, cache.key, i, ab, small)
+        self.previewed.emit(self._path, cache.key, i, ab, small, "film")
 
     def _background_batch(self) -> int:
         """Full batches for a fast model; one frame at a time for a slow one (see MAX_BATCH_S)."""

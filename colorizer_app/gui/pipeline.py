@@ -243,7 +243,7 @@ class Pipeline(QObject):
         self.colorizedFrames.emit(list(indices))
         self._refresh(plan=False)
 
-    def _on_previewed(self, path: str, key: str, index: int, ab, frame) -> None:
+    def _on_previewed(self, path: str, key: str, index: int, ab, frame, source: str) -> None:
         s, chroma = self.session, self.chroma
         film = s.film
         if film is None or path != film.path or chroma is None or key != chroma.key or \
@@ -255,7 +255,8 @@ class Pipeline(QObject):
         if self.preview.offer(index, ab, frame, key=key, gen=self._gen(index),
                               film_shape=(film.height, film.width), size=chroma.size,
                               shape=self.play_shape(), has_color=film.has_color,
-                              touched=self._touched) is not None:
+                              touched=self._touched,
+                              stand_in="preview" if source == "film" else "proxy") is not None:
             self.bundleReady.emit(index)
 
     # ---- frames ------------------------------------------------------------------------------

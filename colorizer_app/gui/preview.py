@@ -39,7 +39,8 @@ class ColourPreview:
 
     def offer(self, index: int, ab_work: np.ndarray, proxy_frame: np.ndarray, *, key: str,
               gen: tuple, film_shape: tuple[int, int], size: int, shape: tuple[int, int] | None,
-              has_color: bool, touched: Callable[[int], bool] | None) -> FrameBundle | None:
+              has_color: bool, touched: Callable[[int], bool] | None,
+              stand_in: str = "proxy") -> FrameBundle | None:
         """Compose the preview of frame `index` at the display `shape` (None: the proxy's own
         size, stretched over the film's pixels like any display-size picture); None when a
         correction may touch the frame (`touched` None means: unknown, so it may)."""
@@ -51,7 +52,8 @@ class ColourPreview:
         pics = display_compose.compose_display(proxy_frame, ab_work, box,
                                                shape or proxy_frame.shape[:2], has_color)
         self._bundle = FrameBundle(index, pics.source, pics.gray, pics.colorized, key,
-                                   proxy=True, compose_gen=gen, full_shape=(h, w))
+                                   proxy=True, compose_gen=gen, full_shape=(h, w),
+                                   stand_in=stand_in)
         return self._bundle
 
     def get(self, index: int, key: str | None, gen: tuple) -> FrameBundle | None:

@@ -204,8 +204,9 @@ class Viewer(QWidget):
             self._set("wipe" if mode == SPLIT else "right", target, after)
             self.caption_left.setText(VIEW_LABELS[s.compare_b])
             self.caption_right.setText(VIEW_LABELS[s.compare_a])
-        # a proxy stand-in says so: the artist judges detail only on the film's own pixels
-        self.status_badge.setText(" · ".join(t for t in ("proxy" if b.proxy else "", pending) if t))
+        # a stand-in says so: the artist judges detail only on the film's own pixels
+        self.status_badge.setText(" · ".join(t for t in (b.stand_in if b.proxy else "", pending)
+                                             if t))
         self._adopt_shape(b.image_shape)
         self._place_badges()
         self.shown_index = b.index

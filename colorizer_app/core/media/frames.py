@@ -36,6 +36,8 @@ class FrameBundle:
     proxy: bool = False     # source/gray come from the display proxy: a stand-in while scrubbing
     compose_gen: tuple[Any, ...] = ()  # the pipeline's compose generation `colorized` was made for
     full_shape: tuple[int, int] | None = None  # (h, w) of the film when these are display-size pictures
+    stand_in: str = "proxy"  # what the viewer calls a stand-in: "proxy", or "preview" (a small
+                             # copy of the film's own frame, coloured first)
     nbytes: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
