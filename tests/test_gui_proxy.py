@@ -189,3 +189,29 @@ def test_building_pauses_while_the_artist_is_at_work(qapp, tmp_path, monkeypatch
     finally:
         w.request_stop()
         w.cleanup()
+
+
+def test_building_starts_where_the_artist_works(qapp, tmp_path, monkeypatch, film):
+    # a two-hour film takes about an hour to build: the frames around the playhead come first
+    path, _frames = film
+    clock = [100.0]
+    monkeypatch.setattr(proxy_worker, "_now", lambda: clock[0])
+    monkeypatch.setattr(core_proxy, "PROXY_MAX_SIDE", PROXY_SIDE)
+    monkeypatch.setattr(proxy_worker, "LEAD_IN_S", 0.1)          # 2 frames before the playhead
+    w = proxy_worker.ProxyWorker()
+    with open_media(path) as r:
+        info = r.info
+    try:
+        w.set_film(1, info, str(tmp_path / "proxy"), {"film": "t"})
+        assert w.step()                                # opens the store
+        w.note_activity(playhead=30)
+        clock[0] += proxy_worker.IDLE_S + 0.01
+        assert w.step() and w.step()
+        store = w._store
+        assert [i for i in range(N) if store.has(i)] == [28, 29, 30, 31]
+        while w.step():                                # then the rest, wrapping round
+            pass
+        assert store.complete
+    finally:
+        w.request_stop()
+        w.cleanup()

@@ -465,7 +465,7 @@ class Pipeline(QObject):
         if s.film is None:
             return
         if plan:                           # the playhead or the range moved: the artist is busy
-            self.proxy.note_activity()
+            self.proxy.note_activity(s.frame)
             self._resting = False
             self._rest_timer.start()
         wanted = self._wanted()
