@@ -14,7 +14,7 @@ from colorizer_app.core.media import open_media
 from colorizer_app.core.media import proxy as core_proxy
 from colorizer_app.core.ml.inference import Colorizer
 from colorizer_app.gui import colorize_worker, display_compose, proxy_worker
-from colorizer_app.gui.preview import ColourPreview, PreviewGate
+from colorizer_app.gui.preview import ColourPreview, PreviewGate, compose_preview
 from colorizer_app.gui.session import COLORIZED, GRAY
 from tests.helpers import clips
 from tests.helpers.paint import TIMEOUT, make_window, open_and_wait
@@ -60,17 +60,24 @@ def test_preview_is_kept_for_its_frame_key_and_generation_and_never_over_correct
     ab = (cv2.GaussianBlur(np.random.default_rng(0).random((64, 64, 2)).astype(np.float32),
                            (0, 0), 3) * 60 - 30).astype(np.float16)
     p = ColourPreview()
-    kw = dict(key="k", gen=(1, 0), film_shape=(180, 320), size=64, shape=None, has_color=True)
-    b = p.offer(5, ab, frame, touched=lambda i: False, **kw)
+    pics = compose_preview(ab, frame, film_shape=(180, 320), size=64, shape=None, has_color=True)
     box = compose.letterbox(180, 320, 64)
     expected = display_compose.compose_display(frame, ab, box, (90, 160), True).colorized
-    assert b.proxy and b.full_shape == (180, 320) and np.array_equal(b.colorized, expected)
+    assert np.array_equal(pics.colorized, expected)       # at the small frame's own size
+    at = compose_preview(ab, frame, film_shape=(180, 320), size=64, shape=(120, 214), has_color=True)
+    assert at.colorized.shape[:2] == (120, 214)           # or at the size it is drawn at
+    kw = dict(key="k", gen=(1, 0), film_shape=(180, 320))
+    b = p.offer(5, pics, touched=lambda i: False, **kw)
+    assert b.proxy and b.full_shape == (180, 320) and b.colorized is pics.colorized
+    assert b.stand_in == "proxy"
     assert p.get(5, "k", (1, 0)) is b
     assert p.get(6, "k", (1, 0)) is None and p.get(5, "other", (1, 0)) is None
     assert p.get(5, "k", (1, 1)) is None              # composed before a change: stale
-    assert p.offer(5, ab, frame, touched=lambda i: i == 5, **kw) is None
+    assert p.offer(5, pics, touched=lambda i: i == 5, **kw) is None
     assert p.get(5, "k", (1, 0)) is None
-    assert p.offer(5, ab, frame, touched=None, **kw) is None    # unknown corrections: none
+    assert p.offer(5, pics, touched=None, **kw) is None    # unknown corrections: none
+    b = p.offer(5, pics, touched=lambda i: False, stand_in="preview", **kw)
+    assert b.stand_in == "preview"                        # a copy of the film's own frame
 
 
 @pytest.mark.usefixtures("private_autosave", "no_threads_left")
@@ -115,7 +122,10 @@ def test_new_frame_shows_its_proxy_in_colour_first_and_the_cache_keeps_the_films
         return color.crop_content(np.asarray(ab, np.float32), box)
     cached = content(pipe.chroma.get(40))
     assert np.abs(cached - content(ab_film)).max() <= 0.51       # (kept in whole LAB units)
-    assert np.abs(content(previews[0][3]) - cached).mean() > 0.5   # the proxy's chroma differs
+    preview_pic = previews[0][3].colorized                  # the proxy's chroma differs
+    own = display_compose.compose_display(film40, pipe.chroma.get(40), box,
+                                          preview_pic.shape[:2], True).colorized
+    assert np.abs(preview_pic.astype(np.float32) - own).mean() > 0.5
     b = pipe.view_bundle(40)                          # and now the film's own picture is shown
     assert not b.proxy and w.viewer.current_pictures()["left"] is b.colorized
     assert w.viewer.status_badge.text() == ""
@@ -199,9 +209,10 @@ def test_a_new_frame_of_a_large_colour_film_is_coloured_from_a_small_copy_first(
     if not colour:
         assert previews == [] and not any(shown)
         return
-    assert [a[2] for a in previews] == [30] and previews[0][4].shape[:2] == (90, 160)
+    assert [a[2] for a in previews] == [30]
+    assert previews[0][3].colorized.shape[:2] == (SIZE[1] // 2, SIZE[0] // 2)   # as drawn
     assert shown[0] is True                           # the small copy's colour came first
-    assert "preview" in badges[0] and "proxy" not in badges[0] and previews[0][5] == "film"
+    assert "preview" in badges[0] and "proxy" not in badges[0] and previews[0][4] == "film"
     with open_media(path) as r:
         film30 = r.read(30)
     (ab_film, box), = Colorizer(model, size=pipe.chroma.size).predict_work([film30])

@@ -21,6 +21,7 @@ from ..core import color
 from ..core.media.frames import SharedFrames
 from ..core.media.proxy import PROXY_MAX_SIDE, proxy_size
 from ..core.pipeline.scheduler import Plan, next_batch
+from .preview import compose_preview
 from .workers import EDIT_QUIET_S, LoopWorker, close_quietly
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class ColorizeWorker(LoopWorker):
     busy = Signal(bool)
     # the frame on screen coloured from its display proxy while its own frame decodes, or from a
     # small copy of its own frame (never cached; gui/preview.py): film, cache key, frame index,
-    # ab at working size, the small frame, and where it came from ("proxy" or "film")
-    previewed = Signal(str, str, int, object, object, str)
+    # the composed display_compose.DisplayPictures, where it came from ("proxy" or "film")
+    previewed = Signal(str, str, int, object, str)
     nice = 5  # the network yields to the GUI and to decoding
 
     def __init__(self, shared: SharedFrames, batch_size: int = BACKGROUND_BATCH):
@@ -69,6 +70,7 @@ class ColorizeWorker(LoopWorker):
         self._proxy: Any = None     # the display proxy (core.media.proxy.ProxyStore), or None
         self._previews = False      # a colour view is on screen, paused (set_previews)
         self._film_previews = False  # and drawn smaller than the film (set_previews)
+        self._preview_shape: tuple[int, int] | None = None   # (h, w) previews are composed at
         self.preview_gate: PreviewGate | None = None   # set by the pipeline (gui/preview.py)
         # Worker-thread state.
         self._path = ""
@@ -112,13 +114,16 @@ class ColorizeWorker(LoopWorker):
         with self._lock:
             self._proxy = store
 
-    def set_previews(self, enabled: bool, from_film: bool = True) -> None:
+    def set_previews(self, enabled: bool, shape: tuple[int, int] | None = None) -> None:
         """Whether the frame on screen is worth a preview from the proxy (a colour view,
-        paused): elsewhere it would only hold the film's own frame back. `from_film`: also from
-        a small copy of the film's own frame when there is no proxy (_preview_from_film)."""
+        paused): elsewhere it would only hold the film's own frame back. `shape`: the (h, w) the
+        viewer draws the film at when smaller than the film (None: 100 % or more), the size
+        previews are composed at; only then is a frame also previewed from a small copy of its
+        own pixels when there is no proxy (_preview_from_film)."""
         with self._lock:
             self._previews = bool(enabled)
-            self._film_previews = bool(enabled and from_film)
+            self._film_previews = bool(enabled and shape is not None)
+            self._preview_shape = (int(shape[0]), int(shape[1])) if shape is not None else None
 
     def postpone(self) -> None:
         """The artist is editing: frames other than the one on screen wait EDIT_QUIET_S from
@@ -238,7 +243,7 @@ class ColorizeWorker(LoopWorker):
         finally:
             if gate is not None:
                 gate.end()
-        self.previewed.emit(self._path, cache.key, i, ab, frame, "proxy")
+        self._emit_preview(i, cache, ab, frame, "proxy")
 
     def _preview_from_film(self, i: int, frame: np.ndarray, cache: ChromaCache) -> None:
         """The network on a proxy-size copy of frame i's own pixels, sent as a preview (never
@@ -258,7 +263,23 @@ class ColorizeWorker(LoopWorker):
             (ab, _box), = self._one.predict_work([small])
         except Exception:   # no preview; the frame itself follows (and reports its own failure)
             return
-        self.previewed.emit(self._path, cache.key, i, ab, small, "film")
+        self._emit_preview(i, cache, ab, small, "film")
+
+    def _emit_preview(self, i: int, cache: ChromaCache, ab: np.ndarray, small: np.ndarray,
+                      source: str) -> None:
+        reader = self._reader
+        if reader is None:
+            return
+        info = reader.info
+        with self._lock:
+            shape = self._preview_shape
+        try:
+            pics = compose_preview(ab, small, film_shape=(int(info.height), int(info.width)),
+                                   size=cache.size, shape=shape,
+                                   has_color=bool(getattr(info, "has_color", True)))
+        except Exception:   # no preview; the frame itself follows
+            return
+        self.previewed.emit(self._path, cache.key, i, pics, source)
 
     def _background_batch(self) -> int:
         """Full batches for a fast model; one frame at a time for a slow one (see MAX_BATCH_S)."""

@@ -243,7 +243,7 @@ class Pipeline(QObject):
         self.colorizedFrames.emit(list(indices))
         self._refresh(plan=False)
 
-    def _on_previewed(self, path: str, key: str, index: int, ab, frame, source: str) -> None:
+    def _on_previewed(self, path: str, key: str, index: int, pics, source: str) -> None:
         s, chroma = self.session, self.chroma
         film = s.film
         if film is None or path != film.path or chroma is None or key != chroma.key or \
@@ -252,10 +252,11 @@ class Pipeline(QObject):
         b = self.bundles.peek(index)
         if b is not None and b.colorized is not None:
             return
-        if self.preview.offer(index, ab, frame, key=key, gen=self._gen(index),
-                              film_shape=(film.height, film.width), size=chroma.size,
-                              shape=self.play_shape(), has_color=film.has_color,
-                              touched=self._touched,
+        shape = self.play_shape()
+        if pics.colorized.shape[:2] != (shape or pics.colorized.shape[:2]):
+            return                         # composed for a zoom since changed: the film's follows
+        if self.preview.offer(index, pics, key=key, gen=self._gen(index),
+                              film_shape=(film.height, film.width), touched=self._touched,
                               stand_in="preview" if source == "film" else "proxy") is not None:
             self.bundleReady.emit(index)
 
@@ -475,7 +476,7 @@ class Pipeline(QObject):
         # the film's own frame only while the picture is drawn smaller than the film (at 100 %
         # or more the artist inspects pixels, and the preview would delay the full picture)
         self.colorizer.set_previews(s.view_mode in COLOR_MODES and not self.playing,
-                                    from_film=self.play_shape() is not None)
+                                    self.play_shape())
         if plan:
             self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
                                          direction=self.direction))

@@ -12,7 +12,8 @@ worker holds the decode of that frame back while the preview is being made (Prev
 HOLD_S): the proxy's colour picture comes in about half the time, the film's own a little later.
 Without a proxy, a large colour frame is previewed the same way from a proxy-size copy of its own
 pixels (ColorizeWorker._preview_from_film): the network's full-size input, the frame's float L,
-costs 20-50 ms at 1080p, the copy's a few.
+costs 20-50 ms at 1080p, the copy's a few.  The colorize worker also composes the preview's
+pictures (compose_preview), at the size the viewer draws the film: the GUI thread only keeps them.
 Qt-free.
 """
 from __future__ import annotations
@@ -37,22 +38,16 @@ class ColourPreview:
     def clear(self) -> None:
         self._bundle = None
 
-    def offer(self, index: int, ab_work: np.ndarray, proxy_frame: np.ndarray, *, key: str,
-              gen: tuple, film_shape: tuple[int, int], size: int, shape: tuple[int, int] | None,
-              has_color: bool, touched: Callable[[int], bool] | None,
+    def offer(self, index: int, pics: display_compose.DisplayPictures, *, key: str, gen: tuple,
+              film_shape: tuple[int, int], touched: Callable[[int], bool] | None,
               stand_in: str = "proxy") -> FrameBundle | None:
-        """Compose the preview of frame `index` at the display `shape` (None: the proxy's own
-        size, stretched over the film's pixels like any display-size picture); None when a
-        correction may touch the frame (`touched` None means: unknown, so it may)."""
+        """Keep the preview of frame `index` (composed by the colorize worker, compose_preview);
+        None when a correction may touch the frame (`touched` None means: unknown, so it may)."""
         if touched is None or touched(index):
             self._bundle = None
             return None
-        h, w = film_shape
-        box = compose.letterbox(h, w, size)
-        pics = display_compose.compose_display(proxy_frame, ab_work, box,
-                                               shape or proxy_frame.shape[:2], has_color)
         self._bundle = FrameBundle(index, pics.source, pics.gray, pics.colorized, key,
-                                   proxy=True, compose_gen=gen, full_shape=(h, w),
+                                   proxy=True, compose_gen=gen, full_shape=film_shape,
                                    stand_in=stand_in)
         return self._bundle
 
@@ -61,6 +56,17 @@ class ColourPreview:
         if b is None or b.index != index or b.chroma_key != key or b.compose_gen != gen:
             return None
         return b
+
+
+def compose_preview(ab_work: np.ndarray, small: np.ndarray, *, film_shape: tuple[int, int],
+                    size: int, shape: tuple[int, int] | None, has_color: bool
+                    ) -> display_compose.DisplayPictures:
+    """The preview's pictures at the display `shape` (None: the small frame's own size, stretched
+    over the film's pixels like any display-size picture), on the colorize worker's thread: a
+    compose on the GUI thread (25-45 ms at 1140x641) stalled scrubbing in a colour view."""
+    h, w = film_shape
+    box = compose.letterbox(h, w, size)
+    return display_compose.compose_display(small, ab_work, box, shape or small.shape[:2], has_color)
 
 
 class PreviewGate:
