@@ -205,7 +205,7 @@ class _RecentL:
                 del self._items[key]
 
 
-_recent_L = _RecentL(6)   # a background batch of 4, the frame on screen and the one before
+_recent_L = _RecentL()
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

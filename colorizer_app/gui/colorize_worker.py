@@ -8,7 +8,6 @@ exception in a thread nobody watches.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -158,7 +157,8 @@ class ColorizeWorker(LoopWorker):
             self._set_busy(False)
             return False
         if not background or quiet_in > 0:
-            plan = dataclasses.replace(plan, ahead=0, behind=0, background=False)
+            plan = Plan(plan.playhead, plan.in_point, plan.out_point, plan.frame_count,
+                        ahead=0, behind=0, background=False)
         batch = next_batch(plan, self._cache.has, self._background_batch(), skip=self._failed)
         if not batch:
             if background and quiet_in > 0:   # the rest once the artist's edit is quiet
@@ -187,14 +187,6 @@ class ColorizeWorker(LoopWorker):
                     f = reader.read(i)
                 if wait and len(batch) == 1 and not previewed:
                     self._preview_from_film(i, f, cache)
-                if len(batch) > 1:
-                    # the network's input, frame by frame (remembered for predict_work below), so
-                    # that a jump is noticed between frames: four 1080p colour frames take ~250
-                    # ms to prepare, and the frame the artist jumped to would wait for all of it
-                    f.flags.writeable = False
-                    color.luminance(f)
-                    if self._artist_jumped(plan):
-                        return          # dropped: the frame on screen first, these again later
                 frames.append(f)
             colorizer = self._one if len(batch) == 1 else self._many
             assert colorizer is not None, "no model"
@@ -213,13 +205,6 @@ class ColorizeWorker(LoopWorker):
         self._per_frame_s = per_frame if not self._per_frame_s else \
             0.7 * self._per_frame_s + 0.3 * per_frame
         self.colorized.emit(cache.key, list(batch))
-
-    def _artist_jumped(self, plan: Plan) -> bool:
-        """The artist moved the playhead (not playback) to a frame without chroma since `plan`."""
-        with self._lock:
-            now = self._plan
-        return now is not None and not now.playing and now.playhead != plan.playhead and \
-            self._cache is not None and not self._cache.has(now.playhead)
 
     def _worth_a_preview(self, i: int) -> bool:
         """Frame i is being decoded slowly: the display worker showed it from the proxy (it says

@@ -479,7 +479,7 @@ class Pipeline(QObject):
                                     self.play_shape())
         if plan:
             self.colorizer.set_plan(Plan(s.frame, s.in_point, s.out_point, s.frame_count,
-                                         direction=self.direction, playing=self.playing))
+                                         direction=self.direction))
 
     def _share_playhead(self, wanted: list[Want]) -> None:
         """Say where the colorize worker gets the frame on screen: the display worker is about

@@ -22,7 +22,6 @@ class Plan:
     behind: int = 6        # a few before it, for stepping back and reverse shuttle
     background: bool = True  # also work through the whole in/out range when idle
     direction: int = 1     # playback direction: -1 swaps ahead and behind
-    playing: bool = False  # the playhead moves by itself: a new one is the next frame, not a jump
 
     def clamp(self, i: int) -> int:
         return max(0, min(i, self.frame_count - 1))
