@@ -267,6 +267,8 @@ class ColorizeWorker(LoopWorker):
 
     def _emit_preview(self, i: int, cache: ChromaCache, ab: np.ndarray, small: np.ndarray,
                       source: str) -> None:
+        """Compose the preview here, at the size the viewer draws the film (set_previews), and
+        send it: the GUI thread only checks that it is still current and keeps it."""
         reader = self._reader
         if reader is None:
             return
