@@ -44,9 +44,19 @@ def test_display_shape_follows_zoom_in_steps():
         display_compose.display_shape(1080, 1920, 0.59) == (641, 1140)
 
 
-@pytest.mark.parametrize("has_color", [True, False])
-def test_display_compose_is_the_full_compose_scaled(has_color):
+def _sepia(frame):
+    """A toned black-and-white print: one tint, scaled with brightness (core.media.color calls
+    such a film "no colour", has_color False, though R, G and B differ)."""
+    g = frame[..., 0].astype(np.float32)
+    return np.clip(np.stack([g * 1.0 + 20, g * 0.85 + 10, g * 0.65], -1), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["colour", "black and white", "sepia"])
+def test_display_compose_is_the_full_compose_scaled(kind):
+    has_color = kind == "colour"
     frame = synthetic_frame(3, (640, 360), has_color)
+    if kind == "sepia":
+        frame = _sepia(frame)
     frame.setflags(write=False)
     ab = _smooth_ab()
     box = color.letterbox_for(360, 640, 64)
@@ -63,6 +73,8 @@ def test_display_compose_is_the_full_compose_scaled(has_color):
         assert not pics.colorized.flags.writeable
         if not has_color:
             assert pics.gray is pics.source              # a b/w film is its own gray picture
+            # (a toned one too, as core.compose.gray_view shows it; but its L is the real L:
+            # playback pictures of a sepia film were ~10 L units brighter than the paused one)
 
 
 def test_display_compose_applies_corrections_at_full_size_only_where_they_act():

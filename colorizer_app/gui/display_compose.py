@@ -112,13 +112,26 @@ def _lightness(small: np.ndarray, has_color: bool, scratch: color.Scratch
 
     8-bit L steps by 0.39 L units: at most one level off the float path after recombining, and
     a fraction of its cost.  A black-and-white film (R = G = B) is its own gray picture and its L
-    is a table lookup, exactly as core.color does it."""
+    is a table lookup, exactly as core.color does it.  A toned print (sepia: no colour for
+    core.media, but R, G and B differ) is its own gray picture too (core.compose.gray_view), but
+    its L is the real L, not its red channel's."""
     h, w = small.shape[:2]
     L8, L = scratch.get("L8", (h, w), np.uint8), scratch.get("L", (h, w))
-    if not has_color:
+    if not has_color and _neutral(small):
         cv2.extractChannel(small, 0, dst=L8)
         return cv2.LUT(L8, color.gray_to_L(), dst=L), small
     lab8 = cv2.cvtColor(small, cv2.COLOR_RGB2Lab, dst=scratch.get("lab8", (h, w, 3), np.uint8))
     cv2.extractChannel(lab8, 0, dst=L8)
+    L = cv2.multiply(L8, 100.0 / 255.0, dst=L, dtype=cv2.CV_32F)
+    if not has_color:
+        return L, small
     gray = cv2.cvtColor(cv2.LUT(L8, compose.l8_to_gray()), cv2.COLOR_GRAY2RGB)
-    return cv2.multiply(L8, 100.0 / 255.0, dst=L, dtype=cv2.CV_32F), gray
+    return L, gray
+
+
+def _neutral(small: np.ndarray) -> bool:
+    """R = G = B, from every 9th row: a film without colour decodes either neutral throughout or
+    toned throughout (its tint is in every row)."""
+    probe = small[::9]
+    return bool(np.array_equal(probe[..., 0], probe[..., 1])
+                and np.array_equal(probe[..., 1], probe[..., 2]))
