@@ -110,11 +110,18 @@ def gray_to_L() -> np.ndarray:
     return rgb_to_lab(ramp)[0, :, 0].copy()
 
 
+def neutral_rows(rgb: np.ndarray, step: int = 9) -> bool:
+    """R = G = B on every `step`-th row of an RGB frame: a cheap look that rejects colour (or
+    toned) frames at once; a frame without colour is neutral throughout or toned throughout."""
+    probe = rgb[::step]
+    return bool(np.array_equal(probe[..., 0], probe[..., 1])
+                and np.array_equal(probe[..., 1], probe[..., 2]))
+
+
 def _is_neutral_u8(rgb: np.ndarray) -> bool:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         return False
-    probe = rgb[::9]  # a cheap look first: colour frames are rejected here
-    if not (np.array_equal(probe[..., 0], probe[..., 1]) and np.array_equal(probe[..., 1], probe[..., 2])):
+    if not neutral_rows(rgb):  # a cheap look first: colour frames are rejected here
         return False
     return np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
 

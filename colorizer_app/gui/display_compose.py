@@ -117,7 +117,7 @@ def _lightness(small: np.ndarray, has_color: bool, scratch: color.Scratch
     its L is the real L, not its red channel's."""
     h, w = small.shape[:2]
     L8, L = scratch.get("L8", (h, w), np.uint8), scratch.get("L", (h, w))
-    if not has_color and _neutral(small):
+    if not has_color and color.neutral_rows(small):
         cv2.extractChannel(small, 0, dst=L8)
         return cv2.LUT(L8, color.gray_to_L(), dst=L), small
     lab8 = cv2.cvtColor(small, cv2.COLOR_RGB2Lab, dst=scratch.get("lab8", (h, w, 3), np.uint8))
@@ -127,11 +127,3 @@ def _lightness(small: np.ndarray, has_color: bool, scratch: color.Scratch
         return L, small
     gray = cv2.cvtColor(cv2.LUT(L8, compose.l8_to_gray()), cv2.COLOR_GRAY2RGB)
     return L, gray
-
-
-def _neutral(small: np.ndarray) -> bool:
-    """R = G = B, from every 9th row: a film without colour decodes either neutral throughout or
-    toned throughout (its tint is in every row)."""
-    probe = small[::9]
-    return bool(np.array_equal(probe[..., 0], probe[..., 1])
-                and np.array_equal(probe[..., 1], probe[..., 2]))

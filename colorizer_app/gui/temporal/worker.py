@@ -58,8 +58,6 @@ def _scan_frames(reader: MediaReader, n: int) -> Iterator[tuple[int, np.ndarray]
         yield i, reader.read_scaled(i, size)
 
 
-
-
 class TemporalWorker(LoopWorker):
     cutsDetected = Signal(int, list)        # film generation, cuts
     scanProgress = Signal(int, int)         # frames scanned, frames
